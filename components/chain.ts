@@ -1,0 +1,144 @@
+/**
+ * Which chain of steps a KongGateway builds, and the spec each step receives. Pure: the same
+ * inputs give the same chain, which is what lets a second `pulumi up` report no changes — while
+ * the configured version equals the deployed one, the chain recorded at deploy time is rebuilt
+ * exactly, and its already-created steps stay untouched.
+ */
+import { join } from "node:path";
+import { fillTemplate, ResolvedConfig } from "./config";
+import { NodeSpec, StepSpec } from "./steps/spec";
+
+/** What a chain does; recorded in the stack's `deployment` output. */
+export interface ChainDecision {
+  readonly kind: "install" | "upgrade" | "rollback";
+  readonly from?: string;
+  readonly to: string;
+  /** Attempt number; an aborted attempt bumps it so every step runs again. */
+  readonly generation: number;
+  /** For `rollback`: the backup to restore. */
+  readonly restoreBackupId?: string;
+}
+
+/** One past run, as the planner's estimate wants it. */
+export interface PastRunRecord {
+  readonly steps: { name: string; seconds: number }[];
+  readonly databaseBytes?: number;
+}
+
+/** What the stack exports as `deployment` and reads back through a StackReference to itself. */
+export interface DeployedState {
+  readonly version: string;
+  readonly nodes: number;
+  readonly plugins: string;
+  readonly cpus?: number;
+  readonly memoryMb?: number;
+  readonly chain: ChainDecision;
+  readonly history: PastRunRecord[];
+}
+
+/** Parses the `deployment` output of the stack's last update (undefined on a new stack). */
+export function parseDeployed(value: unknown): DeployedState | undefined {
+  if (!value || typeof value !== "object") {
+    return undefined;
+  }
+  const d = value as Partial<DeployedState>;
+  if (typeof d.version !== "string" || !d.chain || typeof d.chain.to !== "string") {
+    return undefined;
+  }
+  return {
+    version: d.version,
+    nodes: Number(d.nodes ?? 1),
+    plugins: String(d.plugins ?? "bundled"),
+    cpus: d.cpus,
+    memoryMb: d.memoryMb,
+    chain: d.chain,
+    history: Array.isArray(d.history) ? d.history : [],
+  };
+}
+
+/**
+ * The chain for this run. Same version as deployed: the recorded chain, unchanged. Otherwise a
+ * new chain of `kind` (decided by the planner) at the attempt number the state directory holds.
+ */
+export function decideChain(
+  cfg: ResolvedConfig,
+  cluster: string,
+  deployed: DeployedState | undefined,
+  plan: { kind: "noop" | "install" | "upgrade" | "rollback"; rollbackBackupId?: string },
+  attempts: Record<string, number>,
+): ChainDecision {
+  if (plan.kind === "noop" && deployed) {
+    return deployed.chain;
+  }
+  const kind = plan.kind === "noop" ? "install" : plan.kind;
+  return {
+    kind,
+    from: deployed?.version,
+    to: cfg.version,
+    generation: attempts[`${cluster}/${kind}-${cfg.version}`] ?? 1,
+    ...(plan.rollbackBackupId ? { restoreBackupId: plan.rollbackBackupId } : {}),
+  };
+}
+
+/** The nodes of a chain's target cluster on the local runtime. */
+export function localNodes(cfg: ResolvedConfig, chain: ChainDecision): NodeSpec[] {
+  const kongBin = fillTemplate(cfg.local.kongBinary, { version: chain.to, stateDir: cfg.stateDir });
+  return Array.from({ length: cfg.nodes }, (_, i) => {
+    const base = cfg.local.basePort + 10 * i;
+    const admin = cfg.local.adminAddress;
+    const id = `node-${i}`;
+    return {
+      id,
+      version: chain.to,
+      kongBin,
+      prefix: join(cfg.stateDir, "nodes", `${chain.kind}-${chain.to}-g${chain.generation}`, id),
+      proxyListen: `127.0.0.1:${base}`,
+      adminListen: `${admin}:${base + 1}`,
+      statusListen: `127.0.0.1:${base + 2}`,
+      proxyUrl: `http://127.0.0.1:${base}`,
+      adminUrl: `http://${admin === "0.0.0.0" ? "127.0.0.1" : admin}:${base + 1}`,
+      statusUrl: `http://127.0.0.1:${base + 2}`,
+    };
+  });
+}
+
+/** The spec every step of the chain receives (no secrets). */
+export function stepSpec(cfg: ResolvedConfig, cluster: string, chain: ChainDecision): StepSpec {
+  return {
+    cluster,
+    stateDir: cfg.stateDir,
+    kind: chain.kind,
+    ...(chain.from ? { from: chain.from } : {}),
+    to: chain.to,
+    generation: chain.generation,
+    nodes: localNodes(cfg, chain),
+    plugins: cfg.plugins,
+    database: {
+      host: cfg.database.host,
+      port: cfg.database.port,
+      database: cfg.database.database,
+      user: cfg.database.user,
+      schema: cfg.database.schema,
+      ssl: cfg.database.ssl ? "on" : "off",
+    },
+    backup: {
+      dir: cfg.backup.dir,
+      verify: cfg.backup.verify,
+      retention: cfg.backup.retention,
+      minFreeBytes: cfg.backup.minFreeMb * 1024 * 1024,
+    },
+    automaticRollback: cfg.automaticRollback,
+    ...(chain.restoreBackupId ? { restoreBackupId: chain.restoreBackupId } : {}),
+    maintenanceWindows: cfg.maintenanceWindows,
+    allowSmallerCluster: cfg.capacity.allowSmallerCluster,
+    probe: cfg.probe,
+    timeouts: cfg.timeouts,
+  };
+}
+
+/** The step resources of a chain, in dependency order (node starts sit between them). */
+export function chainSteps(kind: ChainDecision["kind"]): { before: string[]; after: string[] } {
+  return kind === "rollback"
+    ? { before: ["stop", "restore"], after: ["verify"] }
+    : { before: ["preflight", "stop", "backup", "migrations-up", "migrations-finish"], after: ["verify"] };
+}

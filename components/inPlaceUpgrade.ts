@@ -1,0 +1,69 @@
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import { chainSteps } from "./chain";
+import { KongCluster } from "./kongCluster";
+import { runnerCommand, runnerEnvironment } from "./runner";
+import { StepSpec } from "./steps/spec";
+
+/** Arguments of {@link InPlaceUpgrade}. */
+export interface InPlaceUpgradeArgs {
+  readonly spec: StepSpec;
+  readonly password: pulumi.Input<string>;
+  readonly root: string;
+  /** What must exist before the first step (the database, the new version's binary). */
+  readonly after: pulumi.Resource[];
+  /** Builds the target cluster, whose nodes start after the last step before them. */
+  readonly startCluster: (after: pulumi.Resource) => KongCluster;
+}
+
+/**
+ * The chain of a change as command resources, each depending on the one before:
+ * upgrade and install: preflight → stop → backup → migrations-up → migrations-finish → start
+ * (the cluster's nodes) → verify; rollback: stop → restore → start → verify. Every step runs the
+ * step runner (components/steps), which checks the real state before acting, times itself, and
+ * rolls the upgrade back automatically when a step after `stop` fails. The chain is named by
+ * its kind and target version and carries the attempt number in its triggers, so an aborted
+ * attempt's next `pulumi up` runs every step again from the top.
+ */
+export class InPlaceUpgrade extends pulumi.ComponentResource {
+  /** The step resources in order, by step name. */
+  public readonly steps: Record<string, command.local.Command>;
+  public readonly cluster: KongCluster;
+  /** The `verify` step; its stdout carries the upgrade report. */
+  public readonly verify: command.local.Command;
+
+  constructor(name: string, args: InPlaceUpgradeArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("kong-gateway:index:InPlaceUpgrade", name, {}, opts);
+    const { before, after } = chainSteps(args.spec.kind);
+    this.steps = {};
+    let last: pulumi.Resource[] = args.after;
+    for (const step of before) {
+      const res = createStep(name, step, args, last, this);
+      this.steps[step] = res;
+      last = [res];
+    }
+    this.cluster = args.startCluster(last[0]!);
+    let tail: pulumi.Resource[] = this.cluster.nodes;
+    for (const step of after) {
+      const res = createStep(name, step, args, tail, this);
+      this.steps[step] = res;
+      tail = [res];
+    }
+    this.verify = this.steps["verify"]!;
+    this.registerOutputs({ steps: Object.keys(this.steps) });
+  }
+}
+
+function createStep(name: string, step: string, args: InPlaceUpgradeArgs, dependsOn: pulumi.Resource[], parent: pulumi.Resource): command.local.Command {
+  return new command.local.Command(
+    `${name}-${step}`,
+    {
+      create: runnerCommand(step),
+      dir: args.root,
+      environment: runnerEnvironment(args.spec, args.password),
+      triggers: [args.spec.generation],
+      logging: "stdoutAndStderr",
+    },
+    { parent, dependsOn },
+  );
+}

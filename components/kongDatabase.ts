@@ -1,0 +1,61 @@
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import { join, resolve } from "node:path";
+import { ResolvedConfig } from "./config";
+
+/** Arguments of {@link KongDatabase}. */
+export interface KongDatabaseArgs {
+  /** The resolved database settings (mode, host, port, database, user, schema, ssl). */
+  readonly settings: ResolvedConfig["database"];
+  /** The Kong role's password. */
+  readonly password: pulumi.Input<string>;
+  /** Directory of the `local` server. @default "<stateDir>/postgres" */
+  readonly localDir: string;
+  /** The project root, where scripts/ lives. */
+  readonly root: string;
+}
+
+/**
+ * The one PostgreSQL database both Kong versions share. `existing`: settings only, nothing is
+ * created. `local`: a throwaway PostgreSQL server started by a command resource in a directory
+ * of its own; it survives every Kong upgrade and is removed only by `pulumi destroy`.
+ */
+export class KongDatabase extends pulumi.ComponentResource {
+  /** Resources that must exist before anything talks to the database. */
+  public readonly ready: pulumi.Resource[];
+  public readonly host: string;
+  public readonly port: number;
+  public readonly database: string;
+  public readonly user: string;
+
+  constructor(name: string, args: KongDatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("kong-gateway:index:KongDatabase", name, {}, opts);
+    const s = args.settings;
+    this.host = s.host;
+    this.port = s.port;
+    this.database = s.database;
+    this.user = s.user;
+    this.ready = s.mode === "local" ? [createLocalServer(name, args, this)] : [];
+    this.registerOutputs({ host: this.host, port: this.port, database: this.database, user: this.user });
+  }
+}
+
+function createLocalServer(name: string, args: KongDatabaseArgs, parent: pulumi.Resource): command.local.Command {
+  const script = resolve(args.root, "scripts/local-db.sh");
+  const dir = args.localDir || join(args.root, ".state", "postgres");
+  const s = args.settings;
+  return new command.local.Command(
+    `${name}-server`,
+    {
+      create: `bash ${script} create ${dir} ${s.port} ${s.database} ${s.user}`,
+      delete: `bash ${script} delete ${dir}`,
+      environment: {
+        // The throwaway server's superuser shares the Kong role's password.
+        PGPASSWORD: pulumi.secret(args.password),
+        KONG_PG_PASSWORD: pulumi.secret(args.password),
+      },
+      logging: "stdoutAndStderr",
+    },
+    { parent },
+  );
+}

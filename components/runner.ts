@@ -1,0 +1,19 @@
+/**
+ * How a command resource invokes the step runner: the command text (no secrets, readable in
+ * preview) and its environment (the spec, and the password as a secret). Pure.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { SPEC_ENV, StepSpec } from "./steps/spec";
+
+/** The shell command that runs one runner command from the project root. */
+export function runnerCommand(step: string, arg?: string): string {
+  return `node --import tsx components/steps/run.ts ${step}${arg ? ` ${arg}` : ""}`;
+}
+
+/** The environment of every runner command: the spec and the database password (secret). */
+export function runnerEnvironment(spec: StepSpec, password: pulumi.Input<string>): Record<string, pulumi.Input<string>> {
+  return {
+    [SPEC_ENV]: JSON.stringify(spec),
+    KONG_PG_PASSWORD: pulumi.secret(password),
+  };
+}

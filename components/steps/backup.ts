@@ -1,0 +1,162 @@
+/**
+ * Backups (KONG.md §6): `pg_dump` of the Kong database in custom format, checksummed, verified
+ * with `pg_restore --list` (and, with `verify: restore`, a full test restore into a scratch
+ * database compared table by table), described by a manifest next to it, kept under a retention
+ * count that never deletes the backup of the latest upgrade. Directory 0700, files 0600.
+ */
+import { createHash } from "node:crypto";
+import { chmodSync, createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statfsSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { databaseFacts, libpqArgs, libpqEnv, tableCounts, withClient } from "./db";
+import { execFile, tail } from "./exec";
+import { BackupSpec, DatabaseSpec } from "./spec";
+
+/** What the catalog records about one backup. */
+export interface BackupManifest {
+  readonly id: string;
+  readonly cluster: string;
+  readonly fromVersion: string;
+  readonly toVersion: string;
+  readonly takenAt: string;
+  readonly path: string;
+  readonly bytes: number;
+  readonly sha256: string;
+  /** Row counts per table at backup time: what a restore must give back. */
+  readonly tables: Record<string, number>;
+  readonly verifiedBy: "list" | "restore";
+  readonly pgDump: string;
+}
+
+/** sha256 of a file, streamed. */
+export function sha256File(path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const h = createHash("sha256");
+    createReadStream(path)
+      .on("data", (d) => h.update(d))
+      .on("error", reject)
+      .on("end", () => resolve(h.digest("hex")));
+  });
+}
+
+/** Every manifest in the backup directory for `cluster`, oldest first. */
+export function catalog(dir: string, cluster: string): BackupManifest[] {
+  if (!existsSync(dir)) {
+    return [];
+  }
+  return readdirSync(dir)
+    .filter((f) => f.endsWith(".json"))
+    .map((f) => JSON.parse(readFileSync(join(dir, f), "utf8")) as BackupManifest)
+    .filter((m) => m.cluster === cluster)
+    .sort((a, b) => a.takenAt.localeCompare(b.takenAt));
+}
+
+/** The major version of the `pg_dump` on PATH (client must be at least the server's major). */
+export async function pgDumpMajor(): Promise<{ major: number; text: string }> {
+  const r = await execFile("pg_dump", ["--version"]);
+  const m = /(\d+)(?:\.\d+)?/.exec(r.stdout);
+  return { major: m ? Number(m[1]) : 0, text: r.stdout.trim() || r.stderr.trim() };
+}
+
+/** Checks the backup volume has room for a dump of `dbBytes` plus the configured reserve. */
+export function checkRoom(spec: BackupSpec, dbBytes: number): { free: number; needed: number; ok: boolean } {
+  mkdirSync(spec.dir, { recursive: true, mode: 0o700 });
+  const fs = statfsSync(spec.dir);
+  const free = Number(fs.bavail) * Number(fs.bsize);
+  const needed = Math.ceil(dbBytes * 1.2) + spec.minFreeBytes;
+  return { free, needed, ok: free >= needed };
+}
+
+/** Takes, checksums and verifies a backup; writes its manifest; applies retention. */
+export async function takeBackup(
+  db: DatabaseSpec,
+  spec: BackupSpec,
+  meta: { cluster: string; from: string; to: string },
+): Promise<BackupManifest> {
+  mkdirSync(spec.dir, { recursive: true, mode: 0o700 });
+  chmodSync(spec.dir, 0o700);
+  const takenAt = new Date();
+  const stamp = takenAt.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
+  const id = `${meta.cluster}-${meta.from}-to-${meta.to}-${stamp}`;
+  const path = join(spec.dir, `${id}.dump`);
+  const tmp = `${path}.partial`;
+  const dump = await pgDumpMajor();
+  const facts = await databaseFacts(db);
+  if (dump.major < Math.floor(facts.serverVersionNum / 10000)) {
+    throw new Error(`pg_dump ${dump.major} is older than the PostgreSQL ${Math.floor(facts.serverVersionNum / 10000)} server; install a client at least as new (e.g. postgresql-client-${Math.floor(facts.serverVersionNum / 10000)})`);
+  }
+  const tables = await tableCounts(db);
+  rmSync(tmp, { force: true });
+  const r = await execFile("pg_dump", [...libpqArgs(db), "-Fc", "--no-owner", "--no-privileges", "-f", tmp, ...(db.schema ? ["-n", db.schema] : [])], {
+    env: libpqEnv(db),
+    timeoutSeconds: 3600,
+  });
+  if (r.code !== 0) {
+    rmSync(tmp, { force: true });
+    throw new Error(`pg_dump failed (exit ${r.code}): ${tail(r.stderr)}`);
+  }
+  chmodSync(tmp, 0o600);
+  renameSync(tmp, path);
+  const sha256 = await sha256File(path);
+  await verifyList(path);
+  if (spec.verify === "restore") {
+    await verifyByRestore(db, path, tables);
+  }
+  const manifest: BackupManifest = {
+    id,
+    cluster: meta.cluster,
+    fromVersion: meta.from,
+    toVersion: meta.to,
+    takenAt: takenAt.toISOString(),
+    path,
+    bytes: statSync(path).size,
+    sha256,
+    tables,
+    verifiedBy: spec.verify,
+    pgDump: dump.text,
+  };
+  writeFileSync(join(spec.dir, `${id}.json`), JSON.stringify(manifest, null, 2) + "\n", { mode: 0o600 });
+  prune(spec, meta.cluster, id);
+  return manifest;
+}
+
+/** `pg_restore --list` must read the whole table of contents, with table data in it. */
+export async function verifyList(path: string): Promise<void> {
+  const r = await execFile("pg_restore", ["--list", path]);
+  if (r.code !== 0 || !/TABLE DATA/.test(r.stdout)) {
+    throw new Error(`backup ${path} failed verification: pg_restore --list exited ${r.code}: ${tail(r.stderr) || "no table data in the archive"}`);
+  }
+}
+
+/** Restores into a scratch database and compares row counts table by table. */
+async function verifyByRestore(db: DatabaseSpec, path: string, expected: Record<string, number>): Promise<void> {
+  const scratch = `${db.database}_kgw_verify`.slice(0, 63);
+  await withClient(db, async (c) => {
+    await c.query(`DROP DATABASE IF EXISTS ${c.escapeIdentifier(scratch)}`);
+    await c.query(`CREATE DATABASE ${c.escapeIdentifier(scratch)}`);
+  });
+  try {
+    const r = await execFile("pg_restore", [...libpqArgs(db, scratch), "--no-owner", "--no-privileges", "--exit-on-error", path], { env: libpqEnv(db), timeoutSeconds: 3600 });
+    if (r.code !== 0) {
+      throw new Error(`test restore of ${path} failed: ${tail(r.stderr)}`);
+    }
+    const got = await tableCounts(db, scratch);
+    const diff = Object.keys(expected).filter((t) => got[t] !== expected[t]);
+    if (diff.length > 0) {
+      throw new Error(`test restore of ${path} differs from the database in ${diff.map((t) => `${t} (${got[t] ?? "missing"} rows, expected ${expected[t]})`).join(", ")}`);
+    }
+  } finally {
+    await withClient(db, (c) => c.query(`DROP DATABASE IF EXISTS ${c.escapeIdentifier(scratch)}`));
+  }
+}
+
+/** Keeps the newest `retention` backups of the cluster; never the one just taken. */
+function prune(spec: BackupSpec, cluster: string, keepId: string): void {
+  const all = catalog(spec.dir, cluster);
+  const excess = all.slice(0, Math.max(0, all.length - Math.max(1, spec.retention)));
+  for (const m of excess) {
+    if (m.id !== keepId) {
+      rmSync(m.path, { force: true });
+      rmSync(join(spec.dir, `${m.id}.json`), { force: true });
+    }
+  }
+}

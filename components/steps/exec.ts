@@ -1,0 +1,65 @@
+/**
+ * Running external programs (kong, pg_dump, pg_restore) with captured output, a time limit and
+ * no shell, so nothing in an argument is ever interpreted and no secret is ever on a command line.
+ */
+import { spawn } from "node:child_process";
+
+/** The outcome of one program run. */
+export interface ExecResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly seconds: number;
+}
+
+/** Options for {@link execFile}. */
+export interface ExecOptions {
+  readonly env?: NodeJS.ProcessEnv;
+  readonly cwd?: string;
+  /** Kill the program after this many seconds (default 600). */
+  readonly timeoutSeconds?: number;
+  /** Echo the program's output lines to our stderr while it runs (live progress in `pulumi up`). */
+  readonly echo?: boolean;
+}
+
+/** Runs `file args...`; resolves with the exit code (never rejects for a non-zero exit). */
+export function execFile(file: string, args: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
+  const started = Date.now();
+  return new Promise((resolve) => {
+    const child = spawn(file, args, {
+      env: opts.env ?? process.env,
+      cwd: opts.cwd,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => {
+      stdout += d.toString();
+      if (opts.echo) {
+        process.stderr.write(d);
+      }
+    });
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString();
+      if (opts.echo) {
+        process.stderr.write(d);
+      }
+    });
+    const timer = setTimeout(() => child.kill("SIGKILL"), (opts.timeoutSeconds ?? 600) * 1000);
+    const done = (code: number, extra = "") => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr: stderr + extra, seconds: (Date.now() - started) / 1000 });
+    };
+    child.on("error", (err) => done(127, `${file}: ${err.message}\n`));
+    child.on("close", (code, signal) => done(code ?? (signal ? 128 : 1), signal ? `killed by ${signal}\n` : ""));
+  });
+}
+
+/** The last `n` non-empty lines of a program's output, for error messages. */
+export function tail(text: string, n = 8): string {
+  return text
+    .split("\n")
+    .filter((l) => l.trim() !== "")
+    .slice(-n)
+    .join("\n");
+}

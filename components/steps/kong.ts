@@ -1,0 +1,81 @@
+/**
+ * Driving Kong's CLI exactly as ../shared/KONG.md describes it: the `KONG_*` environment of a
+ * node or a migration job, and the migration state read from `kong migrations list` exit codes.
+ */
+import { execFile, ExecResult, tail } from "./exec";
+import { DatabaseSpec, NodeSpec, StepSpec } from "./spec";
+
+/** The database state `kong migrations list` reports through its exit code (KONG.md §1). */
+export type MigrationState = "up-to-date" | "needs-bootstrap" | "pending" | "new" | "error";
+
+/** `KONG_*` settings for the database and plugins; the password comes from our environment. */
+export function databaseEnv(db: DatabaseSpec, plugins: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    KONG_DATABASE: "postgres",
+    KONG_PG_HOST: db.host,
+    KONG_PG_PORT: String(db.port),
+    KONG_PG_USER: db.user,
+    KONG_PG_DATABASE: db.database,
+    KONG_PG_SSL: db.ssl,
+    KONG_PLUGINS: plugins,
+  };
+  if (db.schema) {
+    env.KONG_PG_SCHEMA = db.schema;
+  }
+  delete env.KONG_GW_SPEC;
+  return env;
+}
+
+/** The non-secret `KONG_*` settings of one node (recorded in its prefix for a later restart). */
+export function nodeSettings(spec: Pick<StepSpec, "database" | "plugins">, node: NodeSpec): Record<string, string> {
+  const settings: Record<string, string> = {
+    KONG_DATABASE: "postgres",
+    KONG_PG_HOST: spec.database.host,
+    KONG_PG_PORT: String(spec.database.port),
+    KONG_PG_USER: spec.database.user,
+    KONG_PG_DATABASE: spec.database.database,
+    KONG_PG_SSL: spec.database.ssl,
+    KONG_PLUGINS: spec.plugins,
+    KONG_PROXY_LISTEN: node.proxyListen,
+    KONG_ADMIN_LISTEN: node.adminListen,
+    KONG_STATUS_LISTEN: node.statusListen,
+  };
+  if (spec.database.schema) {
+    settings.KONG_PG_SCHEMA = spec.database.schema;
+  }
+  return settings;
+}
+
+/** Runs `kong <args>` with the given environment. */
+export function kong(bin: string, args: readonly string[], env: NodeJS.ProcessEnv, timeoutSeconds = 600): Promise<ExecResult> {
+  return execFile(bin, args, { env, timeoutSeconds, echo: true });
+}
+
+/** Reads the migration state with `kong migrations list` (KONG.md §1: exit 0, 3, 4 or 5). */
+export async function migrationState(
+  bin: string,
+  env: NodeJS.ProcessEnv,
+  dbTimeoutSeconds: number,
+): Promise<{ state: MigrationState; result: ExecResult }> {
+  const result = await execFile(bin, ["migrations", "list", "--db-timeout", String(dbTimeoutSeconds)], {
+    env,
+    timeoutSeconds: dbTimeoutSeconds + 30,
+  });
+  const state: MigrationState =
+    result.code === 0
+      ? "up-to-date"
+      : result.code === 3
+        ? "needs-bootstrap"
+        : result.code === 4
+          ? "pending"
+          : result.code === 5
+            ? "new"
+            : "error";
+  return { state, result };
+}
+
+/** A one-line description of a failed Kong command for error messages. */
+export function describeFailure(what: string, r: ExecResult): string {
+  return `${what} exited ${r.code}: ${tail(r.stderr || r.stdout) || "(no output)"}`;
+}

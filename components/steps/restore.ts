@@ -1,0 +1,62 @@
+/**
+ * Database-level rollback (KONG.md §6): put the Kong database back exactly as a backup recorded
+ * it. Objects the newer version created that the backup does not know (new tables, functions)
+ * are dropped first, then `pg_restore --clean --if-exists`; the result is checked against the
+ * row counts in the manifest.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { BackupManifest, sha256File } from "./backup";
+import { libpqArgs, libpqEnv, schemaOf, tableCounts, withClient } from "./db";
+import { execFile, tail } from "./exec";
+import { DatabaseSpec } from "./spec";
+
+/** Reads a manifest by id from the backup directory. */
+export function readManifest(dir: string, id: string): BackupManifest {
+  const file = join(dir, `${id}.json`);
+  if (!existsSync(file)) {
+    throw new Error(`backup ${id} is not in ${dir}: no manifest ${file}`);
+  }
+  return JSON.parse(readFileSync(file, "utf8")) as BackupManifest;
+}
+
+/** Restores `m` into the Kong database and proves the row counts match the manifest. */
+export async function restoreBackup(db: DatabaseSpec, m: BackupManifest): Promise<{ tables: number; rows: number }> {
+  if (!existsSync(m.path)) {
+    throw new Error(`backup file ${m.path} of ${m.id} is missing`);
+  }
+  const sum = await sha256File(m.path);
+  if (sum !== m.sha256) {
+    throw new Error(`backup file ${m.path} does not match its manifest (sha256 ${sum}, expected ${m.sha256}); refusing to restore a damaged backup`);
+  }
+  const list = await execFile("pg_restore", ["--list", m.path]);
+  const known = new Set<string>();
+  for (const line of list.stdout.split("\n")) {
+    const t = /^\d+; \d+ \d+ TABLE \S+ (\S+) /.exec(line);
+    if (t?.[1]) {
+      known.add(t[1]);
+    }
+  }
+  await withClient(db, async (c) => {
+    const schema = schemaOf(db);
+    const tables = await c.query<{ t: string }>("SELECT tablename AS t FROM pg_tables WHERE schemaname = $1", [schema]);
+    for (const { t } of tables.rows) {
+      if (!known.has(t)) {
+        await c.query(`DROP TABLE IF EXISTS ${c.escapeIdentifier(schema)}.${c.escapeIdentifier(t)} CASCADE`);
+      }
+    }
+  });
+  const r = await execFile("pg_restore", [...libpqArgs(db), "--clean", "--if-exists", "--no-owner", "--no-privileges", "--single-transaction", "--exit-on-error", m.path], {
+    env: libpqEnv(db),
+    timeoutSeconds: 3600,
+  });
+  if (r.code !== 0) {
+    throw new Error(`pg_restore of ${m.id} failed (exit ${r.code}): ${tail(r.stderr)}`);
+  }
+  const got = await tableCounts(db);
+  const wrong = Object.keys(m.tables).filter((t) => got[t] !== m.tables[t]);
+  if (wrong.length > 0) {
+    throw new Error(`restore of ${m.id} left different data in ${wrong.map((t) => `${t} (${got[t] ?? "missing"} rows, backup had ${m.tables[t]})`).join(", ")}`);
+  }
+  return { tables: Object.keys(m.tables).length, rows: Object.values(m.tables).reduce((a, b) => a + b, 0) };
+}

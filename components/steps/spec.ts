@@ -1,0 +1,125 @@
+/**
+ * The contract between the Pulumi program and the step runner: what one step resource hands to
+ * `components/steps/run.ts` in the `KONG_GW_SPEC` environment variable. Nothing secret is in
+ * here; the database password travels separately as `KONG_PG_PASSWORD` (a secret environment
+ * value of the command resource).
+ */
+
+/** Every step the runner knows. Names are API: the stack exports them in `lastUpgrade.steps`. */
+export const STEP_NAMES = [
+  "preflight",
+  "stop",
+  "backup",
+  "migrations-up",
+  "migrations-finish",
+  "start",
+  "verify",
+  "rollback",
+  "restore",
+] as const;
+
+/** One of {@link STEP_NAMES}. */
+export type StepName = (typeof STEP_NAMES)[number];
+
+/** What the runner is asked to do: the steps above plus the node lifecycle commands. */
+export type RunnerCommand = StepName | "node-start" | "node-delete" | "report";
+
+/** A Kong node of the cluster, as the runtime starts it. */
+export interface NodeSpec {
+  /** Stable id inside the cluster (`node-0`, `node-1`, ...). */
+  readonly id: string;
+  readonly version: string;
+  /** Absolute path of the `kong` executable of this version. */
+  readonly kongBin: string;
+  /** Absolute prefix directory (`kong start -p`). */
+  readonly prefix: string;
+  readonly proxyListen: string;
+  readonly adminListen: string;
+  readonly statusListen: string;
+  readonly proxyUrl: string;
+  readonly adminUrl: string;
+  readonly statusUrl: string;
+}
+
+/** Where the Kong database is; the password is `KONG_PG_PASSWORD` in the environment. */
+export interface DatabaseSpec {
+  readonly host: string;
+  readonly port: number;
+  readonly database: string;
+  readonly user: string;
+  /** `KONG_PG_SCHEMA`; empty means the server's default (`public`). */
+  readonly schema: string;
+  /** `KONG_PG_SSL`: `on` or `off`. */
+  readonly ssl: "on" | "off";
+}
+
+/** How backups are taken, checked and kept. */
+export interface BackupSpec {
+  /** Absolute directory, created with mode 0700; files are 0600. */
+  readonly dir: string;
+  /** `list`: `pg_restore --list` must read the archive; `restore`: a full test restore too. */
+  readonly verify: "list" | "restore";
+  /** How many backups to keep; the backup of the latest upgrade is never deleted. */
+  readonly retention: number;
+  /** Free space that must remain on the backup volume after the backup (bytes). */
+  readonly minFreeBytes: number;
+}
+
+/** Everything a step needs. */
+export interface StepSpec {
+  /** The KongGateway component's name; marks the nodes this cluster owns. */
+  readonly cluster: string;
+  /** Absolute state directory: node prefixes, journal, attempt counters. */
+  readonly stateDir: string;
+  /** What this chain does. */
+  readonly kind: "install" | "upgrade" | "rollback";
+  /** Version the program believes is deployed (absent on a fresh stack). */
+  readonly from?: string;
+  /** Version this chain leaves serving. */
+  readonly to: string;
+  /** Attempt number of this change; bumped after an aborted attempt so the chain re-runs. */
+  readonly generation: number;
+  /** The nodes this chain starts (version `to`). */
+  readonly nodes: readonly NodeSpec[];
+  /** `KONG_PLUGINS` for every node and migration (they must match: Kong/kong#4420). */
+  readonly plugins: string;
+  readonly database: DatabaseSpec;
+  readonly backup: BackupSpec;
+  /** Roll back automatically when a step after `stop` fails. */
+  readonly automaticRollback: boolean;
+  /** For `rollback` chains: the backup (id) to restore. */
+  readonly restoreBackupId?: string;
+  /** Maintenance windows (`Sat 02:00-04:00 UTC`); empty: any time. */
+  readonly maintenanceWindows: readonly string[];
+  /** Allowed to upgrade onto a smaller cluster than the one deployed. */
+  readonly allowSmallerCluster: boolean;
+  /** The proxied request `verify` makes on every node. */
+  readonly probe: { readonly path: string; readonly expectStatus: readonly number[] };
+  readonly timeouts: {
+    /** `kong quit -t` (graceful drain) per node. */
+    readonly quitSeconds: number;
+    /** How long a node may take from `kong start` to `/status/ready` 200. */
+    readonly startSeconds: number;
+    /** `kong migrations --db-timeout`. */
+    readonly dbTimeoutSeconds: number;
+    /** `kong migrations --lock-timeout`. */
+    readonly lockTimeoutSeconds: number;
+  };
+}
+
+/** The environment variable carrying the JSON spec. */
+export const SPEC_ENV = "KONG_GW_SPEC";
+
+/** Parses and minimally checks a spec; throws with the field that is wrong. */
+export function parseSpec(text: string | undefined): StepSpec {
+  if (!text) {
+    throw new Error(`${SPEC_ENV} is not set: the step runner is started by the KongGateway resources`);
+  }
+  const spec = JSON.parse(text) as StepSpec;
+  for (const key of ["cluster", "stateDir", "kind", "to", "nodes", "database", "backup"] as const) {
+    if (spec[key] === undefined) {
+      throw new Error(`${SPEC_ENV} lacks "${key}"`);
+    }
+  }
+  return spec;
+}

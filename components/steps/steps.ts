@@ -1,0 +1,227 @@
+/**
+ * What each step does. Every step first looks at the real state (running nodes, `kong migrations
+ * list`) and does only what is still missing, so re-running a step after a crash is safe; none
+ * blindly retries `kong migrations up` (Kong/kong#12978).
+ */
+import { statSync } from "node:fs";
+import { checkRoom, pgDumpMajor, takeBackup } from "./backup";
+import { previousCluster, runningOthers, targetNodes } from "./cluster";
+import { databaseFacts, tableCounts } from "./db";
+import { execFile } from "./exec";
+import { databaseEnv, describeFailure, kong, migrationState } from "./kong";
+import { httpJson, httpStatus, sleep, startNode, stopNode } from "./nodes";
+import { readManifest, restoreBackup } from "./restore";
+import { StepSpec } from "./spec";
+import { checkChange, checkWindow } from "./policy";
+
+/** A step's result: facts for the journal and the report. */
+export type StepDetails = Record<string, unknown>;
+
+const target = (spec: StepSpec) => targetNodes(spec)[0]!;
+
+/** Checks everything that can be checked before the first node stops. */
+export async function preflight(spec: StepSpec): Promise<StepDetails> {
+  const problems: string[] = [];
+  const facts: StepDetails = {};
+  const windowProblem = checkWindow(spec.maintenanceWindows, new Date());
+  if (windowProblem) {
+    problems.push(windowProblem);
+  }
+  const y = target(spec);
+  try {
+    statSync(y.kongBin);
+  } catch {
+    problems.push(`Kong ${spec.to} binary ${y.kongBin} does not exist: install it first (kong-gateway:local.install)`);
+  }
+  if (problems.length === 0) {
+    const v = await execFile(y.kongBin, ["version"], { env: databaseEnv(spec.database, spec.plugins) });
+    const shown = v.stdout.trim().split("\n")[0] ?? "";
+    if (v.code !== 0 || shown !== spec.to) {
+      problems.push(`${y.kongBin} reports version "${shown}" (exit ${v.code}), expected ${spec.to}`);
+    }
+  }
+  const running = runningOthers(spec);
+  const runningVersions = [...new Set(running.map((r) => r.version))];
+  facts.runningNodes = running.map((r) => `${r.id}@${r.version}`);
+  if (spec.kind !== "rollback" && spec.from && runningVersions.some((v) => v !== spec.from)) {
+    problems.push(`the stack records Kong ${spec.from} as deployed but nodes run ${runningVersions.join(", ")}; run 'pulumi refresh' or fix the nodes first`);
+  }
+  if (spec.kind === "upgrade" && spec.from) {
+    const pathProblem = checkChange(spec.from, spec.to);
+    if (pathProblem) {
+      problems.push(pathProblem);
+    }
+  }
+  if (problems.length === 0) {
+    const env = databaseEnv(spec.database, spec.plugins);
+    const { state, result } = await migrationState(y.kongBin, env, spec.timeouts.dbTimeoutSeconds);
+    facts.migrationState = state;
+    if (state === "error") {
+      problems.push(`the database is not usable: ${describeFailure("kong migrations list", result)}`);
+    } else if (state === "pending" && spec.kind !== "rollback") {
+      problems.push(`the database still has pending migrations from an earlier upgrade; finish it first with the version that ran 'up' ('kong migrations finish'), then run pulumi up again`);
+    } else if (state === "needs-bootstrap" && spec.kind === "upgrade") {
+      problems.push(`the database ${spec.database.database} on ${spec.database.host}:${spec.database.port} is not bootstrapped, yet the stack records Kong ${spec.from} as deployed; check kong-gateway:database`);
+    }
+  }
+  if (problems.length === 0 && spec.kind !== "install") {
+    const db = await databaseFacts(spec.database);
+    facts.databaseBytes = db.bytes;
+    const room = checkRoom(spec.backup, db.bytes);
+    facts.backupFreeBytes = room.free;
+    if (!room.ok) {
+      problems.push(`the backup directory ${spec.backup.dir} has ${room.free} bytes free; the backup needs about ${room.needed} (database ${db.bytes} bytes + kong-gateway:backup.minFreeMb); free space or point backup.dir elsewhere`);
+    }
+    const dump = await pgDumpMajor();
+    facts.pgDump = dump.text;
+    const serverMajor = Math.floor(db.serverVersionNum / 10000);
+    if (dump.major < serverMajor) {
+      problems.push(`pg_dump ${dump.major} cannot back up a PostgreSQL ${serverMajor} server; install postgresql-client-${serverMajor}`);
+    }
+  }
+  if (problems.length > 0) {
+    throw new Error(`preflight refused the change ${spec.from ?? "(new)"} → ${spec.to}; nothing was stopped or written:\n  - ${problems.join("\n  - ")}`);
+  }
+  return facts;
+}
+
+/** Stops every other running node of this cluster (X), all at once, gracefully. */
+export async function stop(spec: StepSpec): Promise<StepDetails> {
+  const running = runningOthers(spec);
+  if (running.length === 0) {
+    return { stopped: [], note: "no other node of this cluster was running" };
+  }
+  const firstStopAt = new Date().toISOString();
+  await Promise.all(running.map((r) => stopNode(r, spec.timeouts.quitSeconds)));
+  return { stopped: running.map((r) => `${r.id}@${r.version}`), firstStopAt };
+}
+
+/** Takes the verified backup of this change (skipped on a fresh database). */
+export async function backup(spec: StepSpec): Promise<StepDetails> {
+  const { state } = await migrationState(target(spec).kongBin, databaseEnv(spec.database, spec.plugins), spec.timeouts.dbTimeoutSeconds);
+  if (state === "needs-bootstrap") {
+    return { skipped: "the database is not bootstrapped yet: nothing to back up" };
+  }
+  const m = await takeBackup(spec.database, spec.backup, { cluster: spec.cluster, from: spec.from ?? "unknown", to: spec.to });
+  return { backup: { id: m.id, path: m.path, sha256: m.sha256, bytes: m.bytes }, tables: Object.keys(m.tables).length, verifiedBy: m.verifiedBy };
+}
+
+/** `kong migrations bootstrap` or `up`, confirmed with `list` (exit 0 alone proves nothing). */
+export async function migrationsUp(spec: StepSpec): Promise<StepDetails> {
+  const bin = target(spec).kongBin;
+  const env = databaseEnv(spec.database, spec.plugins);
+  const t = spec.timeouts;
+  const flags = ["--db-timeout", String(t.dbTimeoutSeconds), "--lock-timeout", String(t.lockTimeoutSeconds)];
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    const { state, result } = await migrationState(bin, env, t.dbTimeoutSeconds);
+    if (state === "error") {
+      throw new Error(describeFailure("kong migrations list", result));
+    }
+    if (state === "up-to-date" || state === "pending") {
+      return { state, ran: attempt > 1 };
+    }
+    const sub = state === "needs-bootstrap" ? "bootstrap" : "up";
+    if (sub === "bootstrap" && spec.kind !== "install") {
+      throw new Error(`the database is not bootstrapped, yet this is an ${spec.kind} from ${spec.from}: refusing to bootstrap over what should be an existing Kong database`);
+    }
+    const r = await kong(bin, ["migrations", sub, ...flags], env, t.dbTimeoutSeconds + t.lockTimeoutSeconds + 600);
+    if (r.code !== 0) {
+      throw new Error(describeFailure(`kong migrations ${sub} (${spec.to})`, r));
+    }
+    if (/another node is performing database changes/.test(r.stdout + r.stderr)) {
+      await sleep(1000);
+    }
+  }
+  throw new Error(`kong migrations up did not leave the database migrated after 3 attempts (another node holds the migrations lock?)`);
+}
+
+/** `kong migrations finish` when migrations are pending, confirmed with `list`. */
+export async function migrationsFinish(spec: StepSpec): Promise<StepDetails> {
+  const bin = target(spec).kongBin;
+  const env = databaseEnv(spec.database, spec.plugins);
+  const t = spec.timeouts;
+  const before = await migrationState(bin, env, t.dbTimeoutSeconds);
+  if (before.state === "up-to-date") {
+    return { state: "up-to-date", ran: false };
+  }
+  if (before.state !== "pending") {
+    throw new Error(`cannot finish migrations: the database state is "${before.state}" (${describeFailure("kong migrations list", before.result)})`);
+  }
+  const r = await kong(bin, ["migrations", "finish", "--db-timeout", String(t.dbTimeoutSeconds), "--lock-timeout", String(t.lockTimeoutSeconds)], env, t.dbTimeoutSeconds + 600);
+  if (r.code !== 0) {
+    throw new Error(describeFailure(`kong migrations finish (${spec.to})`, r));
+  }
+  const after = await migrationState(bin, env, t.dbTimeoutSeconds);
+  if (after.state !== "up-to-date") {
+    throw new Error(`kong migrations finish exited 0 but the database is "${after.state}" afterwards`);
+  }
+  return { state: "up-to-date", ran: true };
+}
+
+/** Starts one target node and waits until it is ready. */
+export async function nodeStart(spec: StepSpec, id: string): Promise<StepDetails> {
+  const rec = targetNodes(spec).find((n) => n.id === id);
+  if (!rec) {
+    throw new Error(`node ${id} is not part of this cluster (${spec.nodes.map((n) => n.id).join(", ")})`);
+  }
+  const r = await startNode(rec, spec.timeouts.startSeconds);
+  return { node: id, version: rec.version, startedAt: r.startedAt.toISOString(), readyAt: r.readyAt.toISOString(), alreadyRunning: r.skipped };
+}
+
+/** Proves the target cluster serves: readiness, version, a proxied request, and no lost rows. */
+export async function verify(spec: StepSpec, backupTables?: Record<string, number>): Promise<StepDetails> {
+  const problems: string[] = [];
+  for (const n of targetNodes(spec)) {
+    if ((await httpStatus(`${n.statusUrl}/status/ready`)) !== 200) {
+      problems.push(`${n.id}: ${n.statusUrl}/status/ready is not 200`);
+      continue;
+    }
+    const root = await httpJson(`${n.adminUrl}/`);
+    if (root?.version !== n.version) {
+      problems.push(`${n.id}: the Admin API reports version ${String(root?.version)}, expected ${n.version}`);
+    }
+    const code = await httpStatus(`${n.proxyUrl}${spec.probe.path}`);
+    const ok = spec.probe.expectStatus.length > 0 ? spec.probe.expectStatus.includes(code) : code > 0 && code < 500;
+    if (!ok) {
+      problems.push(`${n.id}: GET ${n.proxyUrl}${spec.probe.path} answered ${code || "nothing"}, expected ${spec.probe.expectStatus.join(" or ") || "a non-5xx answer"}`);
+    }
+  }
+  const lost: string[] = [];
+  if (backupTables) {
+    const now = await tableCounts(spec.database);
+    for (const t of ENTITY_TABLES) {
+      const before = backupTables[t];
+      if (before !== undefined && (now[t] ?? 0) < before) {
+        lost.push(`${t}: ${now[t] ?? 0} rows, ${before} before the upgrade`);
+      }
+    }
+    if (lost.length > 0) {
+      problems.push(`entities were lost: ${lost.join(", ")}`);
+    }
+  }
+  if (problems.length > 0) {
+    throw new Error(`verification of Kong ${spec.to} failed:\n  - ${problems.join("\n  - ")}`);
+  }
+  return { nodes: spec.nodes.map((n) => n.id), probe: spec.probe.path };
+}
+
+/** Configuration entities Kong's migrations must never lose. */
+export const ENTITY_TABLES = ["services", "routes", "consumers", "plugins", "upstreams", "targets", "certificates", "snis", "ca_certificates", "keyauth_credentials", "basicauth_credentials", "acls", "jwt_secrets", "hmacauth_credentials", "oauth2_credentials"];
+
+/** Rollback chain: stop every running node of this cluster that is not the target (Y). */
+export async function stopForRollback(spec: StepSpec): Promise<StepDetails> {
+  return stop(spec);
+}
+
+/** Rollback chain: restore the backup the planner chose. */
+export async function restore(spec: StepSpec): Promise<StepDetails> {
+  if (!spec.restoreBackupId) {
+    throw new Error("this rollback has no backup to restore (restoreBackupId is empty)");
+  }
+  const m = readManifest(spec.backup.dir, spec.restoreBackupId);
+  const r = await restoreBackup(spec.database, m);
+  return { backup: { id: m.id, path: m.path, sha256: m.sha256, bytes: m.bytes }, ...r };
+}
+
+/** Exposed for the automatic rollback: the previous cluster's nodes. */
+export { previousCluster };

@@ -1,0 +1,20 @@
+// ESLint flat config: typescript-eslint's recommended rules, Pulumi's own rules, and the few
+// project rules from ../shared/STYLE.md.
+import js from "@eslint/js";
+import tseslint from "typescript-eslint";
+import pulumi from "@pulumi/eslint-plugin";
+
+export default tseslint.config(
+  { ignores: ["node_modules/**", ".tools/**", ".state/**", "bin/**", "tools/**"] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    plugins: { "@pulumi": pulumi },
+    rules: {
+      "@pulumi/no-output-in-template-literal": "error",
+      "@typescript-eslint/no-explicit-any": "error",
+      eqeqeq: ["error", "always"],
+      curly: ["error", "all"],
+    },
+  },
+);

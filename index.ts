@@ -1,0 +1,53 @@
+/**
+ * The kong-gateway program: reads the stack config, reads what this stack deployed last (its own
+ * outputs, through a StackReference to itself), builds the KongGateway, exports its outputs.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { parseDeployed } from "./components/chain";
+import type { BackupArgs, CapacityArgs, DatabaseArgs, LocalRuntimeArgs, ProbeArgs, TimeoutArgs } from "./components/config";
+import { KongGateway } from "./components/kongGateway";
+
+/** The fixed password of `database.mode: local` when none is configured (a loopback-only throwaway server). */
+const LOCAL_DEFAULT_PASSWORD = "kong-gateway-local";
+
+async function deployedState(): Promise<unknown> {
+  const self = new pulumi.StackReference(`${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`);
+  const details = await self.getOutputDetails("deployment");
+  return details.value ?? details.secretValue;
+}
+
+export = async () => {
+  const config = new pulumi.Config("kong-gateway");
+  const database = config.getObject<DatabaseArgs>("database");
+  const configured = config.getSecret("dbPassword");
+  if (!configured && (database?.mode ?? "local") !== "local") {
+    throw new pulumi.RunError("kong-gateway:dbPassword is not set; an existing database needs its password: pulumi config set --secret kong-gateway:dbPassword <password>");
+  }
+  const gateway = new KongGateway("kong", {
+    version: config.require("version"),
+    nodes: config.getNumber("nodes"),
+    runtime: config.get("runtime"),
+    plugins: config.getObject<string[]>("plugins"),
+    stateDir: config.get("stateDir"),
+    database,
+    backup: config.getObject<BackupArgs>("backup"),
+    local: config.getObject<LocalRuntimeArgs>("local"),
+    capacity: config.getObject<CapacityArgs>("capacity"),
+    probe: config.getObject<ProbeArgs>("probe"),
+    timeouts: config.getObject<TimeoutArgs>("timeouts"),
+    maintenanceWindows: config.getObject<string[]>("maintenanceWindows"),
+    automaticRollback: config.getBoolean("automaticRollback"),
+    databasePassword: configured ?? pulumi.secret(LOCAL_DEFAULT_PASSWORD),
+    deployed: parseDeployed(await deployedState()),
+    root: __dirname,
+  });
+  return {
+    version: gateway.version,
+    proxyUrls: gateway.proxyUrls,
+    adminUrls: gateway.adminUrls,
+    upgradePlan: gateway.upgradePlan,
+    lastUpgrade: gateway.lastUpgrade,
+    backups: gateway.backups,
+    deployment: gateway.deployment,
+  };
+};

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# `npm run setup`: everything a fresh machine needs before tests or the demo run. Idempotent; a
+# warm run takes a few seconds.
+#   1. node modules (npm ci) when missing or stale;
+#   2. PostgreSQL server and client tools from Debian's package, when missing;
+#   3. the Pulumi engine under .tools/ (scripts/setup-engine.sh).
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+log() { printf '[setup] %s\n' "$*"; }
+
+if [[ ! -d node_modules/@pulumi/pulumi || package-lock.json -nt node_modules/.package-lock.json ]]; then
+  log "installing node modules (npm ci)..."
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+if ! bash scripts/pg-server.sh bindir >/dev/null 2>&1 || ! command -v pg_dump >/dev/null 2>&1; then
+  if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    log "installing PostgreSQL from Debian's packages..."
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql postgresql-client >/dev/null
+  else
+    echo "setup: PostgreSQL is missing. Install the server and client tools, e.g. 'sudo apt-get install -y postgresql postgresql-client' (needs initdb, pg_ctl, postgres, psql, pg_dump, pg_restore)" >&2
+    exit 1
+  fi
+fi
+log "PostgreSQL: $("$(bash scripts/pg-server.sh bindir)/postgres" --version)"
+
+bash scripts/setup-engine.sh

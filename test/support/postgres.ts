@@ -1,0 +1,109 @@
+/**
+ * A throwaway PostgreSQL server for tests: a real `postgres` from Debian's package, in a temp
+ * directory, on a free loopback port, driven by scripts/pg-server.sh (the same script the `local`
+ * stack uses). Nothing here is a mock.
+ */
+import { execFile } from "node:child_process";
+import { mkdtempSync, chmodSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { promisify } from "node:util";
+import pg from "pg";
+
+const run = promisify(execFile);
+const script = resolve(__dirname, "../../scripts/pg-server.sh");
+
+/** Connection settings of a running throwaway server, and how to stop it. */
+export interface PostgresServer {
+  readonly host: string;
+  readonly port: number;
+  /** Superuser name (`postgres`). */
+  readonly user: string;
+  /** Superuser password. */
+  readonly password: string;
+  /** The server's own directory (data, logs). */
+  readonly dir: string;
+  /** Creates a login role and a database it owns; returns the settings to reach it. */
+  createDatabase(name: string, owner?: string, ownerPassword?: string): Promise<DatabaseSettings>;
+  /** Runs SQL as the superuser in `database` and returns the rows. */
+  query<T extends object = Record<string, unknown>>(
+    database: string,
+    sql: string,
+    params?: unknown[],
+  ): Promise<T[]>;
+  /** Stops the server and removes its directory. */
+  stop(): Promise<void>;
+}
+
+/** What a Kong node (or any client) needs to reach one database. */
+export interface DatabaseSettings {
+  readonly host: string;
+  readonly port: number;
+  readonly database: string;
+  readonly user: string;
+  readonly password: string;
+}
+
+/** Asks the kernel for a free TCP port on 127.0.0.1. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const addr = srv.address();
+      const port = typeof addr === "object" && addr ? addr.port : 0;
+      srv.close(() => resolvePort(port));
+    });
+  });
+}
+
+/** Starts a fresh server; call `stop()` when done (e.g. in an `after` hook). */
+export async function startPostgres(): Promise<PostgresServer> {
+  const base = mkdtempSync(join(tmpdir(), "kong-gw-pg-"));
+  // The server runs as the unprivileged `postgres` user when tests run as root: it must reach it.
+  chmodSync(base, 0o755);
+  const dir = join(base, "pg");
+  const password = "test-superuser-password";
+  const port = await freePort();
+  const env = { ...process.env, PGPASSWORD: password };
+  await run("bash", [script, "start", dir, String(port)], { env });
+  const host = "127.0.0.1";
+
+  const query = async <T extends object>(database: string, sql: string, params: unknown[] = []) => {
+    const client = new pg.Client({ host, port, user: "postgres", password, database });
+    await client.connect();
+    try {
+      const res = await client.query(sql, params);
+      return res.rows as T[];
+    } finally {
+      await client.end();
+    }
+  };
+
+  return {
+    host,
+    port,
+    user: "postgres",
+    password,
+    dir,
+    query,
+    async createDatabase(name, owner = "kong", ownerPassword = "kong-test-password") {
+      const roles = await query<{ n: number }>(
+        "postgres",
+        "SELECT count(*)::int AS n FROM pg_roles WHERE rolname = $1",
+        [owner],
+      );
+      if (roles[0]?.n === 0) {
+        await query("postgres", `CREATE ROLE "${owner}" LOGIN PASSWORD '${ownerPassword}'`);
+      }
+      await query("postgres", `CREATE DATABASE "${name}" OWNER "${owner}"`);
+      return { host, port, database: name, user: owner, password: ownerPassword };
+    },
+    async stop() {
+      await run("bash", [script, "stop", dir], { env }).catch(() => undefined);
+      rmSync(base, { recursive: true, force: true });
+    },
+  };
+}
