@@ -1,0 +1,25 @@
+/** The node's `logs/error.log`, in nginx's format: `YYYY/MM/DD HH:MM:SS [level] pid#0: message`. */
+import { appendFileSync, mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+
+/** nginx log levels the stand-in writes. */
+export type NginxLevel = "debug" | "info" | "notice" | "warn" | "error" | "crit" | "emerg";
+
+/** Appends lines to one log file; never throws (a node keeps serving when its disk is full). */
+export class ErrorLog {
+  constructor(private readonly path: string) {
+    mkdirSync(dirname(path), { recursive: true });
+  }
+
+  /** Writes one line. */
+  write(level: NginxLevel, msg: string): void {
+    const d = new Date();
+    const p = (n: number) => String(n).padStart(2, "0");
+    const when = `${d.getFullYear()}/${p(d.getMonth() + 1)}/${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+    try {
+      appendFileSync(this.path, `${when} [${level}] ${process.pid}#0: ${msg}\n`);
+    } catch {
+      // nothing sensible to do
+    }
+  }
+}
