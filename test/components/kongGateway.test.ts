@@ -1,0 +1,165 @@
+/**
+ * KongGateway with Pulumi mocks: which resources a version change builds, how they are named,
+ * parented and ordered, what the preview warns, and where the password goes. (Mocks, because
+ * these tests check the program's decisions; the real engine runs them in test/e2e.)
+ */
+import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { before, beforeEach, describe, it } from "node:test";
+import * as pulumi from "@pulumi/pulumi";
+import { installMocks, isSecret, Registration, valueOf } from "../support/mocks";
+
+const registrations = installMocks();
+type Module = typeof import("../../components/kongGateway");
+let KongGateway: Module["KongGateway"];
+const warnings: string[] = [];
+
+before(async () => {
+  ({ KongGateway } = await import("../../components/kongGateway"));
+  (pulumi.log as { warn: (msg: string) => void }).warn = (msg: string) => warnings.push(msg);
+});
+
+beforeEach(() => {
+  registrations.length = 0;
+  warnings.length = 0;
+});
+
+const PASSWORD = "s3cret-pa55";
+let counter = 0;
+
+/** Builds a gateway in a fresh state directory and waits for every registration. */
+async function build(version: string, extra: Partial<ConstructorParameters<Module["KongGateway"]>[1]> = {}, stateDir?: string) {
+  const name = `kong${counter++}`;
+  const dir = stateDir ?? mkdtempSync(join(tmpdir(), "kong-gw-mock-"));
+  const gw = new KongGateway(name, {
+    version,
+    nodes: 2,
+    stateDir: dir,
+    local: { install: "test/kong-sim/install {version} {dir}" },
+    databasePassword: PASSWORD, // plain on purpose: the component itself must mark it secret
+    stack: "test",
+    ...extra,
+  });
+  const deployment = await valueOf(gw.deployment);
+  const byName = (n: string) => registrations.find((r) => r.name === `${name}-${n}`);
+  return { name, gw, deployment, byName, dir };
+}
+
+const names = (name: string) => registrations.map((r) => r.name).filter((n) => n.startsWith(name)).sort();
+const deps = (r: Registration | undefined) => (r?.dependencies ?? []).map((u) => u.split("::").at(-1));
+
+describe("KongGateway on a brand-new stack", () => {
+  it("bootstraps through the same chain, in order, with children named by role and version", async () => {
+    const { name, byName } = await build("3.4.2");
+    assert.deepEqual(names(name), [
+      name,
+      `${name}-3.4.2`,
+      `${name}-3.4.2-install`,
+      `${name}-3.4.2-node-0`,
+      `${name}-3.4.2-node-1`,
+      `${name}-db`,
+      `${name}-db-server`,
+      `${name}-install-3.4.2`,
+      `${name}-install-3.4.2-backup`,
+      `${name}-install-3.4.2-migrations-finish`,
+      `${name}-install-3.4.2-migrations-up`,
+      `${name}-install-3.4.2-preflight`,
+      `${name}-install-3.4.2-stop`,
+      `${name}-install-3.4.2-verify`,
+    ]);
+    const chain = `${name}-install-3.4.2`;
+    assert.deepEqual(deps(byName("install-3.4.2-preflight")).sort(), [`${name}-3.4.2-install`, `${name}-db-server`]);
+    assert.deepEqual(deps(byName("install-3.4.2-stop")), [`${chain}-preflight`]);
+    assert.deepEqual(deps(byName("install-3.4.2-backup")), [`${chain}-stop`]);
+    assert.deepEqual(deps(byName("install-3.4.2-migrations-up")), [`${chain}-backup`]);
+    assert.deepEqual(deps(byName("install-3.4.2-migrations-finish")), [`${chain}-migrations-up`]);
+    assert.deepEqual(deps(byName("3.4.2-node-0")), [`${chain}-migrations-finish`]);
+    assert.deepEqual(deps(byName("3.4.2-node-1")), [`${name}-3.4.2-node-0`]);
+    assert.deepEqual(deps(byName("install-3.4.2-verify")).sort(), [`${name}-3.4.2-node-0`, `${name}-3.4.2-node-1`]);
+    assert.match(byName("install-3.4.2-preflight")!.parent, new RegExp(`InPlaceUpgrade::${chain}$`));
+    assert.match(byName("3.4.2-node-0")!.parent, new RegExp(`KongCluster::${name}-3.4.2$`));
+    assert.match(byName("db-server")!.parent, new RegExp(`KongDatabase::${name}-db$`));
+    assert.equal(warnings.length, 1, "a fresh install is a change, so preview shows its plan");
+    assert.match(warnings[0]!, /install/i);
+  });
+
+  it("passes the password only as a secret environment value", async () => {
+    await build("3.4.2");
+    const commands = registrations.filter((r) => r.type === "command:local:Command");
+    assert.ok(commands.length >= 9);
+    for (const r of commands) {
+      const env = r.rawInputs.environment as Record<string, unknown> | undefined;
+      const text = JSON.stringify({ create: r.inputs.create, delete: r.inputs.delete, spec: (r.inputs.environment as Record<string, string> | undefined)?.KONG_GW_SPEC });
+      assert.ok(!text.includes(PASSWORD), `${r.name}: password must not be in command text or spec`);
+      if (env && "KONG_PG_PASSWORD" in env) {
+        assert.ok(isSecret(env.KONG_PG_PASSWORD) || isSecret(env), `${r.name}: KONG_PG_PASSWORD must be secret`);
+      }
+    }
+    const steps = commands.filter((r) => String(r.inputs.create).includes("components/steps/run.ts"));
+    assert.ok(steps.every((r) => r.inputs.environment && (r.inputs.environment as Record<string, string>).KONG_PG_PASSWORD === PASSWORD));
+  });
+});
+
+describe("KongGateway version changes", () => {
+  const deployedAt = (version: string, chain: Record<string, unknown>) => ({ version, nodes: 2, plugins: "bundled", chain: { to: version, generation: 1, ...chain } as never, history: [] });
+
+  it("builds the upgrade chain for one guaranteed hop and shows the plan in preview", async () => {
+    const { name, gw, byName } = await build("3.5.0", { deployed: deployedAt("3.4.2", { kind: "install" }) });
+    const chain = `${name}-upgrade-3.5.0`;
+    for (const step of ["preflight", "stop", "backup", "migrations-up", "migrations-finish", "verify"]) {
+      assert.ok(byName(`upgrade-3.5.0-${step}`), `${chain}-${step} exists`);
+    }
+    assert.deepEqual(byName("upgrade-3.5.0-stop")!.inputs.triggers, [1]);
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0]!, /3\.4\.2 → 3\.5\.0/);
+    for (const step of ["preflight", "stop", "backup", "migrations-up", "migrations-finish", "start", "verify"]) {
+      assert.ok(warnings[0]!.includes(step), `the preview warning names step ${step}`);
+    }
+    assert.ok(gw.upgradePlan, "upgradePlan is exported while the versions differ");
+  });
+
+  it("changes nothing when the configured version is the deployed one", async () => {
+    const { name, gw } = await build("3.5.0", { deployed: deployedAt("3.5.0", { kind: "upgrade", from: "3.4.2" }) });
+    assert.ok(names(name).includes(`${name}-upgrade-3.5.0-preflight`), "the recorded chain is rebuilt as it was");
+    assert.equal(warnings.length, 0);
+    assert.equal(gw.upgradePlan, undefined);
+  });
+
+  it("refuses a hop Kong does not guarantee, naming the route", async () => {
+    await assert.rejects(
+      async () => build("3.7.0", { deployed: deployedAt("3.4.2", { kind: "install" }) }),
+      (e: Error) => /3\.4\.2 → 3\.7\.0 is not a guaranteed upgrade path; upgrade through 3\.5 → 3\.6 → 3\.7/.test(e.message),
+    );
+  });
+
+  it("rolls back by version only with the backup of the upgrade that left it", async () => {
+    await assert.rejects(async () => build("3.4.2", { deployed: deployedAt("3.5.0", { kind: "upgrade", from: "3.4.2" }) }), /downgrade|backup/i);
+    const dir = mkdtempSync(join(tmpdir(), "kong-gw-mock-"));
+    const backups = join(dir, "backups");
+    mkdirSync(backups);
+    const name = `kong${counter}`;
+    const manifest = { id: `${name}-3.4.2-to-3.5.0-20261127T000000Z`, cluster: name, fromVersion: "3.4.2", toVersion: "3.5.0", takenAt: "2026-11-27T00:00:00.000Z", path: join(backups, "x.dump"), bytes: 1, sha256: "0".repeat(64), tables: {}, verifiedBy: "list", pgDump: "pg_dump (PostgreSQL) 15" };
+    writeFileSync(join(backups, `${manifest.id}.json`), JSON.stringify(manifest));
+    const { byName } = await build("3.4.2", { deployed: deployedAt("3.5.0", { kind: "upgrade", from: "3.4.2" }) }, dir);
+    assert.ok(byName("rollback-3.4.2-stop") && byName("rollback-3.4.2-restore") && byName("rollback-3.4.2-verify"));
+    assert.deepEqual(deps(byName("rollback-3.4.2-restore")), [`${name}-rollback-3.4.2-stop`]);
+    const spec = JSON.parse((byName("rollback-3.4.2-restore")!.inputs.environment as Record<string, string>).KONG_GW_SPEC!) as { restoreBackupId: string };
+    assert.equal(spec.restoreBackupId, manifest.id);
+    assert.match(warnings.join("\n"), /lost|since the backup/i);
+  });
+
+  it("re-runs every step of an aborted attempt: the attempt number is in the triggers", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "kong-gw-mock-"));
+    writeFileSync(join(dir, "attempts.json"), JSON.stringify({ [`kong${counter}/upgrade-3.5.0`]: 2 }));
+    const { byName } = await build("3.5.0", { deployed: deployedAt("3.4.2", { kind: "install" }) }, dir);
+    assert.deepEqual(byName("upgrade-3.5.0-preflight")!.inputs.triggers, [2]);
+    assert.deepEqual(byName("3.5.0-node-0")!.inputs.triggers, [2, "upgrade"]);
+  });
+
+  it("names the setting, the value and the fix for bad input", async () => {
+    await assert.rejects(async () => build("3.4.2", { nodes: 0 }), /kong-gateway:nodes 0 is not a whole number from 1 to 32/);
+    await assert.rejects(async () => build("3.4.2", { local: { kongBinary: "/opt/kong/bin/kong" } }), /kong-gateway:local\.kongBinary .* has no \{version\} placeholder/);
+  });
+});
