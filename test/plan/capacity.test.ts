@@ -26,11 +26,22 @@ describe("checkCapacity", () => {
     ["fewer nodes", shape(3), shape(2), "nodes 2 < 3"],
     ["fewer cpus", shape(2, 2), shape(2, 1), "cpus 1 < 2 per node"],
     ["less memory", shape(2, 2, 2048), shape(2, 2, 1024), "memoryMb 1024 MiB < 2048 MiB per node"],
-    ["limited where unlimited before", shape(2), shape(2, 1, 512), "cpus 1 < unlimited per node, memoryMb 512 MiB < unlimited per node"],
+    [
+      "limited where unlimited before",
+      shape(2),
+      shape(2, 1, 512),
+      "cpus 1 < unlimited per node, memoryMb 512 MiB < unlimited per node",
+    ],
   ];
   for (const [name, deployed, target, detail] of smaller) {
     test(`${name}: refused, or a warning with allowSmallerCluster`, () => {
-      assertRefused(() => checkCapacity(deployed, target, false), "capacity", detail, "allowSmallerCluster: true", "carries all the traffic");
+      assertRefused(
+        () => checkCapacity(deployed, target, false),
+        "capacity",
+        detail,
+        "allowSmallerCluster: true",
+        "carries all the traffic",
+      );
       const warnings = checkCapacity(deployed, target, true);
       assert.equal(warnings.length, 1);
       assert.match(warnings[0] as string, /accepted because allowSmallerCluster is set/);
@@ -38,7 +49,11 @@ describe("checkCapacity", () => {
     });
   }
   test("every shortfall is listed at once", () => {
-    assertRefused(() => checkCapacity(shape(3, 2, 2048), shape(1, 1, 1024), false), "capacity", "nodes 1 < 3, cpus 1 < 2 per node, memoryMb 1024 MiB < 2048 MiB");
+    assertRefused(
+      () => checkCapacity(shape(3, 2, 2048), shape(1, 1, 1024), false),
+      "capacity",
+      "nodes 1 < 3, cpus 1 < 2 per node, memoryMb 1024 MiB < 2048 MiB",
+    );
   });
 });
 
@@ -52,7 +67,9 @@ describe("validateShape", () => {
     [shape(2, 1, 10.5), "target.memoryMb 10.5"],
   ];
   for (const [s, message] of bad) {
-    test(message, () => assertRefused(() => validateShape(s, "target"), "input", message));
+    test(message, () => {
+      assertRefused(() => validateShape(s, "target"), "input", message);
+    });
   }
   test("fractional cpus are fine", () => validateShape(shape(2, 1.5, 512), "target"));
 });

@@ -12,7 +12,11 @@ import {
 } from "../../components/plan";
 
 const MIB = 1024 * 1024;
-const step = (name: StepSkeleton["name"], scalesWithDatabase: boolean, gatewayDown = true): StepSkeleton => ({
+const step = (
+  name: StepSkeleton["name"],
+  scalesWithDatabase: boolean,
+  gatewayDown = true,
+): StepSkeleton => ({
   name,
   description: "",
   runsOn: "database",
@@ -30,8 +34,14 @@ describe("estimateStep: defaults", () => {
   test("a database step adds the per-MiB cost", () => {
     const e = estimateStep(step("backup", true), [], 1000 * MIB).estimate;
     const perMib = DEFAULT_SECONDS_PER_MIB.backup!;
-    assert.equal(e.expectedSeconds, Math.ceil(DEFAULT_STEP_SECONDS.backup.expectedSeconds + perMib.expectedSeconds * 1000));
-    assert.equal(e.highSeconds, Math.ceil(DEFAULT_STEP_SECONDS.backup.highSeconds + perMib.highSeconds * 1000));
+    assert.equal(
+      e.expectedSeconds,
+      Math.ceil(DEFAULT_STEP_SECONDS.backup.expectedSeconds + perMib.expectedSeconds * 1000),
+    );
+    assert.equal(
+      e.highSeconds,
+      Math.ceil(DEFAULT_STEP_SECONDS.backup.highSeconds + perMib.highSeconds * 1000),
+    );
     assert.ok(e.lowSeconds <= e.expectedSeconds && e.expectedSeconds <= e.highSeconds);
   });
   test("an unknown size assumes the documented default", () => {
@@ -44,29 +54,68 @@ describe("estimateStep: defaults", () => {
 
 describe("estimateStep: measured", () => {
   const history: PastRun[] = [
-    { steps: [{ name: "backup", seconds: 100 }, { name: "stop", seconds: 8 }], databaseBytes: 1000 * MIB },
-    { steps: [{ name: "backup", seconds: 60 }, { name: "stop", seconds: 4 }, { name: "unknown-step", seconds: 3 }], databaseBytes: 500 * MIB },
+    {
+      steps: [
+        { name: "backup", seconds: 100 },
+        { name: "stop", seconds: 8 },
+      ],
+      databaseBytes: 1000 * MIB,
+    },
+    {
+      steps: [
+        { name: "backup", seconds: 60 },
+        { name: "stop", seconds: 4 },
+        { name: "unknown-step", seconds: 3 },
+      ],
+      databaseBytes: 500 * MIB,
+    },
     { steps: [{ name: "stop", seconds: 6 }] },
   ];
   test("uses every run that measured the step: low = fastest × 0.8, expected = median, high = slowest × 1.5", () => {
     const { estimate, runIndices } = estimateStep(step("stop", false), history, 1000 * MIB);
-    assert.deepEqual(estimate, { lowSeconds: Math.ceil(4 * 0.8), expectedSeconds: 6, highSeconds: 12, source: "measured", runs: 3 });
+    assert.deepEqual(estimate, {
+      lowSeconds: Math.ceil(4 * 0.8),
+      expectedSeconds: 6,
+      highSeconds: 12,
+      source: "measured",
+      runs: 3,
+    });
     assert.deepEqual(runIndices, [0, 1, 2]);
   });
   test("scales database steps by size: proportionally above the run's size, never down", () => {
     const at = (mib: number) => estimateStep(step("backup", true), history, mib * MIB).estimate;
     // 2000 MiB: run 0 → 100 × 2 = 200, run 1 → 60 × 4 = 240.
-    assert.deepEqual(at(2000), { lowSeconds: 160, expectedSeconds: 220, highSeconds: 360, source: "measured", runs: 2 });
+    assert.deepEqual(at(2000), {
+      lowSeconds: 160,
+      expectedSeconds: 220,
+      highSeconds: 360,
+      source: "measured",
+      runs: 2,
+    });
     // 100 MiB: both runs kept as measured.
-    assert.deepEqual(at(100), { lowSeconds: 48, expectedSeconds: 80, highSeconds: 150, source: "measured", runs: 2 });
+    assert.deepEqual(at(100), {
+      lowSeconds: 48,
+      expectedSeconds: 80,
+      highSeconds: 150,
+      source: "measured",
+      runs: 2,
+    });
   });
   test("runs on tiny or unsized databases grow at the default rate", () => {
-    const tiny: PastRun[] = [{ steps: [{ name: "migrations-up", seconds: 10 }], databaseBytes: 1024 }];
+    const tiny: PastRun[] = [
+      { steps: [{ name: "migrations-up", seconds: 10 }], databaseBytes: 1024 },
+    ];
     const e = estimateStep(step("migrations-up", true), tiny, 1001 * MIB).estimate;
     const growth = 1001 - 1024 / MIB;
-    assert.equal(e.expectedSeconds, Math.ceil(10 + DEFAULT_SECONDS_PER_MIB["migrations-up"]!.expectedSeconds * growth));
+    assert.equal(
+      e.expectedSeconds,
+      Math.ceil(10 + DEFAULT_SECONDS_PER_MIB["migrations-up"]!.expectedSeconds * growth),
+    );
     const unsized: PastRun[] = [{ steps: [{ name: "migrations-up", seconds: 10 }] }];
-    assert.equal(estimateStep(step("migrations-up", true), unsized, 500 * MIB).estimate.expectedSeconds, 20);
+    assert.equal(
+      estimateStep(step("migrations-up", true), unsized, 500 * MIB).estimate.expectedSeconds,
+      20,
+    );
   });
   test("without a current size, measured runs are used as they are", () => {
     const e = estimateStep(step("backup", true), history, undefined).estimate;
@@ -74,21 +123,36 @@ describe("estimateStep: measured", () => {
     assert.equal(e.highSeconds, 100 * MEASURED_HIGH_FACTOR);
   });
   test("a step recorded twice in one run counts as its sum", () => {
-    const twice: PastRun[] = [{ steps: [{ name: "start", seconds: 5 }, { name: "start", seconds: 7 }] }];
+    const twice: PastRun[] = [
+      {
+        steps: [
+          { name: "start", seconds: 5 },
+          { name: "start", seconds: 7 },
+        ],
+      },
+    ];
     assert.equal(estimateStep(step("start", false), twice, undefined).estimate.expectedSeconds, 12);
   });
   test("an even number of runs takes the mean of the middle two", () => {
-    const runs: PastRun[] = [2, 4, 10, 20].map((s) => ({ steps: [{ name: "verify", seconds: s }] }));
+    const runs: PastRun[] = [2, 4, 10, 20].map((s) => ({
+      steps: [{ name: "verify", seconds: s }],
+    }));
     assert.equal(estimateStep(step("verify", false), runs, undefined).estimate.expectedSeconds, 7);
   });
 });
 
 describe("summarizeDowntime", () => {
   test("sums only the steps with the gateway down and names its sources", () => {
-    const history: PastRun[] = [{ steps: [{ name: "stop", seconds: 10 }] }, { steps: [{ name: "verify", seconds: 1 }] }];
-    const steps = [step("preflight", false, false), step("stop", false), step("start", false), step("verify", false, false)].map(
-      (s) => ({ ...s, ...estimateStep(s, history, undefined) }),
-    );
+    const history: PastRun[] = [
+      { steps: [{ name: "stop", seconds: 10 }] },
+      { steps: [{ name: "verify", seconds: 1 }] },
+    ];
+    const steps = [
+      step("preflight", false, false),
+      step("stop", false),
+      step("start", false),
+      step("verify", false, false),
+    ].map((s) => ({ ...s, ...estimateStep(s, history, undefined) }));
     const d = summarizeDowntime(steps);
     assert.deepEqual(d.steps, ["stop", "start"]);
     assert.deepEqual(d.defaultedSteps, ["start"]);
@@ -97,7 +161,9 @@ describe("summarizeDowntime", () => {
     assert.equal(d.expectedSeconds, 10 + DEFAULT_STEP_SECONDS.start.expectedSeconds);
   });
   test("no measurements: defaults", () => {
-    const d = summarizeDowntime([step("stop", false)].map((s) => ({ ...s, ...estimateStep(s, [], undefined) })));
+    const d = summarizeDowntime(
+      [step("stop", false)].map((s) => ({ ...s, ...estimateStep(s, [], undefined) })),
+    );
     assert.equal(d.source, "defaults");
     assert.equal(d.runs, 0);
   });

@@ -6,7 +6,11 @@ import assert from "node:assert/strict";
 import { PlanError, PlanErrorCode, PlanRequest, PluginsSetting } from "../../components/plan";
 
 /** Asserts that `fn` throws a PlanError with `code` whose message contains every `parts`. */
-export function assertRefused(fn: () => unknown, code: PlanErrorCode, ...parts: string[]): PlanError {
+export function assertRefused(
+  fn: () => unknown,
+  code: PlanErrorCode,
+  ...parts: string[]
+): PlanError {
   let caught: unknown;
   try {
     fn();
@@ -16,7 +20,10 @@ export function assertRefused(fn: () => unknown, code: PlanErrorCode, ...parts: 
   assert.ok(caught instanceof PlanError, `expected a PlanError, got ${String(caught)}`);
   assert.equal(caught.code, code, caught.message);
   for (const part of parts) {
-    assert.ok(caught.message.includes(part), `message lacks ${JSON.stringify(part)}:\n${caught.message}`);
+    assert.ok(
+      caught.message.includes(part),
+      `message lacks ${JSON.stringify(part)}:\n${caught.message}`,
+    );
   }
   return caught;
 }

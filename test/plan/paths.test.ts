@@ -12,10 +12,25 @@ import { assertRefused } from "./helpers";
 
 /** The guaranteed minor hops of KONG.md §5, written out by hand (independent of the code). */
 const GUARANTEED = new Set([
-  "2.1→2.2", "2.2→2.3", "2.3→2.4", "2.4→2.5", "2.5→2.6", "2.6→2.7", "2.7→2.8",
-  "3.0→3.1", "3.1→3.2", "3.2→3.3", "3.3→3.4", "3.4→3.5", "3.5→3.6", "3.6→3.7", "3.7→3.8",
-  "3.8→3.9", "3.9→3.10",
-  "2.8→3.4", "3.4→3.10",
+  "2.1→2.2",
+  "2.2→2.3",
+  "2.3→2.4",
+  "2.4→2.5",
+  "2.5→2.6",
+  "2.6→2.7",
+  "2.7→2.8",
+  "3.0→3.1",
+  "3.1→3.2",
+  "3.2→3.3",
+  "3.3→3.4",
+  "3.4→3.5",
+  "3.5→3.6",
+  "3.6→3.7",
+  "3.7→3.8",
+  "3.8→3.9",
+  "3.9→3.10",
+  "2.8→3.4",
+  "3.4→3.10",
 ]);
 const LTS = new Set(["2.8→3.4", "3.4→3.10"]);
 const rank = (m: string): number => KNOWN_MINORS.indexOf(m);
@@ -23,8 +38,25 @@ const rank = (m: string): number => KNOWN_MINORS.indexOf(m);
 describe("checkHop across every pair of known minors (OSS and Enterprise numbers)", () => {
   test("the known minors are 2.1 … 2.8 and 3.0 … 3.10", () => {
     assert.deepEqual(KNOWN_MINORS, [
-      "2.1", "2.2", "2.3", "2.4", "2.5", "2.6", "2.7", "2.8",
-      "3.0", "3.1", "3.2", "3.3", "3.4", "3.5", "3.6", "3.7", "3.8", "3.9", "3.10",
+      "2.1",
+      "2.2",
+      "2.3",
+      "2.4",
+      "2.5",
+      "2.6",
+      "2.7",
+      "2.8",
+      "3.0",
+      "3.1",
+      "3.2",
+      "3.3",
+      "3.4",
+      "3.5",
+      "3.6",
+      "3.7",
+      "3.8",
+      "3.9",
+      "3.10",
     ]);
   });
   for (const edition of ["oss", "enterprise"] as const) {
@@ -53,16 +85,28 @@ describe("checkHop across every pair of known minors (OSS and Enterprise numbers
     }
   }
   test("same version: nothing to do; patch down: downgrade", () => {
-    assert.deepEqual(checkHop(parseVersion("3.6.1"), parseVersion("kong:3.6.1")), { allowed: true, kind: "same" });
+    assert.deepEqual(checkHop(parseVersion("3.6.1"), parseVersion("kong:3.6.1")), {
+      allowed: true,
+      kind: "same",
+    });
     assert.equal(checkHop(parseVersion("3.6.2"), parseVersion("3.6.1")).kind, "downgrade");
   });
   test("Enterprise builds of one release: a patch hop up, a downgrade back", () => {
-    assert.deepEqual(checkHop(parseVersion("3.4.3.12"), parseVersion("3.4.3.13")), { allowed: true, kind: "patch" });
-    assert.deepEqual(checkHop(parseVersion("3.4.3"), parseVersion("3.4.3.1")), { allowed: true, kind: "patch" });
+    assert.deepEqual(checkHop(parseVersion("3.4.3.12"), parseVersion("3.4.3.13")), {
+      allowed: true,
+      kind: "patch",
+    });
+    assert.deepEqual(checkHop(parseVersion("3.4.3"), parseVersion("3.4.3.1")), {
+      allowed: true,
+      kind: "patch",
+    });
     assert.equal(checkHop(parseVersion("3.4.3.13"), parseVersion("3.4.3.12")).kind, "downgrade");
   });
   test("Enterprise numbers follow the rules of their first three parts", () => {
-    assert.deepEqual(checkHop(parseVersion("2.8.4.1"), parseVersion("3.4.3.12")), { allowed: true, kind: "lts" });
+    assert.deepEqual(checkHop(parseVersion("2.8.4.1"), parseVersion("3.4.3.12")), {
+      allowed: true,
+      kind: "lts",
+    });
     assert.equal(checkHop(parseVersion("3.2.1.0"), parseVersion("3.6.1.4")).kind, "skip");
   });
   test("a skip names the hop, the shortest route and one pulumi up each", () => {
@@ -85,7 +129,10 @@ describe("checkHop across every pair of known minors (OSS and Enterprise numbers
       assert.equal(r.kind, "skip");
       if (r.kind === "skip") {
         assert.deepEqual(r.route, []);
-        assert.match(r.message, /no route of guaranteed hops reaches 3\.\d: the only hop from 2\.x into 3\.x is the LTS hop 2\.8 → 3\.4; target 3\.4 or later/);
+        assert.match(
+          r.message,
+          /no route of guaranteed hops reaches 3\.\d: the only hop from 2\.x into 3\.x is the LTS hop 2\.8 → 3\.4; target 3\.4 or later/,
+        );
       }
     }
   });
@@ -93,7 +140,10 @@ describe("checkHop across every pair of known minors (OSS and Enterprise numbers
     const r = checkHop(parseVersion("3.6.1"), parseVersion("3.5.0"));
     assert.equal(r.kind, "downgrade");
     if (r.kind === "downgrade") {
-      assert.match(r.message, /3\.6\.1 → 3\.5\.0 is a downgrade; Kong migrations cannot be reversed/);
+      assert.match(
+        r.message,
+        /3\.6\.1 → 3\.5\.0 is a downgrade; Kong migrations cannot be reversed/,
+      );
       assert.match(r.message, /restoring the backup taken by the upgrade that left 3\.5\.0/);
     }
   });
@@ -139,7 +189,13 @@ describe("unknown versions", () => {
   for (const [version, why] of cases) {
     test(`${version}: ${why}`, () => {
       const v = parseVersion(version);
-      assertRefused(() => assertKnownVersion(v, "target.version"), "version", `target.version ${version}`, why, "2.1 … 2.8, 3.0 … 3.10");
+      assertRefused(
+        () => assertKnownVersion(v, "target.version"),
+        "version",
+        `target.version ${version}`,
+        why,
+        "2.1 … 2.8, 3.0 … 3.10",
+      );
       assertRefused(() => checkHop(parseVersion("3.4.0"), v), "version", why);
       assertRefused(() => checkHop(v, parseVersion("3.4.0")), "version", why);
       assertRefused(() => shortestRoute(v, parseVersion("3.10.0")), "version", why);

@@ -1,10 +1,19 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { compareReleases, compareVersions, formatVersion, minorOf, parseVersion } from "../../components/plan";
+import {
+  compareReleases,
+  compareVersions,
+  formatVersion,
+  minorOf,
+  parseVersion,
+} from "../../components/plan";
 import { assertRefused } from "./helpers";
 
 describe("parseVersion", () => {
-  const valid: [string, { major: number; minor: number; patch: number; build?: number; text: string; image?: string }][] = [
+  const valid: [
+    string,
+    { major: number; minor: number; patch: number; build?: number; text: string; image?: string },
+  ][] = [
     ["3.6.1", { major: 3, minor: 6, patch: 1, text: "3.6.1" }],
     ["2.1.0", { major: 2, minor: 1, patch: 0, text: "2.1.0" }],
     ["3.10.0", { major: 3, minor: 10, patch: 0, text: "3.10.0" }],
@@ -12,20 +21,49 @@ describe("parseVersion", () => {
     ["3.4.3.12", { major: 3, minor: 4, patch: 3, build: 12, text: "3.4.3.12" }],
     ["2.8.4.0", { major: 2, minor: 8, patch: 4, build: 0, text: "2.8.4.0" }],
     ["kong:3.6.1", { major: 3, minor: 6, patch: 1, text: "3.6.1", image: "kong:3.6.1" }],
-    ["kong:3.6.1-ubuntu", { major: 3, minor: 6, patch: 1, text: "3.6.1", image: "kong:3.6.1-ubuntu" }],
+    [
+      "kong:3.6.1-ubuntu",
+      { major: 3, minor: 6, patch: 1, text: "3.6.1", image: "kong:3.6.1-ubuntu" },
+    ],
     [
       "kong/kong-gateway:3.6.1.4",
-      { major: 3, minor: 6, patch: 1, build: 4, text: "3.6.1.4", image: "kong/kong-gateway:3.6.1.4" },
+      {
+        major: 3,
+        minor: 6,
+        patch: 1,
+        build: 4,
+        text: "3.6.1.4",
+        image: "kong/kong-gateway:3.6.1.4",
+      },
     ],
     [
       "registry.example.com:5000/kong/kong-gateway:3.4.3.12-rhel",
-      { major: 3, minor: 4, patch: 3, build: 12, text: "3.4.3.12", image: "registry.example.com:5000/kong/kong-gateway:3.4.3.12-rhel" },
+      {
+        major: 3,
+        minor: 4,
+        patch: 3,
+        build: 12,
+        text: "3.4.3.12",
+        image: "registry.example.com:5000/kong/kong-gateway:3.4.3.12-rhel",
+      },
     ],
-    ["localhost/kong:2.8.1", { major: 2, minor: 8, patch: 1, text: "2.8.1", image: "localhost/kong:2.8.1" }],
-    ["registry:5000/kong:3.5.0", { major: 3, minor: 5, patch: 0, text: "3.5.0", image: "registry:5000/kong:3.5.0" }],
+    [
+      "localhost/kong:2.8.1",
+      { major: 2, minor: 8, patch: 1, text: "2.8.1", image: "localhost/kong:2.8.1" },
+    ],
+    [
+      "registry:5000/kong:3.5.0",
+      { major: 3, minor: 5, patch: 0, text: "3.5.0", image: "registry:5000/kong:3.5.0" },
+    ],
     [
       "docker.io/library/kong:3.7.1@sha256:" + "a".repeat(64),
-      { major: 3, minor: 7, patch: 1, text: "3.7.1", image: "docker.io/library/kong:3.7.1@sha256:" + "a".repeat(64) },
+      {
+        major: 3,
+        minor: 7,
+        patch: 1,
+        text: "3.7.1",
+        image: "docker.io/library/kong:3.7.1@sha256:" + "a".repeat(64),
+      },
     ],
   ];
   for (const [input, expected] of valid) {
@@ -60,13 +98,33 @@ describe("parseVersion", () => {
   ];
   for (const [input, why] of invalid) {
     test(`refuses ${JSON.stringify(input)}, quoting it and showing valid examples`, () => {
-      assertRefused(() => parseVersion(input), "version", JSON.stringify(input), why, "3.6.1", "kong:3.6.1", "3.4.3.12");
+      assertRefused(
+        () => parseVersion(input),
+        "version",
+        JSON.stringify(input),
+        why,
+        "3.6.1",
+        "kong:3.6.1",
+        "3.4.3.12",
+      );
     });
   }
 });
 
 describe("compareVersions / formatVersion / minorOf", () => {
-  const ordered = ["2.1.0", "2.1.3", "2.8.0", "2.8.4.0", "2.8.4.1", "3.0.0", "3.4.3", "3.4.3.12", "3.4.3.13", "3.9.1", "3.10.0"];
+  const ordered = [
+    "2.1.0",
+    "2.1.3",
+    "2.8.0",
+    "2.8.4.0",
+    "2.8.4.1",
+    "3.0.0",
+    "3.4.3",
+    "3.4.3.12",
+    "3.4.3.13",
+    "3.9.1",
+    "3.10.0",
+  ];
   test("orders by major, minor, patch, then build; OSS before Enterprise of the same release", () => {
     for (let i = 0; i < ordered.length; i++) {
       for (let j = 0; j < ordered.length; j++) {

@@ -5,7 +5,8 @@ import { assertRefused } from "./helpers";
 
 // 2024-06-01 is a Saturday.
 const at = (iso: string) => new Date(iso);
-const check = (specs: string[], now: string, span = 0) => evaluateWindows(specs.map(parseWindow), at(now), span);
+const check = (specs: string[], now: string, span = 0) =>
+  evaluateWindows(specs.map(parseWindow), at(now), span);
 
 describe("parseWindow", () => {
   const valid: [string, number[], number, number, number][] = [
@@ -20,7 +21,13 @@ describe("parseWindow", () => {
   ];
   for (const [spec, days, start, duration, offset] of valid) {
     test(`accepts ${JSON.stringify(spec)}`, () => {
-      assert.deepEqual(parseWindow(spec), { spec, days, startMinute: start, durationMinutes: duration, offsetMinutes: offset });
+      assert.deepEqual(parseWindow(spec), {
+        spec,
+        days,
+        startMinute: start,
+        durationMinutes: duration,
+        offsetMinutes: offset,
+      });
     });
   }
   const invalid: [string, string][] = [
@@ -40,7 +47,13 @@ describe("parseWindow", () => {
   ];
   for (const [spec, why] of invalid) {
     test(`refuses ${JSON.stringify(spec)} with an example`, () => {
-      assertRefused(() => parseWindow(spec), "window", JSON.stringify(spec), why, `"Sat 02:00-04:00 UTC"`);
+      assertRefused(
+        () => parseWindow(spec),
+        "window",
+        JSON.stringify(spec),
+        why,
+        `"Sat 02:00-04:00 UTC"`,
+      );
     });
   }
 });
@@ -63,7 +76,12 @@ describe("evaluateWindows", () => {
     const c = check(["Sat 02:00-04:00 UTC"], "2024-06-01T02:30:00Z", 100 * 60);
     assert.equal(c.mayStartNow, true);
     assert.equal(c.fits, false);
-    assertRefused(() => assertWithinWindow(c), "window", "until 2024-06-01T04:10:00.000Z (high estimate)", "closes at 2024-06-01T04:00:00.000Z");
+    assertRefused(
+      () => assertWithinWindow(c),
+      "window",
+      "until 2024-06-01T04:10:00.000Z (high estimate)",
+      "closes at 2024-06-01T04:00:00.000Z",
+    );
   });
   test("ending exactly at the close fits; starting exactly at the close does not", () => {
     assert.equal(check(["Sat 02:00-04:00 UTC"], "2024-06-01T03:00:00Z", 3600).fits, true);
@@ -76,7 +94,12 @@ describe("evaluateWindows", () => {
     assert.equal(c.mayStartNow, false);
     assert.equal(c.fits, false);
     assert.equal(c.nextOpensAt, "2024-06-01T02:00:00.000Z");
-    assertRefused(() => assertWithinWindow(c), "window", "2024-05-31T12:00:00.000Z is outside every window", "after 2024-06-01T02:00:00.000Z");
+    assertRefused(
+      () => assertWithinWindow(c),
+      "window",
+      "2024-05-31T12:00:00.000Z is outside every window",
+      "after 2024-06-01T02:00:00.000Z",
+    );
   });
   test("a window that crosses midnight counts from the day it opens", () => {
     const c = check(["Fri 23:00-01:00 UTC"], "2024-06-01T00:30:00Z");
@@ -94,10 +117,17 @@ describe("evaluateWindows", () => {
     assert.equal(check(minus, "2024-06-01T04:30:00Z").mayStartNow, false);
   });
   test("windows that touch or overlap merge", () => {
-    const touching = check(["daily 22:00-24:00 UTC", "daily 00:00-02:00 UTC"], "2024-06-01T23:00:00Z", 3 * 3600);
+    const touching = check(
+      ["daily 22:00-24:00 UTC", "daily 00:00-02:00 UTC"],
+      "2024-06-01T23:00:00Z",
+      3 * 3600,
+    );
     assert.equal(touching.closesAt, "2024-06-02T02:00:00.000Z");
     assert.equal(touching.fits, true);
-    const overlapping = check(["Sat 02:00-04:00 UTC", "Sat 03:00-05:00 UTC"], "2024-06-01T02:30:00Z");
+    const overlapping = check(
+      ["Sat 02:00-04:00 UTC", "Sat 03:00-05:00 UTC"],
+      "2024-06-01T02:30:00Z",
+    );
     assert.equal(overlapping.closesAt, "2024-06-01T05:00:00.000Z");
   });
 });

@@ -1,0 +1,249 @@
+/**
+ * The planner: everything the project decides before it touches infrastructure, from one request.
+ * The Pulumi component calls it during `pulumi preview` and `up`, and `npm run plan` calls it
+ * offline, so both show the same plan. It refuses (throws {@link PlanError}) rather than plan a
+ * change Kong does not guarantee.
+ */
+import { checkCapacity, ClusterShape, validateShape } from "./capacity";
+import { PlanError } from "./errors";
+import {
+  DEFAULT_DATABASE_BYTES,
+  DowntimeEstimate,
+  DurationRange,
+  EstimatedStep,
+  estimateStep,
+  PastRun,
+  StepEstimate,
+  summarizeDowntime,
+  validateBytes,
+  validateHistory,
+} from "./estimate";
+import { MigrationSet, migrationsFor, PluginsSetting } from "./migrations";
+import { assertKnownVersion, checkHop, HopKind } from "./paths";
+import { BackupRecord, downgradeRefusal, findRollbackBackup, validateBackups } from "./rollback";
+import { installSteps, rollbackSteps, StepContext, StepSkeleton, upgradeSteps } from "./steps";
+import { formatVersion, KongVersion, parseVersion } from "./version";
+import { evaluateWindows, parseWindow, WindowCheck } from "./windows";
+import { planWarnings } from "./warnings";
+
+/** What to plan: the cluster as deployed (absent on a fresh stack) and as wanted. */
+export interface PlanRequest {
+  /** The cluster running now, with its version (or image); absent for a fresh install. */
+  readonly deployed?: ClusterShape & { readonly version: string };
+  /** The cluster wanted, with its version (or image). */
+  readonly target: ClusterShape & { readonly version: string };
+  /** Accept a target with fewer nodes, CPUs or memory than the deployed cluster. @default false */
+  readonly allowSmallerCluster?: boolean;
+  /** The stack's backup catalog; a downgrade needs the backup of the upgrade it undoes. @default [] */
+  readonly backups?: readonly BackupRecord[];
+  /** Measured steps of this stack's earlier changes; absent or empty: defaults. @default [] */
+  readonly history?: readonly PastRun[];
+  /** Current database size in bytes; scales the estimates. @default 100 MiB, with a warning */
+  readonly databaseBytes?: number;
+  /** Window specs such as `Sat 02:00-04:00 UTC`; absent or empty: any time. @default [] */
+  readonly maintenanceWindows?: readonly string[];
+  /** The time to plan for; required with `maintenanceWindows` (the planner never reads a clock). */
+  readonly now?: Date;
+  /** Directory the upgrade's backup goes to. @default ".state/backups" */
+  readonly backupDir?: string;
+}
+
+/** A step of the plan with its duration estimate. */
+export interface PlannedStep extends StepSkeleton {
+  readonly estimate: StepEstimate;
+}
+
+/** Where an upgrade writes its backup. */
+export interface BackupTarget {
+  readonly dir: string;
+  /** The `pg_dump -F d` directory; the stack records it in its backup catalog. */
+  readonly path: string;
+}
+
+/** The decided change. Plain data: JSON-serialisable as it is (see `planToJson`). */
+export interface Plan {
+  /** `noop`: same version; `install`: fresh database; `upgrade`: one guaranteed hop; `rollback`: restore. */
+  readonly kind: "noop" | "install" | "upgrade" | "rollback";
+  readonly from?: string;
+  readonly to: string;
+  /** For upgrades: why the hop is guaranteed. */
+  readonly hop?: HopKind;
+  readonly steps: PlannedStep[];
+  /** From the first deployed node stopping until the new version serves. */
+  readonly downtime: DowntimeEstimate;
+  /** All steps, start to end. */
+  readonly duration: DurationRange;
+  /** The size the estimates used, and whether it was assumed. */
+  readonly databaseBytes: number;
+  readonly databaseBytesAssumed: boolean;
+  readonly migrations: MigrationSet;
+  /** Whether `kong migrations up`/`finish` run with `-f` (newly enabled plugins). */
+  readonly needsForce: boolean;
+  /** For upgrades: where the backup goes. */
+  readonly backup?: BackupTarget;
+  /** For rollbacks: the backup restored. */
+  readonly rollbackBackup?: BackupRecord;
+  /** Present when maintenance windows were given (and there is something to do). */
+  readonly window?: WindowCheck;
+  /** Things a person approving the change must know. */
+  readonly warnings: string[];
+}
+
+/** Where backups go when the request does not say: the project's git-ignored state directory. */
+export const DEFAULT_BACKUP_DIR = ".state/backups";
+
+const NO_MIGRATIONS: MigrationSet = {
+  up: [],
+  pendingAfterUp: [],
+  needsForce: false,
+  newlyEnabledPlugins: [],
+  uncataloguedPlugins: [],
+};
+
+/** `KONG_PLUGINS` text for a setting. */
+function pluginsEnv(plugins: PluginsSetting): string {
+  return plugins === "bundled" ? "bundled" : plugins.join(",");
+}
+
+function parseAt(text: string, setting: string): KongVersion {
+  const v = parseVersion(text);
+  assertKnownVersion(v, setting);
+  return v;
+}
+
+/** Validates everything that does not depend on the kind of change. */
+function validate(req: PlanRequest): void {
+  validateShape(req.target, "target");
+  if (req.deployed) {
+    validateShape(req.deployed, "deployed");
+  }
+  validateBytes(req.databaseBytes, "databaseBytes");
+  validateHistory(req.history ?? []);
+  validateBackups(req.backups ?? []);
+  if ((req.maintenanceWindows ?? []).length > 0 && req.now === undefined) {
+    throw new PlanError(
+      "window",
+      "maintenanceWindows are set but now is not; pass the current time as now so the plan " +
+        "can check the window (the planner never reads the clock itself)",
+    );
+  }
+}
+
+interface Decision {
+  readonly kind: Plan["kind"];
+  readonly hop?: HopKind;
+  readonly skeletons: StepSkeleton[];
+  readonly migrations: MigrationSet;
+  readonly backup?: BackupTarget;
+  readonly rollbackBackup?: BackupRecord;
+  readonly capacityWarnings: string[];
+}
+
+/** Decides the kind of change and its steps; throws the path, downgrade and capacity refusals. */
+function decide(req: PlanRequest, from: KongVersion | undefined, to: KongVersion): Decision {
+  const base = {
+    to: formatVersion(to),
+    targetNodes: req.target.nodes,
+    pluginsEnv: pluginsEnv(req.target.plugins),
+  };
+  if (from === undefined) {
+    const migrations = migrationsFor(undefined, to, req.target.plugins);
+    const ctx: StepContext = { ...base, deployedNodes: 0, migrations, backupPath: "" };
+    return { kind: "install", skeletons: installSteps(ctx), migrations, capacityWarnings: [] };
+  }
+  const deployed = req.deployed as ClusterShape;
+  const hop = checkHop(from, to);
+  if (hop.kind === "same") {
+    return { kind: "noop", skeletons: [], migrations: NO_MIGRATIONS, capacityWarnings: [] };
+  }
+  const common = { ...base, from: formatVersion(from), deployedNodes: deployed.nodes };
+  if (hop.kind === "downgrade") {
+    const backup = findRollbackBackup(from, to, req.backups ?? []);
+    if (backup === undefined) {
+      throw downgradeRefusal(from, to, req.backups ?? []);
+    }
+    const ctx = { ...common, migrations: NO_MIGRATIONS, backupPath: backup.path };
+    return {
+      kind: "rollback",
+      skeletons: rollbackSteps(ctx),
+      migrations: NO_MIGRATIONS,
+      rollbackBackup: backup,
+      // Never block the way back on size: warn instead.
+      capacityWarnings: checkCapacity(deployed, req.target, true),
+    };
+  }
+  if (hop.kind === "skip") {
+    throw new PlanError("path", `target.version: ${hop.message}`, hop.route);
+  }
+  const capacityWarnings = checkCapacity(deployed, req.target, req.allowSmallerCluster ?? false);
+  const migrations = migrationsFor(from, to, req.target.plugins, deployed.plugins);
+  const dir = (req.backupDir ?? DEFAULT_BACKUP_DIR).replace(/\/+$/, "");
+  // No timestamp: the same request gives the same plan (and the same stack output) on every
+  // preview; the step runner keeps repeated attempts apart.
+  const backup = { dir, path: `${dir}/kong-${common.from}-to-${base.to}` };
+  const ctx = { ...common, migrations, backupPath: backup.path };
+  return {
+    kind: "upgrade",
+    hop: hop.kind,
+    skeletons: upgradeSteps(ctx),
+    migrations,
+    backup,
+    capacityWarnings,
+  };
+}
+
+/**
+ * Plans the change from `req.deployed` to `req.target`. Pure and deterministic: the same request
+ * gives the same plan. Throws {@link PlanError} with code `version`, `path`, `downgrade`,
+ * `capacity`, `window` or `input`; a plan outside its maintenance window is still returned (with
+ * `window.mayStartNow` false and a warning) so `preview` can show it; `assertWithinWindow` refuses.
+ */
+export function planChange(req: PlanRequest): Plan {
+  const to = parseAt(req.target.version, "target.version");
+  const from = req.deployed ? parseAt(req.deployed.version, "deployed.version") : undefined;
+  validate(req);
+  const windows = (req.maintenanceWindows ?? []).map(parseWindow);
+  const d = decide(req, from, to);
+  const history = req.history ?? [];
+  const estimated = d.skeletons.map((s) => ({
+    ...s,
+    ...estimateStep(s, history, req.databaseBytes),
+  }));
+  const steps: PlannedStep[] = d.skeletons.map((s, i) => ({
+    ...s,
+    estimate: (estimated[i] as EstimatedStep).estimate,
+  }));
+  const sum = (key: keyof DurationRange): number =>
+    steps.reduce((total, s) => total + s.estimate[key], 0);
+  const lastDown = steps.map((s) => s.gatewayDown).lastIndexOf(true);
+  const spanSeconds = steps
+    .slice(0, lastDown + 1)
+    .reduce((total, s) => total + s.estimate.highSeconds, 0);
+  const window =
+    windows.length > 0 && d.kind !== "noop"
+      ? evaluateWindows(windows, req.now as Date, spanSeconds)
+      : undefined;
+  const plan: Plan = {
+    kind: d.kind,
+    ...(from === undefined ? {} : { from: formatVersion(from) }),
+    to: formatVersion(to),
+    ...(d.hop === undefined ? {} : { hop: d.hop }),
+    steps,
+    downtime: summarizeDowntime(estimated),
+    duration: {
+      lowSeconds: sum("lowSeconds"),
+      expectedSeconds: sum("expectedSeconds"),
+      highSeconds: sum("highSeconds"),
+    },
+    databaseBytes: req.databaseBytes ?? DEFAULT_DATABASE_BYTES,
+    databaseBytesAssumed: req.databaseBytes === undefined,
+    migrations: d.migrations,
+    needsForce: d.migrations.needsForce,
+    ...(d.backup === undefined ? {} : { backup: d.backup }),
+    ...(d.rollbackBackup === undefined ? {} : { rollbackBackup: d.rollbackBackup }),
+    ...(window === undefined ? {} : { window }),
+    warnings: [],
+  };
+  const warnings = planWarnings(plan, { req, from, to, capacityWarnings: d.capacityWarnings });
+  return { ...plan, warnings };
+}

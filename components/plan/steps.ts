@@ -1,0 +1,235 @@
+/**
+ * The ordered steps of each kind of change. The order is the safety argument: nothing writes to
+ * the database while the old nodes run, the backup is taken (and read back) before the first
+ * migration, and the new nodes start only after `finish`. Step names are API: the stack exports
+ * measured durations under them, and earlier measurements are looked up by them.
+ */
+import { MigrationSet } from "./migrations";
+
+/** Every step name the project uses, in the order they usually run. */
+export const STEP_NAMES = [
+  "preflight",
+  "stop",
+  "backup",
+  "migrations-up",
+  "migrations-finish",
+  "start",
+  "verify",
+  "rollback",
+  "restore",
+  "bootstrap",
+  "decommission",
+] as const;
+
+/** One of {@link STEP_NAMES}. */
+export type StepName = (typeof STEP_NAMES)[number];
+
+/**
+ * Where a step acts: the nodes of the version being replaced, the nodes of the version being
+ * brought up, a one-off container of the target version (migrations), or the database itself.
+ */
+export type StepTarget = "deployed-nodes" | "target-nodes" | "migration-job" | "database";
+
+/** A step before its duration is estimated. */
+export interface StepSkeleton {
+  readonly name: StepName;
+  /** What the step does, for people reading the plan. */
+  readonly description: string;
+  readonly runsOn: StepTarget;
+  /** Kong version of the nodes or job it runs (the database's current version for DB steps). */
+  readonly version: string;
+  /** How many Kong nodes it acts on; 0 for database and migration-job steps. */
+  readonly nodes: number;
+  /** True while the gateway serves nothing: these steps make up the downtime. */
+  readonly gatewayDown: boolean;
+  /** True when its duration grows with the database (dump, restore, migrations touching data). */
+  readonly scalesWithDatabase: boolean;
+  /** The Kong or PostgreSQL command at its heart, when there is one. */
+  readonly command?: string;
+}
+
+/** What the step builders need to know about the change. */
+export interface StepContext {
+  /** Version being replaced (absent for an install). */
+  readonly from?: string;
+  readonly to: string;
+  readonly deployedNodes: number;
+  readonly targetNodes: number;
+  /** `KONG_PLUGINS` as the nodes and migration jobs get it. */
+  readonly pluginsEnv: string;
+  readonly migrations: MigrationSet;
+  /** Where the upgrade's backup goes, or which backup a rollback restores. */
+  readonly backupPath: string;
+}
+
+/** A fresh install: nothing to stop or back up, `bootstrap` runs every migration and teardown. */
+export function installSteps(c: StepContext): StepSkeleton[] {
+  return [
+    {
+      name: "bootstrap",
+      description: `bootstrap the empty database with ${plural(c.migrations.up.length, "migration")}`,
+      runsOn: "migration-job",
+      version: c.to,
+      nodes: 0,
+      gatewayDown: false,
+      scalesWithDatabase: false,
+      command: `KONG_PLUGINS=${c.pluginsEnv} kong migrations bootstrap`,
+    },
+    startStep(c, c.to, c.targetNodes, false),
+    verifyStep(c),
+  ];
+}
+
+/**
+ * An in-place upgrade X → Y: stop every X node first (KONG.md §5: no writes during an upgrade),
+ * back up the now-quiet database and read the dump back, `up` then `finish` with the nodes' exact
+ * plugins, start Y, verify, and only then remove X.
+ */
+export function upgradeSteps(c: StepContext): StepSkeleton[] {
+  const from = c.from as string;
+  const force = c.migrations.needsForce ? " -f" : "";
+  const up = c.migrations.up.length;
+  const pending = c.migrations.pendingAfterUp.length;
+  return [
+    {
+      name: "preflight",
+      description:
+        `check the database is reachable, 'kong migrations list' on ${from} reports no ` +
+        `unfinished upgrade, the ${c.to} image is present and the backup location is writable`,
+      runsOn: "migration-job",
+      version: from,
+      nodes: 0,
+      gatewayDown: false,
+      scalesWithDatabase: false,
+      command: "kong migrations list",
+    },
+    {
+      name: "stop",
+      description: `stop all ${nodesOf(c.deployedNodes, from)} gracefully; the gateway goes down`,
+      runsOn: "deployed-nodes",
+      version: from,
+      nodes: c.deployedNodes,
+      gatewayDown: true,
+      scalesWithDatabase: false,
+      command: "kong quit",
+    },
+    {
+      name: "backup",
+      description: `dump the database to ${c.backupPath} and read the dump back to check it`,
+      runsOn: "database",
+      version: from,
+      nodes: 0,
+      gatewayDown: true,
+      scalesWithDatabase: true,
+      command: `pg_dump -F d -f ${c.backupPath} "$KONG_PG_DATABASE" && pg_restore --list ${c.backupPath}`,
+    },
+    {
+      name: "migrations-up",
+      description:
+        up === 0
+          ? "run 'kong migrations up' (no new migrations expected) and confirm with 'list'"
+          : `run ${plural(up, "new migration")}${force ? " (forced: newly enabled plugins)" : ""} and ` +
+            `confirm with 'list'`,
+      runsOn: "migration-job",
+      version: c.to,
+      nodes: 0,
+      gatewayDown: true,
+      scalesWithDatabase: up > 0,
+      command: `KONG_PLUGINS=${c.pluginsEnv} kong migrations up${force}`,
+    },
+    {
+      name: "migrations-finish",
+      description:
+        (pending === 0
+          ? "run 'kong migrations finish' (no pending teardowns expected)"
+          : `run ${plural(pending, "pending teardown")}, which delete data ${from} needs`) +
+        `; from here ${from} cannot run on this database`,
+      runsOn: "migration-job",
+      version: c.to,
+      nodes: 0,
+      gatewayDown: true,
+      scalesWithDatabase: pending > 0,
+      command: `KONG_PLUGINS=${c.pluginsEnv} kong migrations finish${force}`,
+    },
+    startStep(c, c.to, c.targetNodes, true),
+    verifyStep(c),
+    {
+      name: "decommission",
+      description: `remove the stopped ${nodesOf(c.deployedNodes, from)}`,
+      runsOn: "deployed-nodes",
+      version: from,
+      nodes: c.deployedNodes,
+      gatewayDown: false,
+      scalesWithDatabase: false,
+    },
+  ];
+}
+
+/**
+ * A rollback Y → X: migrations cannot be reversed (KONG.md §6), so stop Y, restore the backup the
+ * upgrade X → Y took, and start X on it.
+ */
+export function rollbackSteps(c: StepContext): StepSkeleton[] {
+  const from = c.from as string;
+  return [
+    {
+      name: "stop",
+      description: `stop all ${nodesOf(c.deployedNodes, from)} gracefully; the gateway goes down`,
+      runsOn: "deployed-nodes",
+      version: from,
+      nodes: c.deployedNodes,
+      gatewayDown: true,
+      scalesWithDatabase: false,
+      command: "kong quit",
+    },
+    {
+      name: "restore",
+      description: `replace the database contents with the backup ${c.backupPath}`,
+      runsOn: "database",
+      version: c.to,
+      nodes: 0,
+      gatewayDown: true,
+      scalesWithDatabase: true,
+      command: `pg_restore --clean --if-exists -d "$KONG_PG_DATABASE" ${c.backupPath}`,
+    },
+    startStep(c, c.to, c.targetNodes, true),
+    verifyStep(c),
+  ];
+}
+
+/** `1 new migration`, `3 new migrations`. */
+function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? "" : "s"}`;
+}
+
+/** `1 node of 3.6.1`, `3 nodes of 3.6.1`. */
+function nodesOf(n: number, version: string): string {
+  return `${plural(n, "node")} of ${version}`;
+}
+
+function startStep(c: StepContext, version: string, nodes: number, down: boolean): StepSkeleton {
+  return {
+    name: "start",
+    description: `start ${nodesOf(nodes, version)} and wait until each reports ready`,
+    runsOn: "target-nodes",
+    version,
+    nodes,
+    gatewayDown: down,
+    scalesWithDatabase: false,
+    command: `KONG_PLUGINS=${c.pluginsEnv} kong start`,
+  };
+}
+
+function verifyStep(c: StepContext): StepSkeleton {
+  return {
+    name: "verify",
+    description:
+      `check every node reports version ${c.to}, 'kong migrations list' shows nothing new or ` +
+      `pending, and a proxied request is answered`,
+    runsOn: "target-nodes",
+    version: c.to,
+    nodes: c.targetNodes,
+    gatewayDown: false,
+    scalesWithDatabase: false,
+  };
+}

@@ -1,0 +1,139 @@
+/**
+ * What a person approving the change must read before saying yes: risks the plan accepts, facts
+ * the planner could not check, and assumptions behind its numbers. Warnings never block; the
+ * refusals are elsewhere.
+ */
+import { MigrationRef, migrationsFor } from "./migrations";
+import type { BackupTarget, Plan, PlanRequest } from "./plan";
+import { DEFAULT_DATABASE_BYTES } from "./estimate";
+import { KongVersion } from "./version";
+
+/** Databases larger than this (1 GiB) get the `--db-timeout` warning (Kong/kong#5934). */
+export const LARGE_DATABASE_BYTES = 1024 * 1024 * 1024;
+
+/** What the warnings need besides the plan itself. */
+export interface WarningContext {
+  readonly req: PlanRequest;
+  readonly from?: KongVersion;
+  readonly to: KongVersion;
+  readonly capacityWarnings: readonly string[];
+}
+
+const refs = (list: readonly MigrationRef[]): string =>
+  list.map((m) => `${m.subsystem} ${m.name}`).join(", ");
+
+const mib = (bytes: number): string => `${Math.round(bytes / (1024 * 1024))} MiB`;
+
+function upgradeWarnings(plan: Plan, c: WarningContext): string[] {
+  const from = plan.from as string;
+  const m = plan.migrations;
+  const out = [
+    `rollback loses changes made since the backup: once migrations-finish has run, ${from} ` +
+      `cannot run on this database again; going back means restoring ` +
+      `${(plan.backup as BackupTarget).path}, and anything written after it was taken is lost`,
+  ];
+  if (m.pendingAfterUp.length > 0) {
+    out.push(
+      `migrations-finish runs ${m.pendingAfterUp.length} destructive teardowns ` +
+        `(${refs(m.pendingAfterUp)}); if one fails after up succeeded, the backup is the way ` +
+        `back (Kong/kong#13391)`,
+    );
+  }
+  if (m.needsForce) {
+    out.push(
+      `plugins ${m.newlyEnabledPlugins.join(", ")} are newly enabled: migrations run with -f, ` +
+        `which also re-runs the migrations already executed`,
+    );
+  }
+  if (m.uncataloguedPlugins.length > 0) {
+    out.push(
+      `plugins ${m.uncataloguedPlugins.join(", ")} are newly listed but not in the planner's ` +
+        `migration catalog: if any is a custom plugin with migrations, they only run with -f ` +
+        `and are not shown here`,
+    );
+  }
+  if (c.to.major === 2 && c.to.minor < 8) {
+    out.push(
+      `the migrations shown for ${plan.to} are inferred from the names in the 2.8 catalog ` +
+        `(KONG.md §4 lists 2.8 onward); check them with 'kong migrations list' in preflight`,
+    );
+  }
+  if ((c.from as KongVersion).enterprise !== c.to.enterprise) {
+    out.push(
+      `the edition changes (${from} → ${plan.to}): ${c.to.enterprise ? "open-source Kong to Kong Enterprise" : "Kong Enterprise to open-source Kong, which cannot read Enterprise-only data"}`,
+    );
+  }
+  return out;
+}
+
+function sizeWarnings(plan: Plan): string[] {
+  const scaled = plan.steps.some((s) => s.scalesWithDatabase);
+  const out: string[] = [];
+  if (scaled && plan.databaseBytesAssumed) {
+    out.push(
+      `database size unknown: estimates assume ${mib(DEFAULT_DATABASE_BYTES)}; pass ` +
+        `databaseBytes (--db-bytes) for real numbers`,
+    );
+  }
+  if (scaled && plan.databaseBytes > LARGE_DATABASE_BYTES) {
+    out.push(
+      `the database is ${mib(plan.databaseBytes)}: give migrations a larger --db-timeout ` +
+        `(Kong/kong#5934), and never retry a failed 'up' without checking ` +
+        `'kong migrations list' first (Kong/kong#12978)`,
+    );
+  }
+  return out;
+}
+
+function windowWarnings(plan: Plan): string[] {
+  const w = plan.window;
+  if (w === undefined) {
+    return [];
+  }
+  if (!w.mayStartNow) {
+    return [
+      `${w.now} is outside every maintenance window (${w.windows.join("; ")}); the next opens ` +
+        `at ${w.nextOpensAt}, and 'pulumi up' refuses to start before then`,
+    ];
+  }
+  return w.fits
+    ? []
+    : [
+        `the downtime may last until ${w.downtimeEndsBy} (high estimate), after the maintenance ` +
+          `window closes at ${w.closesAt}`,
+      ];
+}
+
+/** Collects the warnings for `plan`, most consequential first. */
+export function planWarnings(plan: Plan, c: WarningContext): string[] {
+  const out: string[] = [];
+  if (plan.kind === "upgrade") {
+    out.push(...upgradeWarnings(plan, c));
+  }
+  if (plan.kind === "rollback") {
+    const b = plan.rollbackBackup as NonNullable<Plan["rollbackBackup"]>;
+    out.push(
+      `rollback loses changes made since the backup ${b.id} was taken at ${b.takenAt}: ` +
+        `everything written through ${plan.from} after that is gone`,
+    );
+  }
+  if (plan.kind === "noop") {
+    const deployed = c.req.deployed as NonNullable<PlanRequest["deployed"]>;
+    const m = migrationsFor(c.from, c.to, c.req.target.plugins, deployed.plugins);
+    if (m.needsForce) {
+      out.push(
+        `plugins ${m.newlyEnabledPlugins.join(", ")} are newly enabled at the same version; ` +
+          `their migrations need 'kong migrations up -f' and 'finish -f', which this plan does ` +
+          `not run`,
+      );
+    }
+  }
+  if (c.to.enterprise) {
+    out.push(
+      `${plan.to} is Kong Enterprise: it runs enterprise-only migrations that the planner's ` +
+        `catalog (open-source Kong, KONG.md §4) does not list`,
+    );
+  }
+  out.push(...c.capacityWarnings, ...sizeWarnings(plan), ...windowWarnings(plan));
+  return out;
+}

@@ -1,0 +1,140 @@
+/** planChange beyond the kinds of change: plugins, editions, sizes, history, windows. */
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { planChange, PlanError } from "../../components/plan";
+import { request } from "./helpers";
+
+describe("planChange: details", () => {
+  test("newly enabled plugins: -f on up and finish, and a warning", () => {
+    const p = planChange({
+      deployed: { version: "3.5.0", nodes: 2, plugins: ["key-auth"] },
+      target: { version: "3.6.0", nodes: 2, plugins: ["key-auth", "rate-limiting", "my-plugin"] },
+    });
+    assert.equal(p.needsForce, true);
+    const cmd = (n: string) => p.steps.find((s) => s.name === n)?.command;
+    assert.equal(
+      cmd("migrations-up"),
+      "KONG_PLUGINS=key-auth,rate-limiting,my-plugin kong migrations up -f",
+    );
+    assert.equal(
+      cmd("migrations-finish"),
+      "KONG_PLUGINS=key-auth,rate-limiting,my-plugin kong migrations finish -f",
+    );
+    const w = p.warnings.join("\n");
+    assert.match(w, /plugins rate-limiting are newly enabled: migrations run with -f/);
+    assert.match(
+      w,
+      /plugins my-plugin are newly listed but not in the planner's migration catalog/,
+    );
+  });
+  test("a hop with nothing to migrate still runs up and finish (3.7 → 3.8)", () => {
+    const p = planChange(request("3.7.1", "3.8.0", { databaseBytes: 0 }));
+    assert.deepEqual(p.migrations.up, []);
+    assert.match(p.steps[3]?.description ?? "", /no new migrations expected/);
+    assert.match(p.steps[4]?.description ?? "", /no pending teardowns expected/);
+    assert.equal(p.steps[3]?.scalesWithDatabase, false);
+  });
+  test("Enterprise targets and edition changes are flagged", () => {
+    assert.match(
+      planChange(request("3.4.3.12", "3.4.3.13")).warnings.join("\n"),
+      /3\.4\.3\.13 is Kong Enterprise/,
+    );
+    assert.match(
+      planChange(request("3.4.3", "3.4.3.1")).warnings.join("\n"),
+      /open-source Kong to Kong Enterprise/,
+    );
+    assert.match(
+      planChange(request("3.4.3.12", "3.5.0")).warnings.join("\n"),
+      /Kong Enterprise to open-source Kong/,
+    );
+    assert.doesNotMatch(planChange(request("3.4.3", "3.5.0")).warnings.join("\n"), /edition/);
+  });
+  test("2.x before 2.8: the catalog is inferred, and says so", () => {
+    assert.match(
+      planChange(request("2.4.0", "2.5.0")).warnings.join("\n"),
+      /inferred from the names in the 2\.8 catalog/,
+    );
+    assert.doesNotMatch(planChange(request("2.7.0", "2.8.0")).warnings.join("\n"), /inferred/);
+  });
+  test("database size: assumed when unknown, --db-timeout advice when large", () => {
+    assert.match(
+      planChange(request("3.5.0", "3.6.0")).warnings.join("\n"),
+      /database size unknown: estimates assume 100 MiB/,
+    );
+    const big = planChange(request("3.5.0", "3.6.0", { databaseBytes: 5 * 1024 ** 3 }));
+    assert.match(
+      big.warnings.join("\n"),
+      /the database is 5120 MiB: give migrations a larger --db-timeout/,
+    );
+    assert.equal(big.databaseBytes, 5 * 1024 ** 3);
+    assert.equal(big.databaseBytesAssumed, false);
+  });
+  test("measured history is used and counted", () => {
+    const history = [
+      {
+        steps: [
+          { name: "stop", seconds: 3 },
+          { name: "start", seconds: 9 },
+        ],
+        databaseBytes: 1e8,
+      },
+      { steps: [{ name: "stop", seconds: 5 }], databaseBytes: 1e8 },
+    ];
+    const p = planChange(request("3.5.0", "3.6.0", { history, databaseBytes: 1e8 }));
+    assert.equal(p.downtime.source, "measured");
+    assert.equal(p.downtime.runs, 2);
+    assert.deepEqual(p.downtime.defaultedSteps, ["backup", "migrations-up", "migrations-finish"]);
+    assert.equal(p.steps.find((s) => s.name === "stop")?.estimate.source, "measured");
+  });
+  test("maintenance window: inside and fitting, inside but too long, outside", () => {
+    const windows = { maintenanceWindows: ["Sat 02:00-04:00 UTC"] };
+    const ok = planChange(
+      request("3.5.0", "3.6.0", {
+        ...windows,
+        now: new Date("2024-06-01T02:00:00Z"),
+        databaseBytes: 0,
+      }),
+    );
+    const span = ok.steps.slice(0, 6).reduce((t, s) => t + s.estimate.highSeconds, 0);
+    assert.equal(ok.window?.spanSeconds, span, "preflight through start, high estimates");
+    assert.equal(ok.window?.fits, true);
+    assert.ok(!ok.warnings.some((w) => w.includes("window")));
+    const late = planChange(
+      request("3.5.0", "3.6.0", { ...windows, now: new Date("2024-06-01T03:58:00Z") }),
+    );
+    assert.equal(late.window?.fits, false);
+    assert.match(
+      late.warnings.join("\n"),
+      /after the maintenance window closes at 2024-06-01T04:00:00.000Z/,
+    );
+    const closed = planChange(
+      request("3.5.0", "3.6.0", { ...windows, now: new Date("2024-06-03T12:00:00Z") }),
+    );
+    assert.equal(closed.window?.mayStartNow, false);
+    assert.match(
+      closed.warnings.join("\n"),
+      /outside every maintenance window .* next opens at 2024-06-08T02:00:00.000Z/,
+    );
+    const install = planChange(
+      request(undefined, "3.6.0", { ...windows, now: new Date("2024-06-01T03:59:00Z") }),
+    );
+    assert.equal(install.window?.spanSeconds, 0, "an install takes nothing down");
+  });
+  test("backupDir is used without a trailing slash", () => {
+    assert.equal(
+      planChange(request("3.5.0", "3.6.0", { backupDir: "/var/backups/kong/" })).backup?.path,
+      "/var/backups/kong/kong-3.5.0-to-3.6.0",
+    );
+  });
+  test("deterministic: the same request gives the same plan", () => {
+    const req = request("3.4.3", "3.10.0", {
+      maintenanceWindows: ["daily 00:00-24:00 UTC"],
+      now: new Date("2024-06-01T00:00:00Z"),
+    });
+    assert.deepEqual(planChange(req), planChange(req));
+  });
+  test("refusals are PlanErrors, which are Errors", () => {
+    assert.throws(() => planChange(request("3.2.1", "3.6.0")), PlanError);
+    assert.throws(() => planChange(request("3.2.1", "3.6.0")), Error);
+  });
+});
