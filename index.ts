@@ -19,7 +19,7 @@ async function deployedState(): Promise<unknown> {
 export = async () => {
   const config = new pulumi.Config("kong-gateway");
   const database = config.getObject<DatabaseArgs>("database");
-  const configured = config.getSecret("dbPassword");
+  const configured = config.get("dbPassword") ? config.requireSecret("dbPassword") : undefined;
   if (!configured && (database?.mode ?? "local") !== "local") {
     throw new pulumi.RunError("kong-gateway:dbPassword is not set; an existing database needs its password: pulumi config set --secret kong-gateway:dbPassword <password>");
   }
@@ -28,7 +28,7 @@ export = async () => {
     nodes: config.getNumber("nodes"),
     runtime: config.get("runtime"),
     plugins: config.getObject<string[]>("plugins"),
-    stateDir: config.get("stateDir"),
+    stateDir: config.get("stateDir") || undefined,
     database,
     backup: config.getObject<BackupArgs>("backup"),
     local: config.getObject<LocalRuntimeArgs>("local"),

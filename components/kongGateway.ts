@@ -7,6 +7,7 @@ import { InPlaceUpgrade } from "./inPlaceUpgrade";
 import { KongCluster } from "./kongCluster";
 import { KongDatabase } from "./kongDatabase";
 import { readLocalState } from "./localState";
+import { ensureRunnerBundle } from "./runnerBundle";
 import { Plan, planChange, PlanJson, planToJson, renderPlan } from "./plan";
 import { UpgradeReport } from "./steps/report";
 
@@ -54,6 +55,7 @@ export class KongGateway extends pulumi.ComponentResource {
     super("kong-gateway:index:KongGateway", name, {}, opts);
     const root = args.root ?? resolve(__dirname, "..");
     const cfg = resolveConfig(args, root, this);
+    ensureRunnerBundle(root);
     const local = readLocalState(cfg.stateDir, cfg.backup.dir, name);
     const plan = planOrFail(cfg, args, local.backups, this);
     const chain = decideChain(cfg, name, args.deployed, { kind: plan.kind, rollbackBackupId: plan.rollbackBackup?.id }, local.attempts);

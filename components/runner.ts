@@ -3,11 +3,12 @@
  * preview) and its environment (the spec, and the password as a secret). Pure.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { RUNNER_BUNDLE } from "./runnerBundle";
 import { SPEC_ENV, StepSpec } from "./steps/spec";
 
-/** The shell command that runs one runner command from the project root. */
+/** The shell command that runs one runner command from the project root (see runnerBundle.ts). */
 export function runnerCommand(step: string, arg?: string): string {
-  return `node --import tsx components/steps/run.ts ${step}${arg ? ` ${arg}` : ""}`;
+  return `node ${RUNNER_BUNDLE} ${step}${arg ? ` ${arg}` : ""}`;
 }
 
 /** The environment of every runner command: the spec and the database password (secret). */

@@ -16,7 +16,9 @@ export PULUMI_HOME="$tools/pulumi-home"
 export GOPROXY="${GOPROXY_OVERRIDE:-https://proxy.golang.org}"
 export GOFLAGS="${GOFLAGS:-} -mod=mod"
 export PULUMI_SKIP_UPDATE_CHECK=true
-mkdir -p "$bin" "$PULUMI_HOME"
+mkdir -p "$bin" "$tools/build" "$PULUMI_HOME"
+# Built plugins stay out of bin/: the engine prefers a plugin found on PATH over the installed one.
+rm -f "$bin/pulumi-resource-command"
 
 readonly PULUMI_VERSION=v3.248.0
 readonly COMMAND_VERSION=1.2.1
@@ -86,9 +88,9 @@ else
   t=$(date +%s)
   log "building the command plugin $COMMAND_VERSION (tools/command-provider)..."
   (cd "$root/tools/command-provider" && go build -trimpath \
-    -ldflags "-s -w -X main.version=$COMMAND_VERSION" -o "$bin/pulumi-resource-command" .)
+    -ldflags "-s -w -X main.version=$COMMAND_VERSION" -o "$tools/build/pulumi-resource-command" .)
   "$bin/pulumi" plugin rm resource command "$COMMAND_VERSION" --yes >/dev/null 2>&1 || true
-  "$bin/pulumi" plugin install resource command "$COMMAND_VERSION" --file "$bin/pulumi-resource-command" >/dev/null
+  "$bin/pulumi" plugin install resource command "$COMMAND_VERSION" --file "$tools/build/pulumi-resource-command" >/dev/null
   stamp command "$COMMAND_VERSION-$src_hash"
   log "command plugin built and installed in $(since "$t")"
 fi

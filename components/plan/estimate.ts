@@ -71,7 +71,7 @@ export const DEFAULT_STEP_SECONDS: Readonly<Record<StepName, DurationRange>> = {
 
 /**
  * Extra seconds per MiB of database for steps that read or rewrite all of it, for when nothing
- * was measured: `pg_dump -F d` plus reading the dump back at 100 … 10 MiB/s; `pg_restore`, which
+ * was measured: `pg_dump -Fc` plus reading the dump back at 100 … 10 MiB/s; `pg_restore`, which
  * rebuilds indexes, about twice as slow; migrations that rewrite plugin tables (rate-limiting,
  * oauth2 tokens) at a similar rate (Kong/kong#5934: large databases are slow to migrate).
  */

@@ -56,7 +56,7 @@ export interface PlannedStep extends StepSkeleton {
 /** Where an upgrade writes its backup. */
 export interface BackupTarget {
   readonly dir: string;
-  /** The `pg_dump -F d` directory; the stack records it in its backup catalog. */
+  /** The `pg_dump -Fc` file (one checksummed archive; its UTC timestamp is decided when it is taken). */
   readonly path: string;
 }
 
@@ -180,7 +180,7 @@ function decide(req: PlanRequest, from: KongVersion | undefined, to: KongVersion
   const dir = (req.backupDir ?? DEFAULT_BACKUP_DIR).replace(/\/+$/, "");
   // No timestamp: the same request gives the same plan (and the same stack output) on every
   // preview; the step runner keeps repeated attempts apart.
-  const backup = { dir, path: `${dir}/kong-${common.from}-to-${base.to}` };
+  const backup = { dir, path: `${dir}/kong-${common.from}-to-${base.to}-<timestamp>.dump` };
   const ctx = { ...common, migrations, backupPath: backup.path };
   return {
     kind: "upgrade",

@@ -15,7 +15,7 @@ export interface BackupRecord {
   readonly fromVersion: string;
   /** Version the upgrade that took it went to. */
   readonly toVersion: string;
-  /** Where the `pg_dump -F d` archive is. */
+  /** Where the `pg_dump -Fc` archive is. */
   readonly path: string;
   /** When it was taken (ISO 8601). */
   readonly takenAt: string;

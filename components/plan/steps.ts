@@ -121,7 +121,7 @@ export function upgradeSteps(c: StepContext): StepSkeleton[] {
       nodes: 0,
       gatewayDown: true,
       scalesWithDatabase: true,
-      command: `pg_dump -F d -f ${c.backupPath} "$KONG_PG_DATABASE" && pg_restore --list ${c.backupPath}`,
+      command: `pg_dump -Fc -f ${c.backupPath} "$KONG_PG_DATABASE" && pg_restore --list ${c.backupPath}`,
     },
     {
       name: "migrations-up",

@@ -86,7 +86,22 @@ export async function waitReady(statusUrl: string, timeoutSeconds: number): Prom
     if ((await httpStatus(`${statusUrl}/status/ready`)) === 200) {
       return new Date();
     }
-    await sleep(50);
+    await sleep(20);
+  }
+  return undefined;
+}
+
+/**
+ * Polls `url` every 20 ms until it stops answering and returns that moment: the real start of
+ * the outage a client sees (a node keeps serving while `kong quit` itself starts up).
+ */
+export async function watchUntilDown(url: string, timeoutSeconds: number): Promise<Date | undefined> {
+  const deadline = Date.now() + timeoutSeconds * 1000;
+  while (Date.now() < deadline) {
+    if ((await httpStatus(url, 500)) === 0) {
+      return new Date();
+    }
+    await sleep(20);
   }
   return undefined;
 }

@@ -9,7 +9,7 @@ import { previousCluster, runningOthers, targetNodes } from "./cluster";
 import { databaseFacts, tableCounts } from "./db";
 import { execFile } from "./exec";
 import { databaseEnv, describeFailure, kong, migrationState } from "./kong";
-import { httpJson, httpStatus, sleep, startNode, stopNode } from "./nodes";
+import { httpJson, httpStatus, sleep, startNode, stopNode, watchUntilDown } from "./nodes";
 import { readManifest, restoreBackup } from "./restore";
 import { StepSpec } from "./spec";
 import { checkChange, checkWindow } from "./policy";
@@ -64,9 +64,11 @@ export async function preflight(spec: StepSpec): Promise<StepDetails> {
       problems.push(`the database ${spec.database.database} on ${spec.database.host}:${spec.database.port} is not bootstrapped, yet the stack records Kong ${spec.from} as deployed; check kong-gateway:database`);
     }
   }
+  if (problems.length === 0) {
+    facts.databaseBytes = (await databaseFacts(spec.database)).bytes;
+  }
   if (problems.length === 0 && spec.kind !== "install") {
     const db = await databaseFacts(spec.database);
-    facts.databaseBytes = db.bytes;
     const room = checkRoom(spec.backup, db.bytes);
     facts.backupFreeBytes = room.free;
     if (!room.ok) {
@@ -91,9 +93,11 @@ export async function stop(spec: StepSpec): Promise<StepDetails> {
   if (running.length === 0) {
     return { stopped: [], note: "no other node of this cluster was running" };
   }
-  const firstStopAt = new Date().toISOString();
+  const quitSentAt = new Date();
+  const downs = running.map((r) => watchUntilDown(`${r.proxyUrl}/`, spec.timeouts.quitSeconds + 10));
   await Promise.all(running.map((r) => stopNode(r, spec.timeouts.quitSeconds)));
-  return { stopped: running.map((r) => `${r.id}@${r.version}`), firstStopAt };
+  const firstDown = (await Promise.all(downs)).filter((d): d is Date => d !== undefined).sort((a, b) => a.getTime() - b.getTime())[0];
+  return { stopped: running.map((r) => `${r.id}@${r.version}`), quitSentAt: quitSentAt.toISOString(), firstStopAt: (firstDown ?? quitSentAt).toISOString() };
 }
 
 /** Takes the verified backup of this change (skipped on a fresh database). */

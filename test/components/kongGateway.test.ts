@@ -97,7 +97,7 @@ describe("KongGateway on a brand-new stack", () => {
         assert.ok(isSecret(env.KONG_PG_PASSWORD) || isSecret(env), `${r.name}: KONG_PG_PASSWORD must be secret`);
       }
     }
-    const steps = commands.filter((r) => String(r.inputs.create).includes("components/steps/run.ts"));
+    const steps = commands.filter((r) => String(r.inputs.create).includes(".tools/runner/run.js"));
     assert.ok(steps.every((r) => r.inputs.environment && (r.inputs.environment as Record<string, string>).KONG_PG_PASSWORD === PASSWORD));
   });
 });

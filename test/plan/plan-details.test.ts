@@ -123,7 +123,7 @@ describe("planChange: details", () => {
   test("backupDir is used without a trailing slash", () => {
     assert.equal(
       planChange(request("3.5.0", "3.6.0", { backupDir: "/var/backups/kong/" })).backup?.path,
-      "/var/backups/kong/kong-3.5.0-to-3.6.0",
+      "/var/backups/kong/kong-3.5.0-to-3.6.0-<timestamp>.dump",
     );
   });
   test("deterministic: the same request gives the same plan", () => {

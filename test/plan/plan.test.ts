@@ -81,7 +81,7 @@ describe("planChange: kinds of change", () => {
     assert.equal(p.downtime.source, "defaults");
     assert.deepEqual(p.backup, {
       dir: ".state/backups",
-      path: ".state/backups/kong-3.5.0-to-3.6.1",
+      path: ".state/backups/kong-3.5.0-to-3.6.1-<timestamp>.dump",
     });
     assert.match(p.warnings[0] as string, /^rollback loses changes made since the backup/);
     assert.match(p.warnings[1] as string, /destructive teardowns \(opentelemetry 001_331_to_332\)/);

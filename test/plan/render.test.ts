@@ -53,7 +53,7 @@ describe("renderPlan", () => {
       "Estimated downtime (stop → backup → migrations-up → migrations-finish → start):",
       "numbers: defaults",
       "Estimated total:",
-      "Backup: .state/backups/kong-3.5.0-to-3.6.1",
+      "Backup: .state/backups/kong-3.5.0-to-3.6.1-<timestamp>.dump",
       "Warnings:",
       "! rollback loses changes made since the backup",
     ]);
