@@ -64,7 +64,9 @@ export function loadedPlugins(version: KongVersion, setting: readonly string[]):
 
 function toMigration(version: KongVersion, def: MigrationDef): Migration {
   const hasTeardown = def.teardown && atLeast(version, def.teardownSince ?? def.since);
-  return hasTeardown ? { name: def.name, up: def.up, teardown: def.teardown } : { name: def.name, up: def.up };
+  return hasTeardown
+    ? { name: def.name, up: def.up, teardown: def.teardown }
+    : { name: def.name, up: def.up };
 }
 
 /** The subsystems `version` considers with these loaded plugins (unknown plugin names are skipped). */

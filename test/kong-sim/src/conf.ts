@@ -89,12 +89,26 @@ function defaults(v: KongVersion): Record<string, string | undefined> {
 
 type Typ = "number" | "boolean" | "array";
 const TYPES: Record<string, Typ> = {
-  pg_port: "number", pg_timeout: "number", pg_max_concurrent_queries: "number",
-  pg_semaphore_timeout: "number", pg_keepalive_timeout: "number", pg_pool_size: "number",
-  pg_backlog: "number", db_update_frequency: "number", db_update_propagation: "number",
-  db_cache_ttl: "number", pg_ssl: "boolean", pg_ssl_verify: "boolean",
-  anonymous_reports: "boolean", plugins: "array", proxy_listen: "array", admin_listen: "array",
-  status_listen: "array", stream_listen: "array", headers: "array", trusted_ips: "array",
+  pg_port: "number",
+  pg_timeout: "number",
+  pg_max_concurrent_queries: "number",
+  pg_semaphore_timeout: "number",
+  pg_keepalive_timeout: "number",
+  pg_pool_size: "number",
+  pg_backlog: "number",
+  db_update_frequency: "number",
+  db_update_propagation: "number",
+  db_cache_ttl: "number",
+  pg_ssl: "boolean",
+  pg_ssl_verify: "boolean",
+  anonymous_reports: "boolean",
+  plugins: "array",
+  proxy_listen: "array",
+  admin_listen: "array",
+  status_listen: "array",
+  stream_listen: "array",
+  headers: "array",
+  trusted_ips: "array",
   vaults: "array",
 };
 
@@ -108,9 +122,15 @@ export function parseConfText(text: string): Map<string, string> {
     }
     const eq = trimmed.indexOf("=");
     if (eq <= 0) {
-      throw new KongError(`could not load config file: line ${i + 1}: expected 'key = value', got '${trimmed}'`);
+      throw new KongError(
+        `could not load config file: line ${i + 1}: expected 'key = value', got '${trimmed}'`,
+      );
     }
-    const value = trimmed.slice(eq + 1).replace(/\s*(?<!\\)#.*$/, "").replace(/\\#/g, "#").trim();
+    const value = trimmed
+      .slice(eq + 1)
+      .replace(/\s*(?<!\\)#.*$/, "")
+      .replace(/\\#/g, "#")
+      .trim();
     out.set(trimmed.slice(0, eq).trim().toLowerCase(), value);
   });
   return out;
@@ -122,7 +142,12 @@ function toBool(v: string): boolean | undefined {
 
 /** Splits a Kong array value on commas, trimming each entry. */
 export function splitList(v: string | undefined): string[] {
-  return v === undefined ? [] : v.split(",").map((s) => s.trim()).filter((s) => s !== "");
+  return v === undefined
+    ? []
+    : v
+        .split(",")
+        .map((s) => s.trim())
+        .filter((s) => s !== "");
 }
 
 /** Where Kong looks for a configuration file when `-c` is not given. */
@@ -153,7 +178,9 @@ export function loadConf(version: KongVersion, opts: LoadOptions = {}): KongConf
       say("no config file, skip loading");
     }
   }
-  const fromFile = path ? (say(`reading config file at ${path}`), parseConfText(readFileSync(path, "utf8"))) : new Map<string, string>();
+  const fromFile = path
+    ? (say(`reading config file at ${path}`), parseConfText(readFileSync(path, "utf8")))
+    : new Map<string, string>();
   const raw = new Map<string, string | undefined>();
   for (const [key, def] of Object.entries(base)) {
     let value = fromFile.get(key) ?? def;
@@ -191,7 +218,11 @@ function validate(version: KongVersion, raw: Map<string, string | undefined>): K
     throw new KongError(errors.join("\n"));
   }
   const listen = (name: string) => parseListeners(name, splitList(raw.get(name)));
-  const [proxyListen, adminListen, statusListen] = ["proxy_listen", "admin_listen", "status_listen"].map(listen);
+  const [proxyListen, adminListen, statusListen] = [
+    "proxy_listen",
+    "admin_listen",
+    "status_listen",
+  ].map(listen);
   const get = (k: string, d = "") => raw.get(k) ?? d;
   return {
     raw,

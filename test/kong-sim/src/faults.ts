@@ -19,7 +19,10 @@ export interface Faults {
 }
 
 function entries(value: string | undefined): string[] {
-  return (value ?? "").split(",").map((s) => s.trim()).filter((s) => s !== "");
+  return (value ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "");
 }
 
 /** Reads the fault variables; malformed values throw an Error naming the variable and the fix. */
@@ -27,7 +30,9 @@ export function readFaults(env: NodeJS.ProcessEnv = process.env): Faults {
   const failMigration = new Set<string>();
   for (const e of entries(env.KONG_SIM_FAIL_MIGRATION)) {
     if (!/^[\w-]+\/[\w-]+:(up|teardown)$/.test(e)) {
-      throw new Error(`KONG_SIM_FAIL_MIGRATION entry '${e}' must look like core/016_280_to_300:up or rate-limiting/006_350_to_360:teardown`);
+      throw new Error(
+        `KONG_SIM_FAIL_MIGRATION entry '${e}' must look like core/016_280_to_300:up or rate-limiting/006_350_to_360:teardown`,
+      );
     }
     failMigration.add(e);
   }
@@ -35,7 +40,9 @@ export function readFaults(env: NodeJS.ProcessEnv = process.env): Faults {
   for (const e of entries(env.KONG_SIM_SLOW_MIGRATION)) {
     const m = /^(\*|[\w-]+\/[\w-]+):(\d+)$/.exec(e);
     if (!m) {
-      throw new Error(`KONG_SIM_SLOW_MIGRATION entry '${e}' must look like core/022_350_to_360:2000 or *:500`);
+      throw new Error(
+        `KONG_SIM_SLOW_MIGRATION entry '${e}' must look like core/022_350_to_360:2000 or *:500`,
+      );
     }
     slow.set(m[1] ?? "", Number(m[2]));
   }

@@ -20,7 +20,12 @@ export interface MutexOptions {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Takes the lock (true), or reports another holder (false); throws DbError on database errors. */
-export async function insertLock(db: Db, key: string, ttl: number, owner: string): Promise<boolean> {
+export async function insertLock(
+  db: Db,
+  key: string,
+  ttl: number,
+  owner: string,
+): Promise<boolean> {
   const until = (Date.now() / 1000 + ttl).toFixed(3);
   const counts = await db.multi(`BEGIN;
   DELETE FROM locks WHERE ttl < CURRENT_TIMESTAMP AT TIME ZONE 'UTC';
@@ -39,7 +44,9 @@ async function readLock(db: Db, key: string): Promise<boolean> {
 }
 
 async function removeLock(db: Db, key: string, owner: string): Promise<void> {
-  await db.query("DELETE FROM locks WHERE key = $1 AND owner = $2;", [key, owner]).catch(() => undefined);
+  await db
+    .query("DELETE FROM locks WHERE key = $1 AND owner = $2;", [key, owner])
+    .catch(() => undefined);
 }
 
 /** A traceback like the one Kong's xpcall(cb, debug.traceback) appends to callback errors. */
@@ -84,13 +91,20 @@ export class CallbackError extends Error {
  * Runs `cb` under the cluster lock `key`. Returns false when another node holds (or held) it.
  * Throws KongError-ready DbError texts: `[PostgreSQL error] timeout`, `... callback threw ...`.
  */
-export async function clusterMutex(db: Db, key: string, opts: MutexOptions, cb: () => Promise<void>): Promise<boolean> {
+export async function clusterMutex(
+  db: Db,
+  key: string,
+  opts: MutexOptions,
+  cb: () => Promise<void>,
+): Promise<boolean> {
   const owner = randomUUID();
   let got: boolean;
   try {
     got = await insertLock(db, key, opts.ttl, owner);
   } catch (err) {
-    throw new DbError(`[PostgreSQL error] failed to insert cluster lock: ${(err as Error).message}`);
+    throw new DbError(
+      `[PostgreSQL error] failed to insert cluster lock: ${(err as Error).message}`,
+    );
   }
   if (!got) {
     if (opts.noWait) {
@@ -108,7 +122,9 @@ export async function clusterMutex(db: Db, key: string, opts: MutexOptions, cb: 
       try {
         locked = await readLock(db, key);
       } catch (err) {
-        throw new DbError(`[PostgreSQL error] failed to read cluster lock: ${(err as Error).message}`);
+        throw new DbError(
+          `[PostgreSQL error] failed to read cluster lock: ${(err as Error).message}`,
+        );
       }
       if (!locked) {
         return false;

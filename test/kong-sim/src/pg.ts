@@ -17,6 +17,8 @@ export class DbError extends Error {
     readonly code?: string,
     /** PostgreSQL's DETAIL (`Key (name)=(x) already exists.`). */
     readonly detail?: string,
+    /** True when the connection itself failed (the database is unreachable for this node). */
+    readonly connecting = false,
   ) {
     super(message);
   }
@@ -96,7 +98,9 @@ export class Db {
       await client.connect();
       let schema = conf.schema;
       if (schema === "") {
-        const res = await client.query<{ schema: string | null }>("SELECT CURRENT_SCHEMA AS schema");
+        const res = await client.query<{ schema: string | null }>(
+          "SELECT CURRENT_SCHEMA AS schema",
+        );
         schema = res.rows[0]?.schema ?? "public";
       }
       await client.query(`SET SCHEMA ${client.escapeLiteral(schema)}; SET TIME ZONE 'UTC';`);
@@ -105,7 +109,7 @@ export class Db {
       return client;
     } catch (err) {
       await client.end().catch(() => undefined);
-      throw new DbError(dbErrorText(err));
+      throw new DbError(dbErrorText(err), undefined, undefined, true);
     }
   }
 
@@ -122,16 +126,20 @@ export class Db {
       return await f(client);
     } catch (err) {
       const text = dbErrorText(err);
-      if (text === "timeout" || text === "closed") {
+      const e = err as PgLikeError;
+      const lost = text === "timeout" || text === "closed" || /^(57P|08)/.test(e.code ?? "");
+      if (lost) {
         this.drop(client);
       }
-      const e = err as PgLikeError;
-      throw new DbError(text, e.severity ? e.code : undefined, e.detail);
+      throw new DbError(text, e.severity ? e.code : undefined, e.detail, lost);
     }
   }
 
   /** Runs one parameterised statement; throws DbError. */
-  async query<T extends object = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
+  async query<T extends object = Record<string, unknown>>(
+    sql: string,
+    params: unknown[] = [],
+  ): Promise<T[]> {
     return this.run(async (c) => (await c.query<T>(sql, params)).rows);
   }
 
@@ -159,6 +167,8 @@ export async function openForKong(conf: PgConf): Promise<Db> {
     return db;
   } catch (err) {
     const text = err instanceof DbError ? err.message : dbErrorText(err);
-    throw new DbError(`[PostgreSQL error] failed to retrieve PostgreSQL server_version_num: ${text}`);
+    throw new DbError(
+      `[PostgreSQL error] failed to retrieve PostgreSQL server_version_num: ${text}`,
+    );
   }
 }

@@ -61,12 +61,21 @@ async function runUp(ctx: RunContext, sub: string, mig: Migration): Promise<void
     await ctx.db.multi(`BEGIN;\n${sql}\n${slow}\n${fail}\nCOMMIT;\n`);
   } catch (err) {
     await ctx.db.query("ROLLBACK;").catch(() => undefined);
-    throw new DbError(`[PostgreSQL error] failed to run migration '${mig.name}' up: ${(err as Error).message}`);
+    throw new DbError(
+      `[PostgreSQL error] failed to run migration '${mig.name}' up: ${(err as Error).message}`,
+    );
   }
 }
 
-async function runTeardown(ctx: RunContext, sub: string, mig: Migration, steps: readonly string[]): Promise<void> {
-  const failAt = shouldFail(ctx.faults, sub, mig.name, "teardown") ? Math.ceil(steps.length / 2) : -1;
+async function runTeardown(
+  ctx: RunContext,
+  sub: string,
+  mig: Migration,
+  steps: readonly string[],
+): Promise<void> {
+  const failAt = shouldFail(ctx.faults, sub, mig.name, "teardown")
+    ? Math.ceil(steps.length / 2)
+    : -1;
   const slow = slowness(ctx.faults, sub, mig.name);
   try {
     if (slow > 0) {
@@ -82,20 +91,33 @@ async function runTeardown(ctx: RunContext, sub: string, mig: Migration, steps: 
       await ctx.db.query(crash(sub, mig.name, "teardown"));
     }
   } catch (err) {
-    throw new DbError(`[PostgreSQL error] failed to run migration '${mig.name}' teardown: ${(err as Error).message}`);
+    throw new DbError(
+      `[PostgreSQL error] failed to run migration '${mig.name}' teardown: ${(err as Error).message}`,
+    );
   }
 }
 
-async function record(ctx: RunContext, sub: string, name: string, state: RecordState): Promise<void> {
+async function record(
+  ctx: RunContext,
+  sub: string,
+  name: string,
+  state: RecordState,
+): Promise<void> {
   try {
     await ctx.db.query(RECORD[state], [sub, name]);
   } catch (err) {
-    throw new DbError(`[PostgreSQL error] failed to record migration '${name}': ${(err as Error).message}`);
+    throw new DbError(
+      `[PostgreSQL error] failed to record migration '${name}': ${(err as Error).message}`,
+    );
   }
 }
 
 /** Runs `groups` as Kong does, logging each step and the totals; throws DbError on failure. */
-export async function runMigrations(ctx: RunContext, groups: readonly StateGroup[], opts: RunOptions): Promise<void> {
+export async function runMigrations(
+  ctx: RunContext,
+  groups: readonly StateGroup[],
+  opts: RunOptions,
+): Promise<void> {
   const skip = new Set(
     (opts.runTeardown ? (opts.skipTeardown ?? []) : []).flatMap((g) =>
       g.migrations.filter((m) => m.teardown).map((m) => `${g.subsystem}/${m.name}`),
@@ -179,7 +201,8 @@ export async function schemaReset(db: Db): Promise<void> {
       "SELECT table_name FROM information_schema.tables WHERE table_schema = CURRENT_SCHEMA;",
     );
     const names = tables.map((t) => `"${t.table_name.replace(/"/g, '""')}"`);
-    const dropTables = names.length > 0 ? `    DROP TABLE IF EXISTS ${names.join(", ")} CASCADE;\n` : "";
+    const dropTables =
+      names.length > 0 ? `    DROP TABLE IF EXISTS ${names.join(", ")} CASCADE;\n` : "";
     await db.multi(`BEGIN;
   DO $$
   BEGIN

@@ -52,7 +52,10 @@ export async function loadState(db: Db, catalog: readonly Subsystem[]): Promise<
 }
 
 /** The pure part of loadState, also used by nodes. */
-export function computeState(rows: readonly MetaRow[] | null, catalog: readonly Subsystem[]): SchemaState {
+export function computeState(
+  rows: readonly MetaRow[] | null,
+  catalog: readonly Subsystem[],
+): SchemaState {
   const byName = new Map((rows ?? []).map((r) => [r.subsystem, r]));
   const lists: Record<"executed" | "pending" | "missing" | "new", StateGroup[]> = {
     executed: [],
@@ -62,7 +65,12 @@ export function computeState(rows: readonly MetaRow[] | null, catalog: readonly 
   };
   for (const sub of catalog) {
     const row = byName.get(sub.subsystem);
-    const groups: Record<keyof typeof lists, Migration[]> = { executed: [], pending: [], missing: [], new: [] };
+    const groups: Record<keyof typeof lists, Migration[]> = {
+      executed: [],
+      pending: [],
+      missing: [],
+      new: [],
+    };
     if (!row) {
       groups.new.push(...sub.migrations);
     } else {
@@ -84,7 +92,11 @@ export function computeState(rows: readonly MetaRow[] | null, catalog: readonly 
     }
     for (const key of Object.keys(lists) as (keyof typeof lists)[]) {
       if (groups[key].length > 0) {
-        lists[key].push({ subsystem: sub.subsystem, namespace: sub.namespace, migrations: groups[key] });
+        lists[key].push({
+          subsystem: sub.subsystem,
+          namespace: sub.namespace,
+          migrations: groups[key],
+        });
       }
     }
   }
@@ -101,13 +113,19 @@ export function computeState(rows: readonly MetaRow[] | null, catalog: readonly 
 /** Kong's `tostring` of a migrations list: `<subsystem>: a, b`, names right-aligned. */
 export function formatGroups(groups: readonly StateGroup[]): string {
   const width = Math.max(...groups.map((g) => g.subsystem.length));
-  return groups.map((g) => `${g.subsystem.padStart(width)}: ${g.migrations.map((m) => m.name).join(", ")}`).join("\n");
+  return groups
+    .map((g) => `${g.subsystem.padStart(width)}: ${g.migrations.map((m) => m.name).join(", ")}`)
+    .join("\n");
 }
 
 /** `kong migrations status`: the state as cjson would encode it (empty lists left out). */
 export function stateJson(state: SchemaState): string {
   const names = (groups?: readonly StateGroup[]) =>
-    groups?.map((g) => ({ subsystem: g.subsystem, namespace: g.namespace, migrations: g.migrations.map((m) => m.name) }));
+    groups?.map((g) => ({
+      subsystem: g.subsystem,
+      namespace: g.namespace,
+      migrations: g.migrations.map((m) => m.name),
+    }));
   return JSON.stringify({
     needs_bootstrap: state.needsBootstrap,
     executed_migrations: names(state.executed),

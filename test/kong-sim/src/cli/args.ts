@@ -32,7 +32,8 @@ export function parseArgs(specs: readonly OptSpec[], argv: readonly string[]): P
   const all = [...specs, ...UNIVERSAL];
   const opts: Record<string, string | number | boolean | undefined> = {};
   for (const s of all) {
-    opts[s.long] = s.kind === "flag" ? false : s.default === undefined ? undefined : convert(s, s.default);
+    opts[s.long] =
+      s.kind === "flag" ? false : s.default === undefined ? undefined : convert(s, s.default);
   }
   const positional: string[] = [];
   for (let i = 0; i < argv.length; i++) {
@@ -44,7 +45,7 @@ export function parseArgs(specs: readonly OptSpec[], argv: readonly string[]): P
     const [name = "", inline] = word.replace(/^--?/, "").split(/=(.*)/s, 2);
     const spec = word.startsWith("--")
       ? all.find((s) => s.long === name)
-      : all.find((s) => s.short === name) ?? all.find((s) => s.long === name && name.length > 1);
+      : (all.find((s) => s.short === name) ?? all.find((s) => s.long === name && name.length > 1));
     if (!spec) {
       throw new UsageError(`unrecognized parameter: ${word}`);
     }

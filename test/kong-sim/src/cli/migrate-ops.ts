@@ -6,7 +6,13 @@ import type { Subsystem } from "../catalog";
 import type { Faults } from "../faults";
 import { asKongError, CallbackError, clusterMutex } from "../mutex";
 import { DbError, type Db } from "../pg";
-import { runMigrations, schemaBootstrap, schemaReset, type RunContext, type RunOptions } from "../runner";
+import {
+  runMigrations,
+  schemaBootstrap,
+  schemaReset,
+  type RunContext,
+  type RunOptions,
+} from "../runner";
 import { formatGroups, loadState, type SchemaState, type StateGroup } from "../state";
 import { luaError } from "./errors";
 import { log } from "./log";
@@ -46,7 +52,12 @@ async function reload(c: OpContext, fn: string, at: number, def: number): Promis
 }
 
 /** Runs migrations inside a callback; failures become Kong's wrapped callback errors. */
-async function run(c: OpContext, groups: readonly StateGroup[], opts: RunOptions, where: [string, number, number]) {
+async function run(
+  c: OpContext,
+  groups: readonly StateGroup[],
+  opts: RunOptions,
+  where: [string, number, number],
+) {
   try {
     await runMigrations(runCtx(c), groups, opts);
   } catch (err) {
@@ -95,18 +106,30 @@ export async function up(c: OpContext, state: SchemaState, opts: UpOptions): Pro
     throw luaError(`Cannot run migrations: ${NEEDS_BOOTSTRAP}`, "cmd/utils/migrations.lua:75");
   }
   if (!opts.force && state.pending) {
-    throw luaError("Database has pending migrations; run 'kong migrations finish'", "cmd/utils/migrations.lua:82");
+    throw luaError(
+      "Database has pending migrations; run 'kong migrations finish'",
+      "cmd/utils/migrations.lua:82",
+    );
   }
   let ok: boolean;
   try {
     ok = await clusterMutex(c.db, MUTEX_KEY, { ttl: opts.ttl }, async () => {
       let s = await reload(c, "up", 86, 85);
       if (!opts.force && s.pending) {
-        throw new CallbackError("Database has pending migrations; run 'kong migrations finish'", "up", 89, 85);
+        throw new CallbackError(
+          "Database has pending migrations; run 'kong migrations finish'",
+          "up",
+          89,
+          85,
+        );
       }
       if (opts.force && s.executed) {
         log.debug(`forcing re-execution of these migrations:\n${formatGroups(s.executed)}`);
-        await run(c, s.executed, { runUp: true, runTeardown: true, skipTeardown: s.pending }, ["up", 97, 85]);
+        await run(c, s.executed, { runUp: true, runTeardown: true, skipTeardown: s.pending }, [
+          "up",
+          97,
+          85,
+        ]);
         s = await reload(c, "up", 103, 85);
         if (s.pending) {
           log.info("\nDatabase has pending migrations; run 'kong migrations finish' when ready");

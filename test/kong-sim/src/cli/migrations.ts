@@ -94,9 +94,19 @@ function list(state: SchemaState): number {
   return 0;
 }
 
-async function dispatch(s: Session, command: string, args: ParsedArgs, state: SchemaState): Promise<number> {
+async function dispatch(
+  s: Session,
+  command: string,
+  args: ParsedArgs,
+  state: SchemaState,
+): Promise<number> {
   const ttl = num(args, "lock-timeout") ?? 60;
-  const ctx: OpContext = { db: s.db, catalog: s.catalog, faults: readFaults(), dbName: s.conf.pg.database };
+  const ctx: OpContext = {
+    db: s.db,
+    catalog: s.catalog,
+    faults: readFaults(),
+    dbName: s.conf.pg.database,
+  };
   switch (command) {
     case "list": {
       const code = list(state);
@@ -105,8 +115,12 @@ async function dispatch(s: Session, command: string, args: ParsedArgs, state: Sc
       }
       if (state.pending && state.new) {
         log.info("");
-        log.warn(`Database has pending migrations from a previous upgrade, and new migrations from this upgrade (version ${s.version.raw})`);
-        log.info("\nRun 'kong migrations finish' when ready to complete pending migrations (postgres database will be incompatible with the previous Kong version)");
+        log.warn(
+          `Database has pending migrations from a previous upgrade, and new migrations from this upgrade (version ${s.version.raw})`,
+        );
+        log.info(
+          "\nRun 'kong migrations finish' when ready to complete pending migrations (postgres database will be incompatible with the previous Kong version)",
+        );
         return 4;
       }
       if (state.pending) {
@@ -134,9 +148,15 @@ async function dispatch(s: Session, command: string, args: ParsedArgs, state: Sc
     case "reset": {
       if (!flag(args, "yes")) {
         if (!process.stdin.isTTY) {
-          throw luaError("not a tty: invoke 'reset' non-interactively with the --yes flag", "cmd/migrations.lua:205");
+          throw luaError(
+            "not a tty: invoke 'reset' non-interactively with the --yes flag",
+            "cmd/migrations.lua:205",
+          );
         }
-        if (!state.needsBootstrap && !(await confirm("Are you sure? This operation is irreversible."))) {
+        if (
+          !state.needsBootstrap &&
+          !(await confirm("Are you sure? This operation is irreversible."))
+        ) {
           log.info("cancelled");
           return 0;
         }
@@ -169,7 +189,11 @@ async function loadStateOrThrow(s: Session): Promise<SchemaState> {
 }
 
 /** Runs one migrations subcommand; returns the exit code. */
-export async function migrationsCommand(version: KongVersion, command: string, args: ParsedArgs): Promise<number> {
+export async function migrationsCommand(
+  version: KongVersion,
+  command: string,
+  args: ParsedArgs,
+): Promise<number> {
   if (flag(args, "quiet")) {
     log.disable();
   }

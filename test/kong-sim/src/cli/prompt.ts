@@ -2,7 +2,14 @@
 import { createInterface } from "node:readline";
 
 const ANSWERS: Record<string, boolean> = {
-  y: true, Y: true, yes: true, YES: true, n: false, N: false, no: false, NO: false,
+  y: true,
+  Y: true,
+  yes: true,
+  YES: true,
+  n: false,
+  N: false,
+  no: false,
+  NO: false,
 };
 
 /** Asks `question` up to three times on the terminal; undefined answers count as "no". */

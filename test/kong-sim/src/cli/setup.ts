@@ -30,7 +30,11 @@ export function loadConfLogged(version: KongVersion, path?: string, prefix?: str
 }
 
 /** Connects as Kong's `assert(db:init_connector())` would, with `timeoutMs` for every operation. */
-export async function connect(version: KongVersion, conf: KongConf, timeoutMs: number): Promise<Session> {
+export async function connect(
+  version: KongVersion,
+  conf: KongConf,
+  timeoutMs: number,
+): Promise<Session> {
   if (conf.database !== "postgres") {
     throw new KongError(
       `the Kong stand-in only models database = postgres (got database = ${conf.database})`,

@@ -40,7 +40,9 @@ function rootInfo(rt: Runtime, enabled: string[]): Row {
     node_id: rt.nodeId,
     hostname: hostname(),
     lua_version: "LuaJIT 2.1.0-20231117",
-    ...(rt.version.major >= 3 ? { edition: rt.version.enterprise === undefined ? "community" : "enterprise" } : {}),
+    ...(rt.version.major >= 3
+      ? { edition: rt.version.enterprise === undefined ? "community" : "enterprise" }
+      : {}),
     configuration: typedConf(rt.conf),
     plugins: { available_on_server: available, enabled_in_cluster: enabled },
     timers: { running: 0, pending: 5 },
@@ -49,14 +51,34 @@ function rootInfo(rt: Runtime, enabled: string[]): Row {
   };
 }
 
-async function collection(rt: Runtime, req: IncomingMessage, schema: EntitySchema, path: string, parent?: { column: string; id: string; field: string }) {
+async function collection(
+  rt: Runtime,
+  req: IncomingMessage,
+  schema: EntitySchema,
+  path: string,
+  parent?: { column: string; id: string; field: string },
+) {
   const url = new URL(req.url ?? "/", "http://admin");
   if (req.method === "GET") {
     const size = Number(url.searchParams.get("size") ?? 100);
     if (!Number.isInteger(size) || size < 1 || size > 1000) {
-      throw new ApiError(400, { code: 2, name: "schema violation", message: "schema violation (size: value should be between 1 and 1000)", fields: { size: "value should be between 1 and 1000" } });
+      throw new ApiError(400, {
+        code: 2,
+        name: "schema violation",
+        message: "schema violation (size: value should be between 1 and 1000)",
+        fields: { size: "value should be between 1 and 1000" },
+      });
     }
-    return { status: 200, body: await rt.dao.list(schema, path, size, url.searchParams.get("offset") ?? undefined, parent) };
+    return {
+      status: 200,
+      body: await rt.dao.list(
+        schema,
+        path,
+        size,
+        url.searchParams.get("offset") ?? undefined,
+        parent,
+      ),
+    };
   }
   if (req.method === "POST") {
     const input = parseBody(req.headers["content-type"], await readBody(req));
@@ -68,7 +90,13 @@ async function collection(rt: Runtime, req: IncomingMessage, schema: EntitySchem
   return { status: 405, body: { message: "Method not allowed" } };
 }
 
-async function item(rt: Runtime, req: IncomingMessage, schema: EntitySchema, key: string, parent?: { column: string; id: string; field: string }) {
+async function item(
+  rt: Runtime,
+  req: IncomingMessage,
+  schema: EntitySchema,
+  key: string,
+  parent?: { column: string; id: string; field: string },
+) {
   const current = await rt.dao.find(schema, key, parent);
   switch (req.method) {
     case "GET":
@@ -108,7 +136,11 @@ async function item(rt: Runtime, req: IncomingMessage, schema: EntitySchema, key
   }
 }
 
-async function route(rt: Runtime, req: IncomingMessage, parts: string[]): Promise<{ status: number; body: unknown }> {
+async function route(
+  rt: Runtime,
+  req: IncomingMessage,
+  parts: string[],
+): Promise<{ status: number; body: unknown }> {
   const all = schemas(rt.version);
   const byPath = (p: string) => Object.values(all).find((s) => s.path === p);
   if (parts.length === 0) {
@@ -132,7 +164,8 @@ async function route(rt: Runtime, req: IncomingMessage, parts: string[]): Promis
   if (top === "routes" && child === "service" && childKey === undefined && req.method === "GET") {
     const r = await rt.dao.find(schema, key);
     const sid = r?.service_id;
-    const svc = typeof sid === "string" ? await rt.dao.find(all.services as EntitySchema, sid) : undefined;
+    const svc =
+      typeof sid === "string" ? await rt.dao.find(all.services as EntitySchema, sid) : undefined;
     if (!svc) {
       throw NOT_FOUND;
     }
@@ -154,14 +187,21 @@ async function route(rt: Runtime, req: IncomingMessage, parts: string[]): Promis
 }
 
 /** Handles one Admin API request. */
-export async function handleAdmin(rt: Runtime, req: IncomingMessage, res: ServerResponse): Promise<void> {
+export async function handleAdmin(
+  rt: Runtime,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
   const started = Date.now();
   const headers = () => ({
     "Access-Control-Allow-Origin": "*",
     Server: `kong/${rt.version.raw}`,
     "X-Kong-Admin-Latency": String(Date.now() - started),
   });
-  const parts = new URL(req.url ?? "/", "http://admin").pathname.split("/").filter((p) => p !== "").map(decodeURIComponent);
+  const parts = new URL(req.url ?? "/", "http://admin").pathname
+    .split("/")
+    .filter((p) => p !== "")
+    .map(decodeURIComponent);
   try {
     const { status, body } = await route(rt, req, parts);
     if (status === 204) {

@@ -25,7 +25,9 @@ export class Dao {
 
   private async workspace(): Promise<string | null> {
     if (this.wsId === undefined) {
-      const rows = await this.db.query<{ id: string }>("SELECT id FROM workspaces WHERE name = 'default'").catch(() => []);
+      const rows = await this.db
+        .query<{ id: string }>("SELECT id FROM workspaces WHERE name = 'default'")
+        .catch(() => []);
       this.wsId = rows[0]?.id ?? null;
     }
     return this.wsId;
@@ -51,22 +53,39 @@ export class Dao {
   }
 
   /** Finds by id, or by the endpoint key (name, username, key) when `key` is not a UUID. */
-  async find(schema: EntitySchema, key: string, parent?: { column: string; id: string }): Promise<Row | undefined> {
+  async find(
+    schema: EntitySchema,
+    key: string,
+    parent?: { column: string; id: string },
+  ): Promise<Row | undefined> {
     const byId = isUuid(key) || !schema.endpointKey;
     const where = byId ? "id = $1" : `${schema.endpointKey} = $1`;
     if (byId && !isUuid(key)) {
       return undefined;
     }
     const extra = parent ? ` AND ${parent.column} = $2` : "";
-    const rows = await this.db.query(`SELECT * FROM ${schema.table} WHERE ${where}${extra}`, parent ? [key, parent.id] : [key]);
+    const rows = await this.db.query(
+      `SELECT * FROM ${schema.table} WHERE ${where}${extra}`,
+      parent ? [key, parent.id] : [key],
+    );
     return rows[0];
   }
 
   /** One page of a collection, oldest first; `next` is Kong's `/path?offset=…` or null. */
-  async list(schema: EntitySchema, basePath: string, size: number, offset: string | undefined, parent?: { column: string; id: string }) {
+  async list(
+    schema: EntitySchema,
+    basePath: string,
+    size: number,
+    offset: string | undefined,
+    parent?: { column: string; id: string },
+  ) {
     const start = offset ? Number(Buffer.from(offset, "base64").toString("utf8")) : 0;
     if (!Number.isInteger(start) || start < 0) {
-      throw new ApiError(400, { code: 8, name: "invalid offset", message: `'${offset}' is not a valid offset: bad base64 encoding` });
+      throw new ApiError(400, {
+        code: 8,
+        name: "invalid offset",
+        message: `'${offset}' is not a valid offset: bad base64 encoding`,
+      });
     }
     const where = parent ? `WHERE ${parent.column} = $1` : "";
     const rows = await this.db.query(
@@ -91,21 +110,53 @@ export class Dao {
     if (schema.table === "plugins") {
       const name = (cols.name ?? current?.name) as string;
       if (!this.plugins.has(name)) {
-        throw schemaViolation({ name: `plugin '${name}' not enabled; add it to the 'plugins' configuration property` });
+        throw schemaViolation({
+          name: `plugin '${name}' not enabled; add it to the 'plugins' configuration property`,
+        });
       }
       const given = coerceConfig((cols.config ?? (creating ? {} : current?.config) ?? {}) as Row);
-      const config = pluginConfig(this.version, name, creating || cols.config ? { ...(creating ? {} : (current?.config as Row)), ...given } : given);
+      const config = pluginConfig(
+        this.version,
+        name,
+        creating || cols.config
+          ? { ...(creating ? {} : (current?.config as Row)), ...given }
+          : given,
+      );
       const problem = pluginCheck(name, config);
       if (problem) {
         throw schemaViolation({ "@entity": problem });
       }
       cols.config = config;
     }
-    if (schema.table === "keyauth_credentials" && creating && (cols.key === undefined || cols.key === null)) {
+    if (schema.table === "routes") {
+      const merged = { ...(current ?? {}), ...cols };
+      const http = ((merged.protocols as string[] | null) ?? ["http", "https"]).some((p) =>
+        p.startsWith("http"),
+      );
+      const set = ["methods", "hosts", "headers", "paths", "snis"].some((k) => {
+        const v = merged[k];
+        return Array.isArray(v)
+          ? v.length > 0
+          : v !== null && v !== undefined && Object.keys(v).length > 0;
+      });
+      if (http && !set) {
+        throw schemaViolation({
+          "@entity":
+            "must set one of 'methods', 'hosts', 'headers', 'paths', 'snis' when 'protocols' is 'https'",
+        });
+      }
+    }
+    if (
+      schema.table === "keyauth_credentials" &&
+      creating &&
+      (cols.key === undefined || cols.key === null)
+    ) {
       cols.key = randomKey();
     }
     if (schema.table === "consumers" && creating && !cols.username && !cols.custom_id) {
-      throw schemaViolation({ "@entity": "at least one of these fields must be non-empty: 'custom_id', 'username'" });
+      throw schemaViolation({
+        "@entity": "at least one of these fields must be non-empty: 'custom_id', 'username'",
+      });
     }
     return cols;
   }
@@ -115,7 +166,12 @@ export class Dao {
     return `plugins:${String(cols.name)}:${id("route_id")}:${id("service_id")}:${id("consumer_id")}::`;
   }
 
-  private async write(schema: EntitySchema, sql: string, params: unknown[], cols: Row): Promise<Row> {
+  private async write(
+    schema: EntitySchema,
+    sql: string,
+    params: unknown[],
+    cols: Row,
+  ): Promise<Row> {
     try {
       const rows = await this.db.query(sql, params);
       return this.present(schema, rows[0] ?? {});
@@ -125,7 +181,12 @@ export class Dao {
   }
 
   /** Creates an entity (POST); `forced` sets parent foreign keys from the URL. */
-  async insert(schema: EntitySchema, input: Row, forced: Row = {}, id: string = randomUUID()): Promise<Row> {
+  async insert(
+    schema: EntitySchema,
+    input: Row,
+    forced: Row = {},
+    id: string = randomUUID(),
+  ): Promise<Row> {
     const cols: Row = { ...this.prepare(schema, { ...input, ...forced }, true), id };
     if (schema.table === "plugins") {
       cols.cache_key = this.cacheKey(cols);
@@ -135,7 +196,9 @@ export class Dao {
       cols.ws_id = ws;
     }
     const names = Object.keys(cols);
-    const values = names.map((n) => (isJsonCol(n) && cols[n] !== null ? JSON.stringify(cols[n]) : cols[n]));
+    const values = names.map((n) =>
+      isJsonCol(n) && cols[n] !== null ? JSON.stringify(cols[n]) : cols[n],
+    );
     const sql = `INSERT INTO ${schema.table} (${names.join(", ")}) VALUES (${names.map((_, i) => `$${i + 1}`).join(", ")}) RETURNING *`;
     return this.write(schema, sql, values, cols);
   }
@@ -153,7 +216,9 @@ export class Dao {
     if (names.length === 0) {
       return this.present(schema, current);
     }
-    const values = names.map((n) => (isJsonCol(n) && cols[n] !== null ? JSON.stringify(cols[n]) : cols[n]));
+    const values = names.map((n) =>
+      isJsonCol(n) && cols[n] !== null ? JSON.stringify(cols[n]) : cols[n],
+    );
     const sets = names.map((n, i) => `${n} = $${i + 1}`).join(", ");
     const sql = `UPDATE ${schema.table} SET ${sets} WHERE id = $${names.length + 1} RETURNING *`;
     return this.write(schema, sql, [...values, current.id], cols);
@@ -176,7 +241,12 @@ function splitUrl(url: string): Row {
     const u = new URL(url);
     const protocol = u.protocol.replace(/:$/, "");
     const port = u.port ? Number(u.port) : protocol === "https" ? 443 : 80;
-    return { protocol, host: u.hostname, port, path: u.pathname === "/" && !url.endsWith("/") ? null : u.pathname };
+    return {
+      protocol,
+      host: u.hostname,
+      port,
+      path: u.pathname === "/" && !url.endsWith("/") ? null : u.pathname,
+    };
   } catch {
     throw schemaViolation({ url: "missing host in url" });
   }
@@ -191,9 +261,15 @@ function translate(err: unknown, schema: EntitySchema, cols: Row): unknown {
     const m = /Key \((\w+)\)=\((.*)\) already exists/.exec(err.detail ?? "");
     const field = m?.[1] ?? "id";
     if (field === "cache_key") {
-      const ref = (k: string) => (typeof cols[`${k}_id`] === "string" ? `{id="${String(cols[`${k}_id`])}"}` : "null");
+      const ref = (k: string) =>
+        typeof cols[`${k}_id`] === "string" ? `{id="${String(cols[`${k}_id`])}"}` : "null";
       const msg = `UNIQUE violation detected on '{consumer=${ref("consumer")},name="${String(cols.name)}",route=${ref("route")},service=${ref("service")}}'`;
-      return new ApiError(409, { code: 5, name: "unique constraint violation", message: msg, fields: { name: cols.name } });
+      return new ApiError(409, {
+        code: 5,
+        name: "unique constraint violation",
+        message: msg,
+        fields: { name: cols.name },
+      });
     }
     const value = m?.[2] ?? "";
     return new ApiError(409, {

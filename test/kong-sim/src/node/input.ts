@@ -18,7 +18,9 @@ export class ApiError extends Error {
 export function schemaViolation(fields: Record<string, string>): ApiError {
   const parts = Object.entries(fields).map(([k, v]) => (k === "@entity" ? v : `${k}: ${v}`));
   const message =
-    parts.length === 1 ? `schema violation (${parts[0]})` : `${parts.length} schema violations (${parts.join("; ")})`;
+    parts.length === 1
+      ? `schema violation (${parts[0]})`
+      : `${parts.length} schema violations (${parts.join("; ")})`;
   const shown: Record<string, unknown> = { ...fields };
   if (fields["@entity"]) {
     shown["@entity"] = [fields["@entity"]];
@@ -29,7 +31,10 @@ export function schemaViolation(fields: Record<string, string>): ApiError {
 type Json = string | number | boolean | null | Json[] | { [k: string]: Json };
 
 function setPath(target: Record<string, Json>, key: string, value: string): void {
-  const parts = key.replace(/\[\]$/, "").replace(/\[(\d+)\]/g, ".$1").split(".");
+  const parts = key
+    .replace(/\[\]$/, "")
+    .replace(/\[(\d+)\]/g, ".$1")
+    .split(".");
   const isArray = key.endsWith("[]");
   let node: Record<string, Json> = target;
   parts.forEach((part, idx) => {
@@ -95,19 +100,27 @@ function coerce(field: Field, value: unknown): { value?: unknown; error?: string
       return { value };
     case "integer": {
       const n = typeof value === "string" && value.trim() !== "" ? Number(value) : value;
-      return typeof n === "number" && Number.isInteger(n) ? { value: n } : { error: "expected an integer" };
+      return typeof n === "number" && Number.isInteger(n)
+        ? { value: n }
+        : { error: "expected an integer" };
     }
     case "boolean":
       if (value === "true" || value === true) {
         return { value: true };
       }
-      return value === "false" || value === false ? { value: false } : { error: "expected a boolean" };
+      return value === "false" || value === false
+        ? { value: false }
+        : { error: "expected a boolean" };
     case "array": {
       const list = typeof value === "string" ? [value] : value;
-      return Array.isArray(list) && list.every((x) => typeof x === "string") ? { value: list } : { error: "expected a set" };
+      return Array.isArray(list) && list.every((x) => typeof x === "string")
+        ? { value: list }
+        : { error: "expected a set" };
     }
     case "json":
-      return typeof value === "object" && !Array.isArray(value) ? { value } : { error: "expected a record" };
+      return typeof value === "object" && !Array.isArray(value)
+        ? { value }
+        : { error: "expected a record" };
     case "foreign": {
       const id = typeof value === "object" ? (value as { id?: unknown }).id : undefined;
       if (typeof id !== "string" || !isUuid(id)) {
@@ -119,7 +132,11 @@ function coerce(field: Field, value: unknown): { value?: unknown; error?: string
 }
 
 /** Validates `input` against `schema`: known fields only, typed; returns column → value. */
-export function toColumns(schema: EntitySchema, input: Record<string, unknown>, creating: boolean): Record<string, unknown> {
+export function toColumns(
+  schema: EntitySchema,
+  input: Record<string, unknown>,
+  creating: boolean,
+): Record<string, unknown> {
   const errors: Record<string, string> = {};
   const cols: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(input)) {
@@ -144,7 +161,11 @@ export function toColumns(schema: EntitySchema, input: Record<string, unknown>, 
       if (cols[col] === undefined && field.default !== undefined) {
         cols[col] = field.default;
       }
-      if (field.required && (cols[col] === undefined || cols[col] === null) && !errors[field.name]) {
+      if (
+        field.required &&
+        (cols[col] === undefined || cols[col] === null) &&
+        !errors[field.name]
+      ) {
         errors[field.name] = "required field missing";
       }
     }
@@ -155,8 +176,10 @@ export function toColumns(schema: EntitySchema, input: Record<string, unknown>, 
   return cols;
 }
 
-const NUMERIC = /^(second|minute|hour|day|month|year|error_code|sync_rate|redis_port|redis_timeout|redis_database|port|timeout|database)$/;
-const BOOLEAN = /^(fault_tolerant|hide_client_headers|hide_credentials|key_in_header|key_in_query|key_in_body|run_on_preflight|ssl|ssl_verify|redis_ssl|redis_ssl_verify)$/;
+const NUMERIC =
+  /^(second|minute|hour|day|month|year|error_code|sync_rate|redis_port|redis_timeout|redis_database|port|timeout|database)$/;
+const BOOLEAN =
+  /^(fault_tolerant|hide_client_headers|hide_credentials|key_in_header|key_in_query|key_in_body|run_on_preflight|ssl|ssl_verify|redis_ssl|redis_ssl_verify)$/;
 
 /** Form bodies give strings: turns the known numeric/boolean config fields into numbers/booleans. */
 export function coerceConfig(config: Record<string, unknown>): Record<string, unknown> {

@@ -49,8 +49,17 @@ function listen(rt: Runtime, l: Listener, handler: Handler): Promise<Server> {
   });
   return new Promise((res, rej) => {
     server.once("error", (err: NodeJS.ErrnoException) => {
-      const why = err.code === "EADDRINUSE" ? "98: Address already in use" : err.code === "EACCES" ? "13: Permission denied" : err.message;
-      rej(new Error(`nginx: [emerg] bind() to ${l.ip}:${l.port} failed (${why})\nnginx: [emerg] still could not bind()`));
+      const why =
+        err.code === "EADDRINUSE"
+          ? "98: Address already in use"
+          : err.code === "EACCES"
+            ? "13: Permission denied"
+            : err.message;
+      rej(
+        new Error(
+          `nginx: [emerg] bind() to ${l.ip}:${l.port} failed (${why})\nnginx: [emerg] still could not bind()`,
+        ),
+      );
     });
     server.listen(l.port, l.ip, () => res(server));
   });
@@ -94,7 +103,10 @@ async function main(): Promise<void> {
     setTimeout(() => {
       rt.simulatedOutage = true;
       rt.dbReachable = false;
-      log.write("error", "[kong] [PostgreSQL error] connection refused (KONG_SIM_UNREADY_AFTER_MS)");
+      log.write(
+        "error",
+        "[kong] [PostgreSQL error] connection refused (KONG_SIM_UNREADY_AFTER_MS)",
+      );
     }, faults.unreadyAfterMs).unref();
   }
   const stopNow = () => {
@@ -131,7 +143,10 @@ async function main(): Promise<void> {
     }
   });
   process.on("disconnect", () => undefined);
-  log.write("notice", `[kong] init.lua: Kong ${version.raw} (stand-in) started with ${servers.length} listeners`);
+  log.write(
+    "notice",
+    `[kong] init.lua: Kong ${version.raw} (stand-in) started with ${servers.length} listeners`,
+  );
   tell({ type: "ready" });
 }
 

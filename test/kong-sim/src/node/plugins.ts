@@ -95,7 +95,9 @@ export function keyAuth(
       auth.upstreamHeaders["X-Anonymous-Consumer"] = "true";
       return undefined;
     }
-    return unauthorized(key === undefined ? "No API key found in request" : "Invalid authentication credentials");
+    return unauthorized(
+      key === undefined ? "No API key found in request" : "Invalid authentication credentials",
+    );
   }
   if (c.hide_credentials !== true) {
     auth.hideHeaders.length = 0;
@@ -105,7 +107,12 @@ export function keyAuth(
   return undefined;
 }
 
-function setConsumer(snap: Snapshot, consumerId: string, credentialId: string | undefined, auth: AuthResult): void {
+function setConsumer(
+  snap: Snapshot,
+  consumerId: string,
+  credentialId: string | undefined,
+  auth: AuthResult,
+): void {
   const consumer = snap.consumers.get(consumerId);
   auth.consumerId = consumerId;
   auth.credentialId = credentialId;
@@ -138,7 +145,11 @@ export class RateCounters {
    * Counts the request; returns the reply for an exceeded limit, else the headers to add to the
    * response (unless hide_client_headers).
    */
-  hit(plugin: PluginRow, identifier: string, now = Date.now()): { reply?: PluginReply; headers: Record<string, string> } {
+  hit(
+    plugin: PluginRow,
+    identifier: string,
+    now = Date.now(),
+  ): { reply?: PluginReply; headers: Record<string, string> } {
     const c = plugin.config;
     const headers: Record<string, string> = {};
     let exceeded = false;
@@ -173,8 +184,16 @@ export class RateCounters {
     const shown = c.hide_client_headers === true ? {} : headers;
     if (exceeded) {
       const status = typeof c.error_code === "number" ? c.error_code : 429;
-      const message = typeof c.error_message === "string" ? c.error_message : "API rate limit exceeded";
-      return { reply: { status, body: { message }, headers: { ...shown, "Retry-After": String(tightest?.reset ?? 1) } }, headers: shown };
+      const message =
+        typeof c.error_message === "string" ? c.error_message : "API rate limit exceeded";
+      return {
+        reply: {
+          status,
+          body: { message },
+          headers: { ...shown, "Retry-After": String(tightest?.reset ?? 1) },
+        },
+        headers: shown,
+      };
     }
     return { headers: shown };
   }

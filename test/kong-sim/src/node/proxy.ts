@@ -23,7 +23,8 @@ function joinPath(base: string | null, rest: string): string {
 }
 
 function upstreamPath(route: RouteRow, service: ServiceRow, path: string, matched: string): string {
-  const rest = route.strip_path !== false && route.paths?.length ? path.slice(matched.length) : path;
+  const rest =
+    route.strip_path !== false && route.paths?.length ? path.slice(matched.length) : path;
   return joinPath(service.path, rest);
 }
 
@@ -36,11 +37,19 @@ async function readAll(req: IncomingMessage): Promise<Buffer> {
 }
 
 /** Handles one proxied request. */
-export async function handleProxy(rt: Runtime, req: IncomingMessage, res: ServerResponse): Promise<void> {
+export async function handleProxy(
+  rt: Runtime,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
   const started = Date.now();
   const server = `kong/${rt.version.raw}`;
   const kongReply = (status: number, body: unknown, extra: Record<string, string> = {}) =>
-    sendJson(res, status, body, { Server: server, "X-Kong-Response-Latency": String(Date.now() - started), ...extra });
+    sendJson(res, status, body, {
+      Server: server,
+      "X-Kong-Response-Latency": String(Date.now() - started),
+      ...extra,
+    });
   const snap = rt.snapshot;
   if (!snap || rt.buildError) {
     kongReply(500, { message: "An unexpected error occurred" });
@@ -49,7 +58,13 @@ export async function handleProxy(rt: Runtime, req: IncomingMessage, res: Server
   const url = new URL(req.url ?? "/", "http://proxy");
   const match = matchRoute(
     snap.routes,
-    { method: req.method ?? "GET", host: req.headers.host ?? "", path: url.pathname, headers: req.headers, protocol: "http" },
+    {
+      method: req.method ?? "GET",
+      host: req.headers.host ?? "",
+      path: url.pathname,
+      headers: req.headers,
+      protocol: "http",
+    },
     rt.version.major < 3,
   );
   if (!match) {
@@ -75,7 +90,14 @@ export async function handleProxy(rt: Runtime, req: IncomingMessage, res: Server
   if (rl) {
     const by = rl.config.limit_by;
     const ip = req.socket.remoteAddress ?? "unknown";
-    const id = by === "ip" ? ip : by === "credential" ? (auth.credentialId ?? ip) : by === "service" ? service.id : (auth.consumerId ?? ip);
+    const id =
+      by === "ip"
+        ? ip
+        : by === "credential"
+          ? (auth.credentialId ?? ip)
+          : by === "service"
+            ? service.id
+            : (auth.consumerId ?? ip);
     const r = rt.rates.hit(rl, id);
     if (r.reply) {
       kongReply(r.reply.status, r.reply.body, r.reply.headers);
@@ -84,12 +106,32 @@ export async function handleProxy(rt: Runtime, req: IncomingMessage, res: Server
     extraHeaders = r.headers;
   }
   auth.hideQuery.forEach((q) => url.searchParams.delete(q));
-  const headers: Record<string, string | string[] | undefined> = { ...req.headers, ...auth.upstreamHeaders };
+  const headers: Record<string, string | string[] | undefined> = {
+    ...req.headers,
+    ...auth.upstreamHeaders,
+  };
   auth.hideHeaders.forEach((h) => delete headers[h.toLowerCase()]);
   const query = url.searchParams.toString();
-  const path = upstreamPath(match.route, service, url.pathname, match.matchedPath) + (query ? `?${query}` : "");
+  const path =
+    upstreamPath(match.route, service, url.pathname, match.matchedPath) +
+    (query ? `?${query}` : "");
   const body = await readAll(req);
-  const kongHeaders = { Via: `1.1 ${server}`, "X-Kong-Proxy-Latency": String(Date.now() - started), ...extraHeaders };
+  const kongHeaders = {
+    Via: `1.1 ${server}`,
+    "X-Kong-Proxy-Latency": String(Date.now() - started),
+    ...extraHeaders,
+  };
+  if (match.route.preserve_host !== true) {
+    headers.host =
+      service.port === 80 || service.port === 443
+        ? service.host
+        : `${service.host}:${service.port}`;
+  }
+  headers["x-forwarded-for"] = req.socket.remoteAddress ?? "";
+  headers["x-forwarded-proto"] = "http";
+  headers["x-forwarded-host"] = req.headers.host ?? "";
+  headers["x-forwarded-path"] = url.pathname;
+  headers["x-real-ip"] = req.socket.remoteAddress ?? "";
   if (service.host === ECHO_HOST) {
     const echo = {
       method: req.method,
@@ -103,18 +145,18 @@ export async function handleProxy(rt: Runtime, req: IncomingMessage, res: Server
     sendJson(res, 200, echo, { ...kongHeaders, "X-Kong-Upstream-Latency": "0" });
     return;
   }
-  if (match.route.preserve_host !== true) {
-    headers.host = service.port === 80 || service.port === 443 ? service.host : `${service.host}:${service.port}`;
-  }
-  headers["x-forwarded-for"] = req.socket.remoteAddress ?? "";
-  headers["x-forwarded-proto"] = "http";
-  headers["x-forwarded-host"] = req.headers.host ?? "";
-  headers["x-forwarded-path"] = url.pathname;
-  headers["x-real-ip"] = req.socket.remoteAddress ?? "";
   const send = service.protocol === "https" ? httpsRequest : httpRequest;
   const upstreamStarted = Date.now();
   const up = send(
-    { host: service.host, port: service.port, method: req.method, path, headers, timeout: service.read_timeout, rejectUnauthorized: false },
+    {
+      host: service.host,
+      port: service.port,
+      method: req.method,
+      path,
+      headers,
+      timeout: service.read_timeout,
+      rejectUnauthorized: false,
+    },
     (upRes) => {
       res.writeHead(upRes.statusCode ?? 502, {
         ...upRes.headers,
@@ -131,7 +173,10 @@ export async function handleProxy(rt: Runtime, req: IncomingMessage, res: Server
     }
   });
   up.on("error", (err) => {
-    rt.log.write("error", `connect() failed (${err.message}) while connecting to upstream, upstream: "http://${service.host}:${service.port}${path}"`);
+    rt.log.write(
+      "error",
+      `connect() failed (${err.message}) while connecting to upstream, upstream: "http://${service.host}:${service.port}${path}"`,
+    );
     if (!res.headersSent) {
       kongReply(502, { message: "An invalid response was received from the upstream server" });
     }

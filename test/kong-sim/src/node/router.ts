@@ -54,7 +54,11 @@ interface Candidate {
 }
 
 /** Finds the route for a request, or undefined (Kong's 404 "no Route matched with those values"). */
-export function matchRoute(routes: readonly RouteRow[], req: RouteRequest, legacyRegex: boolean): RouteMatch | undefined {
+export function matchRoute(
+  routes: readonly RouteRow[],
+  req: RouteRequest,
+  legacyRegex: boolean,
+): RouteMatch | undefined {
   const found: Candidate[] = [];
   for (const route of routes) {
     const protocols = route.protocols ?? ["http", "https"];
@@ -100,7 +104,11 @@ export function matchRoute(routes: readonly RouteRow[], req: RouteRequest, legac
     if (score === 0) {
       continue;
     }
-    found.push({ match: { route, matchedPath }, score, pathLen: route.paths?.length ? matchedPath.length : 0 });
+    found.push({
+      match: { route, matchedPath },
+      score,
+      pathLen: route.paths?.length ? matchedPath.length : 0,
+    });
   }
   found.sort(
     (a, b) =>

@@ -6,7 +6,7 @@
 import { randomUUID } from "node:crypto";
 import type { KongConf } from "../conf";
 import type { Faults } from "../faults";
-import type { Db } from "../pg";
+import { DbError, type Db } from "../pg";
 import type { KongVersion } from "../version";
 import { Dao } from "./dao";
 import type { ErrorLog } from "./errlog";
@@ -70,12 +70,15 @@ export class Runtime {
       this.buildError = undefined;
     } catch (err) {
       const msg = (err as Error).message;
-      const connection = /refused|timeout|closed|host not found|terminat/i.test(msg);
+      const connection = err instanceof DbError && err.connecting;
       this.dbReachable = !connection;
       if (!connection) {
         // Same error every second is what a broken Kong node does too; keep the log readable.
         if (this.buildError !== msg) {
-          this.log.write("error", `[kong] init.lua:1: could not build router: [PostgreSQL error] ${msg}`);
+          this.log.write(
+            "error",
+            `[kong] init.lua:1: could not build router: [PostgreSQL error] ${msg}`,
+          );
         }
         this.buildError = msg;
       } else {

@@ -11,7 +11,9 @@ export function statusBody(rt: Runtime): Record<string, unknown> {
   const c = rt.counters;
   return {
     memory: {
-      workers_lua_vms: [{ http_allocated_gc: mib(process.memoryUsage().heapUsed), pid: process.pid }],
+      workers_lua_vms: [
+        { http_allocated_gc: mib(process.memoryUsage().heapUsed), pid: process.pid },
+      ],
       lua_shared_dicts: {
         kong: { allocated_slabs: "0.04 MiB", capacity: "5.00 MiB" },
         kong_db_cache: { allocated_slabs: "0.80 MiB", capacity: "128.00 MiB" },

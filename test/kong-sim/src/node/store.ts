@@ -64,7 +64,11 @@ export interface Snapshot {
 }
 
 /** Reads a full snapshot; throws DbError (missing table or column, lost connection, ...). */
-export async function loadSnapshot(db: Db, version: KongVersion, plugins: ReadonlySet<string>): Promise<Snapshot> {
+export async function loadSnapshot(
+  db: Db,
+  version: KongVersion,
+  plugins: ReadonlySet<string>,
+): Promise<Snapshot> {
   // The vault table this version's DAO knows: 2.8 has vaults_beta, 3.0 renamed it to vaults.
   await db.query(`SELECT count(*) FROM ${atLeast(version, "3.0.0") ? "vaults" : "vaults_beta"}`);
   const services = await db.query<ServiceRow>(
