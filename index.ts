@@ -16,7 +16,27 @@ async function deployedState(): Promise<unknown> {
   return details.value ?? details.secretValue;
 }
 
+/**
+ * A configuration mistake (a refused version, a bad setting) fails the run with its message and
+ * nothing else. It is logged and the process exits with the SDK's "error already reported" code
+ * (32): the engine then fails the update without touching any resource. Letting the rejection
+ * escape this async function works too, but the Node SDK then spends ~25 s of CPU formatting it;
+ * merely logging it and returning would be worse: the engine would see a program that registered
+ * nothing and delete the whole cluster.
+ */
 export = async () => {
+  try {
+    return await program();
+  } catch (e) {
+    if (e instanceof pulumi.ResourceError || e instanceof pulumi.RunError) {
+      await pulumi.log.error(e.message, e instanceof pulumi.ResourceError ? e.resource : undefined);
+      process.exit(32);
+    }
+    throw e;
+  }
+};
+
+async function program() {
   const config = new pulumi.Config("kong-gateway");
   const database = config.getObject<DatabaseArgs>("database");
   const configured = config.get("dbPassword") ? config.requireSecret("dbPassword") : undefined;
@@ -50,4 +70,4 @@ export = async () => {
     backups: gateway.backups,
     deployment: gateway.deployment,
   };
-};
+}

@@ -23,6 +23,8 @@ export interface ChainDecision {
 export interface PastRunRecord {
   readonly steps: { name: string; seconds: number }[];
   readonly databaseBytes?: number;
+  /** The outage the run measured. */
+  readonly downtimeSeconds?: number;
 }
 
 /** What the stack exports as `deployment` and reads back through a StackReference to itself. */

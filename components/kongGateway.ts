@@ -100,7 +100,7 @@ function resolveConfig(args: KongGatewayArgs, root: string, parent: pulumi.Resou
   try {
     return withDefaults(args, root, args.stack ?? pulumi.getStack());
   } catch (e) {
-    throw new pulumi.ResourceError((e as Error).message, parent);
+    throw new pulumi.ResourceError((e as Error).message, parent, true);
   }
 }
 
@@ -120,7 +120,7 @@ function planOrFail(cfg: ResolvedConfig, args: KongGatewayArgs, backups: ReturnT
       backupDir: cfg.backup.dir,
     });
   } catch (e) {
-    throw new pulumi.ResourceError(`kong-gateway:version ${(e as Error).message}`, parent);
+    throw new pulumi.ResourceError(`kong-gateway:version ${(e as Error).message}`, parent, true);
   }
 }
 
@@ -163,7 +163,11 @@ function nextDeployment(cfg: ResolvedConfig, chain: ChainDecision, previous: Dep
   const sameChain = previous && JSON.stringify(previous.chain) === JSON.stringify(chain);
   const history: PastRunRecord[] = [...(previous?.history ?? [])];
   if (!sameChain && report && report.kind === "upgrade") {
-    history.push({ steps: report.steps.map((s) => ({ name: s.name, seconds: s.seconds })), ...(report.databaseBytes !== undefined ? { databaseBytes: report.databaseBytes } : {}) });
+    history.push({
+      steps: report.steps.map((s) => ({ name: s.name, seconds: s.seconds })),
+      downtimeSeconds: report.downtimeSeconds,
+      ...(report.databaseBytes !== undefined ? { databaseBytes: report.databaseBytes } : {}),
+    });
   }
   return {
     version: cfg.version,

@@ -36,6 +36,12 @@ export interface PastRun {
   readonly steps: readonly MeasuredStep[];
   /** Database size when it ran; absent when unknown (then it is not scaled). */
   readonly databaseBytes?: number;
+  /**
+   * The outage that run measured (first old node stopped serving → first new node ready). When
+   * runs carry it, the downtime estimate starts from it instead of summing per-step numbers:
+   * it includes the time between steps and ends at the first ready node, as users see it.
+   */
+  readonly downtimeSeconds?: number;
 }
 
 const range = (
@@ -110,6 +116,13 @@ export function validateHistory(history: readonly PastRun[]): void {
         "input",
         `history[${i}].databaseBytes ${bytes} is not a size; give the database size in bytes ` +
           `(0 or more) or leave it out`,
+      );
+    }
+    const down = run.downtimeSeconds;
+    if (down !== undefined && !(Number.isFinite(down) && down >= 0)) {
+      throw new PlanError(
+        "input",
+        `history[${i}].downtimeSeconds ${down} is not a duration; give measured seconds (0 or more) or leave it out`,
       );
     }
     run.steps.forEach((step, j) => {
@@ -259,5 +272,43 @@ export function summarizeDowntime(
     runs: runs.size,
     steps: down.map((s) => s.name),
     defaultedSteps: down.filter((s) => s.estimate.source === "default").map((s) => s.name),
+  };
+}
+
+/** Rounds up to a tenth of a second: small outages stay visible, and the estimate stays monotone. */
+const tenths = (seconds: number): number => Math.ceil(seconds * 10 - 1e-9) / 10;
+
+/**
+ * The downtime from earlier runs' measured outages, each grown by what its database-scaled steps
+ * would cost at today's size; undefined when no run measured one.
+ */
+export function measuredDowntime(
+  steps: readonly (StepSkeleton & EstimatedStep)[],
+  history: readonly PastRun[],
+  databaseBytes: number | undefined,
+): DowntimeEstimate | undefined {
+  const runs = history
+    .map((run, i) => ({ run, i }))
+    .filter(({ run }) => run.downtimeSeconds !== undefined && Number.isFinite(run.downtimeSeconds));
+  if (runs.length === 0) {
+    return undefined;
+  }
+  const down = steps.filter((s) => s.gatewayDown);
+  const scaled = runs.map(({ run }) => {
+    let total = run.downtimeSeconds as number;
+    for (const s of down.filter((d) => d.scalesWithDatabase)) {
+      const measured = run.steps.filter((m) => m.name === s.name).reduce((a, m) => a + m.seconds, 0);
+      total += scaleRun(measured, run.databaseBytes, databaseBytes, s.name) - measured;
+    }
+    return total;
+  });
+  return {
+    lowSeconds: tenths(Math.min(...scaled) * MEASURED_LOW_FACTOR),
+    expectedSeconds: tenths(median(scaled)),
+    highSeconds: tenths(Math.max(...scaled) * MEASURED_HIGH_FACTOR),
+    source: "measured",
+    runs: runs.length,
+    steps: down.map((s) => s.name),
+    defaultedSteps: [],
   };
 }

@@ -15,6 +15,7 @@ import {
   PastRun,
   StepEstimate,
   summarizeDowntime,
+  measuredDowntime,
   validateBytes,
   validateHistory,
 } from "./estimate";
@@ -229,7 +230,7 @@ export function planChange(req: PlanRequest): Plan {
     to: formatVersion(to),
     ...(d.hop === undefined ? {} : { hop: d.hop }),
     steps,
-    downtime: summarizeDowntime(estimated),
+    downtime: measuredDowntime(estimated, history, req.databaseBytes) ?? summarizeDowntime(estimated),
     duration: {
       lowSeconds: sum("lowSeconds"),
       expectedSeconds: sum("expectedSeconds"),

@@ -9,6 +9,9 @@ import type { Plan, PlannedStep } from "./plan";
 
 /** `45s`, `3m 05s`, `1h 02m`: short enough for a table, exact enough for a change request. */
 export function formatDuration(seconds: number): string {
+  if (seconds > 0 && seconds < 10 && !Number.isInteger(seconds)) {
+    return `${(Math.round(seconds * 10) / 10).toFixed(1)}s`;
+  }
   const s = Math.max(0, Math.round(seconds));
   if (s < 60) {
     return `${s}s`;

@@ -83,12 +83,28 @@ export function runningPid(prefix: string): number | undefined {
 export async function waitReady(statusUrl: string, timeoutSeconds: number): Promise<Date | undefined> {
   const deadline = Date.now() + timeoutSeconds * 1000;
   while (Date.now() < deadline) {
-    if ((await httpStatus(`${statusUrl}/status/ready`)) === 200) {
+    if (await isReady(statusUrl)) {
       return new Date();
     }
     await sleep(20);
   }
   return undefined;
+}
+
+/**
+ * Whether a node is ready: `GET /status/ready` 200 (Kong 3.3+), or, on versions without that
+ * endpoint (404), `GET /status` reporting the database reachable.
+ */
+export async function isReady(statusUrl: string): Promise<boolean> {
+  const ready = await httpStatus(`${statusUrl}/status/ready`);
+  if (ready === 200) {
+    return true;
+  }
+  if (ready !== 404) {
+    return false;
+  }
+  const status = await httpJson(`${statusUrl}/status`);
+  return (status?.database as { reachable?: boolean } | undefined)?.reachable === true;
 }
 
 /**

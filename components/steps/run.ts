@@ -8,7 +8,8 @@
  * line `KONG_GW_STEP {...}` (and, after `verify`, `KONG_GW_REPORT {...}`) that the program turns
  * into stack outputs. Progress goes to stderr, so `pulumi up` shows it live.
  */
-import { rmSync } from "node:fs";
+import { existsSync, readdirSync, rmSync } from "node:fs";
+import { dirname } from "node:path";
 import { targetNodes } from "./cluster";
 import { entries, record } from "./journal";
 import { stopNode } from "./nodes";
@@ -79,6 +80,10 @@ async function main(argv: string[]): Promise<number> {
       if (rec) {
         await stopNode(rec, spec.timeouts.quitSeconds);
         rmSync(rec.prefix, { recursive: true, force: true });
+        const group = dirname(rec.prefix);
+        if (existsSync(group) && readdirSync(group).length === 0) {
+          rmSync(group, { recursive: true, force: true });
+        }
       }
       return 0;
     }

@@ -9,7 +9,7 @@ import { previousCluster, runningOthers, targetNodes } from "./cluster";
 import { databaseFacts, tableCounts } from "./db";
 import { execFile } from "./exec";
 import { databaseEnv, describeFailure, kong, migrationState } from "./kong";
-import { httpJson, httpStatus, sleep, startNode, stopNode, watchUntilDown } from "./nodes";
+import { httpJson, httpStatus, isReady, sleep, startNode, stopNode, watchUntilDown } from "./nodes";
 import { readManifest, restoreBackup } from "./restore";
 import { StepSpec } from "./spec";
 import { checkChange, checkWindow } from "./policy";
@@ -35,14 +35,18 @@ export async function preflight(spec: StepSpec): Promise<StepDetails> {
   }
   if (problems.length === 0) {
     const v = await execFile(y.kongBin, ["version"], { env: databaseEnv(spec.database, spec.plugins) });
+    // `3.6.1`, or `Kong Enterprise 3.4.3.12` for Enterprise builds.
     const shown = v.stdout.trim().split("\n")[0] ?? "";
-    if (v.code !== 0 || shown !== spec.to) {
+    if (v.code !== 0 || shown.split(" ").at(-1) !== spec.to) {
       problems.push(`${y.kongBin} reports version "${shown}" (exit ${v.code}), expected ${spec.to}`);
     }
   }
   const running = runningOthers(spec);
   const runningVersions = [...new Set(running.map((r) => r.version))];
   facts.runningNodes = running.map((r) => `${r.id}@${r.version}`);
+  if (spec.kind === "install" && running.length > 0) {
+    problems.push(`nodes of this cluster already run (${running.map((r) => `${r.id}@${r.version}`).join(", ")}) but the stack has no record of deploying them; set kong-gateway:version to their version (${runningVersions.join(", ")}) so the stack adopts them, or stop them first`);
+  }
   if (spec.kind !== "rollback" && spec.from && runningVersions.some((v) => v !== spec.from)) {
     problems.push(`the stack records Kong ${spec.from} as deployed but nodes run ${runningVersions.join(", ")}; run 'pulumi refresh' or fix the nodes first`);
   }
@@ -60,6 +64,8 @@ export async function preflight(spec: StepSpec): Promise<StepDetails> {
       problems.push(`the database is not usable: ${describeFailure("kong migrations list", result)}`);
     } else if (state === "pending" && spec.kind !== "rollback") {
       problems.push(`the database still has pending migrations from an earlier upgrade; finish it first with the version that ran 'up' ('kong migrations finish'), then run pulumi up again`);
+    } else if (state === "new" && spec.kind === "install") {
+      problems.push(`the database ${spec.database.database} on ${spec.database.host}:${spec.database.port} already holds an older Kong schema, but this stack has no record of deploying it; set kong-gateway:version to the version that created it so the stack adopts it, then upgrade from there`);
     } else if (state === "needs-bootstrap" && spec.kind === "upgrade") {
       problems.push(`the database ${spec.database.database} on ${spec.database.host}:${spec.database.port} is not bootstrapped, yet the stack records Kong ${spec.from} as deployed; check kong-gateway:database`);
     }
@@ -125,6 +131,9 @@ export async function migrationsUp(spec: StepSpec): Promise<StepDetails> {
       return { state, ran: attempt > 1 };
     }
     const sub = state === "needs-bootstrap" ? "bootstrap" : "up";
+    if (sub === "up" && spec.kind === "install") {
+      throw new Error(`the database holds an older Kong schema, but this is a fresh install of ${spec.to}: refusing to migrate a database the stack did not deploy`);
+    }
     if (sub === "bootstrap" && spec.kind !== "install") {
       throw new Error(`the database is not bootstrapped, yet this is an ${spec.kind} from ${spec.from}: refusing to bootstrap over what should be an existing Kong database`);
     }
@@ -176,8 +185,8 @@ export async function nodeStart(spec: StepSpec, id: string): Promise<StepDetails
 export async function verify(spec: StepSpec, backupTables?: Record<string, number>): Promise<StepDetails> {
   const problems: string[] = [];
   for (const n of targetNodes(spec)) {
-    if ((await httpStatus(`${n.statusUrl}/status/ready`)) !== 200) {
-      problems.push(`${n.id}: ${n.statusUrl}/status/ready is not 200`);
+    if (!(await isReady(n.statusUrl))) {
+      problems.push(`${n.id}: ${n.statusUrl}/status/ready is not 200 (or /status reports the database unreachable)`);
       continue;
     }
     const root = await httpJson(`${n.adminUrl}/`);

@@ -4,11 +4,13 @@
  * runtime, a `local` database on a free port, and Kong binaries from the stand-in — exactly as
  * stacks/Pulumi.local.yaml configures the demo.
  */
-import type { ConfigMap, Stack } from "@pulumi/pulumi/automation";
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, symlinkSync } from "node:fs";
+import type { Stack } from "@pulumi/pulumi/automation";
+import { spawnSync } from "node:child_process";
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { repoRoot, stackFor } from "./engine";
+import { E2E_PASSWORD } from "./e2e";
 import { freePort } from "./postgres";
 
 /** A stack plus where it keeps its state. */
@@ -23,12 +25,14 @@ export interface KongStack {
   adminUrl(i?: number): string;
   /** Sets kong-gateway:version. */
   setVersion(version: string): Promise<void>;
+  /** `pulumi destroy`, then stops whatever a failed test left running (nodes, the database). */
+  dispose(): Promise<void>;
 }
 
 let nextBase = 21000 + (process.pid % 50) * 200;
 
 /** Creates a fresh stack named `name` at `version`. */
-export async function createKongStack(name: string, version: string, extra: ConfigMap = {}, env: Record<string, string> = {}): Promise<KongStack> {
+export async function createKongStack(name: string, version: string, extra: Record<string, unknown> = {}, env: Record<string, string> = {}): Promise<KongStack> {
   const base = mkdtempSync(join(tmpdir(), `kong-gw-e2e-${name}-`));
   chmodSync(base, 0o755);
   const dir = join(base, "project");
@@ -43,15 +47,17 @@ export async function createKongStack(name: string, version: string, extra: Conf
   nextBase += 100;
   const dbPort = await freePort();
   const stack = await stackFor(dir, join(base, "backend"), name, env);
-  await stack.setAllConfig({
-    "kong-gateway:version": { value: version },
-    "kong-gateway:nodes": { value: "2" },
-    "kong-gateway:stateDir": { value: stateDir },
-    "kong-gateway:database": { value: JSON.stringify({ mode: "local", port: dbPort }) },
-    "kong-gateway:local": { value: JSON.stringify({ install: `${repoRoot}/test/kong-sim/install {version} {dir}`, basePort }) },
-    "kong-gateway:dbPassword": { value: "e2e-db-password", secret: true },
+  // Objects go into the stack file as YAML objects (JSON is YAML), as a user would write them.
+  const config: Record<string, unknown> = {
+    "kong-gateway:version": version,
+    "kong-gateway:nodes": 2,
+    "kong-gateway:stateDir": stateDir,
+    "kong-gateway:database": { mode: "local", port: dbPort },
+    "kong-gateway:local": { install: `${repoRoot}/test/kong-sim/install {version} {dir}`, basePort },
     ...extra,
-  });
+  };
+  writeFileSync(join(dir, "stacks", `Pulumi.${name}.yaml`), JSON.stringify({ config }, null, 2));
+  await stack.setConfig("kong-gateway:dbPassword", { value: E2E_PASSWORD, secret: true });
   return {
     stack,
     stateDir,
@@ -60,5 +66,10 @@ export async function createKongStack(name: string, version: string, extra: Conf
     proxyUrl: (i = 0) => `http://127.0.0.1:${basePort + 10 * i}`,
     adminUrl: (i = 0) => `http://127.0.0.1:${basePort + 10 * i + 1}`,
     setVersion: (v) => stack.setConfig("kong-gateway:version", { value: v }),
+    async dispose() {
+      await stack.destroy().catch((e: Error) => process.stderr.write(`destroy of ${name} failed: ${e.message.slice(0, 500)}\n`));
+      spawnSync("pkill", ["-f", stateDir]);
+      spawnSync("bash", [join(repoRoot, "scripts/pg-server.sh"), "stop", join(stateDir, "postgres")]);
+    },
   };
 }

@@ -1,0 +1,118 @@
+/**
+ * Shared checks of the end-to-end scenarios: what the database holds, what the proxy answers,
+ * and what the stack exported. Everything is read from the real thing (PostgreSQL, the Kong
+ * stand-in's listeners, the stack's outputs).
+ */
+import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pg from "pg";
+import type { Stack } from "@pulumi/pulumi/automation";
+import type { KongStack } from "./kongStack";
+
+/** The database role password every e2e stack uses. */
+export const E2E_PASSWORD = "e2e-db-password";
+
+/** Prints a progress line (the suite takes minutes). */
+export function progress(msg: string): void {
+  process.stderr.write(`[e2e ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+}
+
+/** Runs SQL against the stack's Kong database. */
+export async function sql<T extends object = Record<string, unknown>>(ks: KongStack, text: string): Promise<T[]> {
+  const c = new pg.Client({ host: "127.0.0.1", port: ks.dbPort, user: "kong", password: E2E_PASSWORD, database: "kong" });
+  await c.connect();
+  try {
+    return (await c.query(text)).rows as T[];
+  } finally {
+    await c.end();
+  }
+}
+
+/** Row counts of the entities seeding creates. */
+export async function entityCounts(ks: KongStack): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const t of ["services", "routes", "consumers", "keyauth_credentials", "plugins"]) {
+    const rows = await sql<{ n: number }>(ks, `SELECT count(*)::int AS n FROM ${t}`);
+    out[t] = rows[0]?.n ?? -1;
+  }
+  return out;
+}
+
+/**
+ * Tables Kong nodes write on their own while running (invalidation events and their expiry,
+ * rate-limiting counters, the migrations lock): not configuration, so left out of {@link dataHash}.
+ */
+export const RUNTIME_TABLES = ["cluster_events", "ratelimiting_metrics", "response_ratelimiting_metrics", "locks"];
+
+/** A hash of every configuration row (a data-only dump without runtime tables), to prove nothing was written. */
+export function dataHash(ks: KongStack): string {
+  const exclude = RUNTIME_TABLES.map((t) => `--exclude-table-data=${t}`);
+  const dump = execFileSync("pg_dump", ["-h", "127.0.0.1", "-p", String(ks.dbPort), "-U", "kong", "-d", "kong", "--data-only", "--no-owner", ...exclude], {
+    env: { ...process.env, PGPASSWORD: E2E_PASSWORD },
+    maxBuffer: 256 * 1024 * 1024,
+  });
+  // pg_dump 15.14+ brackets a dump with `\restrict <random key>` lines: not data, so not hashed.
+  const text = dump.toString().replace(/^\\(un)?restrict .*$/gm, "");
+  const hash = createHash("sha256").update(text).digest("hex");
+  writeFileSync(join(tmpdir(), `kong-gw-datahash-${hash.slice(0, 12)}.sql`), text);
+  return hash;
+}
+
+/** A line diff of two data dumps by hash (for assertion messages). */
+export function dumpDiff(a: string, b: string): string {
+  const read = (h: string) => readFileSync(join(tmpdir(), `kong-gw-datahash-${h.slice(0, 12)}.sql`), "utf8").split("\n");
+  const [x, y] = [read(a), read(b)];
+  const sx = new Set(x);
+  const sy = new Set(y);
+  const gone = x.filter((l) => !sy.has(l)).slice(0, 10);
+  const added = y.filter((l) => !sx.has(l)).slice(0, 10);
+  return [...gone.map((l) => `- ${l.slice(0, 200)}`), ...added.map((l) => `+ ${l.slice(0, 200)}`)].join("\n");
+}
+
+/** The HTTP status of GET url, or 0 when nothing answers. */
+export async function status(url: string): Promise<number> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+    await res.arrayBuffer();
+    return res.status;
+  } catch {
+    return 0;
+  }
+}
+
+/** The version the Admin API of node i reports. */
+export async function adminVersion(ks: KongStack, i = 0): Promise<string | undefined> {
+  try {
+    const res = await fetch(`${ks.adminUrl(i)}/`, { signal: AbortSignal.timeout(2000) });
+    return ((await res.json()) as { version?: string }).version;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The stack's outputs as plain values. */
+export async function outputs(stack: Stack): Promise<Record<string, unknown>> {
+  const o = await stack.outputs();
+  return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, v.value]));
+}
+
+/** The measured report of the last change. */
+export interface LastUpgrade {
+  kind: string;
+  from?: string;
+  to: string;
+  outcome: string;
+  downtimeSeconds: number;
+  steps: { name: string; startedAt: string; finishedAt: string; seconds: number }[];
+  backup?: { id: string; path: string; sha256: string; bytes: number };
+}
+
+/** Names of the stack's resources (from its checkpoint). */
+export async function resourceNames(stack: Stack): Promise<string[]> {
+  const state = await stack.exportStack();
+  const resources = (state.deployment as { resources?: { urn: string }[] }).resources ?? [];
+  return resources.map((r) => r.urn.split("::").at(-1) ?? "");
+}
