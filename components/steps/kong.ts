@@ -75,7 +75,11 @@ export async function migrationState(
   return { state, result };
 }
 
-/** A one-line description of a failed Kong command for error messages. */
+/**
+ * A description of a failed Kong command for error messages: Kong's own `Error: …` line (it
+ * comes before a Lua stack traceback, which says nothing to an operator), else the output's end.
+ */
 export function describeFailure(what: string, r: ExecResult): string {
-  return `${what} exited ${r.code}: ${tail(r.stderr || r.stdout) || "(no output)"}`;
+  const error = (r.stderr + "\n" + r.stdout).split("\n").find((l) => l.startsWith("Error: "));
+  return `${what} exited ${r.code}: ${error ?? (tail(r.stderr || r.stdout) || "(no output)")}`;
 }
