@@ -4,14 +4,23 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { parseDeployed } from "./components/chain";
-import type { BackupArgs, CapacityArgs, DatabaseArgs, LocalRuntimeArgs, ProbeArgs, TimeoutArgs } from "./components/config";
+import type {
+  BackupArgs,
+  CapacityArgs,
+  DatabaseArgs,
+  LocalRuntimeArgs,
+  ProbeArgs,
+  TimeoutArgs,
+} from "./components/config";
 import { KongGateway } from "./components/kongGateway";
 
 /** The fixed password of `database.mode: local` when none is configured (a loopback-only throwaway server). */
 const LOCAL_DEFAULT_PASSWORD = "kong-gateway-local";
 
 async function deployedState(): Promise<unknown> {
-  const self = new pulumi.StackReference(`${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`);
+  const self = new pulumi.StackReference(
+    `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`,
+  );
   const details = await self.getOutputDetails("deployment");
   return details.value ?? details.secretValue;
 }
@@ -41,7 +50,9 @@ async function program() {
   const database = config.getObject<DatabaseArgs>("database");
   const configured = config.get("dbPassword") ? config.requireSecret("dbPassword") : undefined;
   if (!configured && (database?.mode ?? "local") !== "local") {
-    throw new pulumi.RunError("kong-gateway:dbPassword is not set; an existing database needs its password: pulumi config set --secret kong-gateway:dbPassword <password>");
+    throw new pulumi.RunError(
+      "kong-gateway:dbPassword is not set; an existing database needs its password: pulumi config set --secret kong-gateway:dbPassword <password>",
+    );
   }
   const gateway = new KongGateway("kong", {
     version: config.require("version"),

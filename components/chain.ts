@@ -142,5 +142,8 @@ export function stepSpec(cfg: ResolvedConfig, cluster: string, chain: ChainDecis
 export function chainSteps(kind: ChainDecision["kind"]): { before: string[]; after: string[] } {
   return kind === "rollback"
     ? { before: ["stop", "restore"], after: ["verify"] }
-    : { before: ["preflight", "stop", "backup", "migrations-up", "migrations-finish"], after: ["verify"] };
+    : {
+        before: ["preflight", "stop", "backup", "migrations-up", "migrations-finish"],
+        after: ["verify"],
+      };
 }

@@ -113,7 +113,12 @@ const fail = (setting: string, value: unknown, why: string, fix: string): never 
 
 const positiveInt = (setting: string, v: number, max = 65535) => {
   if (!Number.isInteger(v) || v < 1 || v > max) {
-    fail(setting, v, `is not a whole number from 1 to ${max}`, `set it with 'pulumi config set ${setting.includes(".") ? "--path " : ""}kong-gateway:${setting} <n>'`);
+    fail(
+      setting,
+      v,
+      `is not a whole number from 1 to ${max}`,
+      `set it with 'pulumi config set ${setting.includes(".") ? "--path " : ""}kong-gateway:${setting} <n>'`,
+    );
   }
   return v;
 };
@@ -121,27 +126,37 @@ const positiveInt = (setting: string, v: number, max = 65535) => {
 /** Resolves every default and validates every setting; `root` anchors relative paths. */
 export function withDefaults(s: PlainSettings, root: string, stack: string): ResolvedConfig {
   if (!s.version || typeof s.version !== "string") {
-    fail("version", s.version, "is missing", "set the Kong version to run, e.g. 'pulumi config set kong-gateway:version 3.4.2'");
+    fail(
+      "version",
+      s.version,
+      "is missing",
+      "set the Kong version to run, e.g. 'pulumi config set kong-gateway:version 3.4.2'",
+    );
   }
   const runtime = s.runtime ?? "local";
   if (runtime !== "local") {
-    fail("runtime", runtime, "is not supported by this build", "use \"local\" (the docker and hosts runtimes are tracked in their own issue)");
+    fail(
+      "runtime",
+      runtime,
+      "is not supported by this build",
+      'use "local" (the docker and hosts runtimes are tracked in their own issue)',
+    );
   }
   const nodes = positiveInt("nodes", s.nodes ?? 2, 32);
   const plugins = (s.plugins ?? ["bundled"]).map((p) => p.trim()).filter((p) => p !== "");
   if (plugins.length === 0) {
-    fail("plugins", s.plugins, "is empty", "use [\"bundled\"] or list plugin names");
+    fail("plugins", s.plugins, "is empty", 'use ["bundled"] or list plugin names');
   }
   for (const p of plugins) {
     if (!/^[a-z0-9-]+$/.test(p)) {
-      fail("plugins", p, "is not a plugin name", "use names like \"key-auth\" or \"bundled\"");
+      fail("plugins", p, "is not a plugin name", 'use names like "key-auth" or "bundled"');
     }
   }
   const abs = (p: string) => (isAbsolute(p) ? p : resolve(root, p));
   const stateDir = abs(s.stateDir ?? `.state/${stack}`);
   const mode = s.database?.mode ?? "local";
   if (mode !== "local" && mode !== "existing") {
-    fail("database.mode", mode, "is not a database mode", "use \"local\" or \"existing\"");
+    fail("database.mode", mode, "is not a database mode", 'use "local" or "existing"');
   }
   const database: Required<DatabaseArgs> = {
     mode,
@@ -153,11 +168,16 @@ export function withDefaults(s: PlainSettings, root: string, stack: string): Res
     ssl: s.database?.ssl ?? false,
   };
   if (mode === "local" && database.host !== "127.0.0.1" && database.host !== "localhost") {
-    fail("database.host", database.host, "cannot be used with database.mode local (the local server listens on 127.0.0.1)", "remove database.host or use database.mode existing");
+    fail(
+      "database.host",
+      database.host,
+      "cannot be used with database.mode local (the local server listens on 127.0.0.1)",
+      "remove database.host or use database.mode existing",
+    );
   }
   const verify = s.backup?.verify ?? "list";
   if (verify !== "list" && verify !== "restore") {
-    fail("backup.verify", verify, "is not a verification mode", "use \"list\" or \"restore\"");
+    fail("backup.verify", verify, "is not a verification mode", 'use "list" or "restore"');
   }
   const backup: Required<BackupArgs> = {
     dir: abs(s.backup?.dir ?? `${stateDir}/backups`),
@@ -172,11 +192,16 @@ export function withDefaults(s: PlainSettings, root: string, stack: string): Res
     adminAddress: s.local?.adminAddress ?? "127.0.0.1",
   };
   if (!local.kongBinary.includes("{version}")) {
-    fail("local.kongBinary", local.kongBinary, "has no {version} placeholder, so every version would run the same binary", "use a template such as \"/opt/kong/{version}/bin/kong\"");
+    fail(
+      "local.kongBinary",
+      local.kongBinary,
+      "has no {version} placeholder, so every version would run the same binary",
+      'use a template such as "/opt/kong/{version}/bin/kong"',
+    );
   }
   const probePath = s.probe?.path ?? "/";
   if (!probePath.startsWith("/")) {
-    fail("probe.path", probePath, "does not start with /", "use a path such as \"/health\"");
+    fail("probe.path", probePath, "does not start with /", 'use a path such as "/health"');
   }
   return {
     version: s.version,
@@ -192,8 +217,16 @@ export function withDefaults(s: PlainSettings, root: string, stack: string): Res
     timeouts: {
       quitSeconds: positiveInt("timeouts.quitSeconds", s.timeouts?.quitSeconds ?? 10, 3600),
       startSeconds: positiveInt("timeouts.startSeconds", s.timeouts?.startSeconds ?? 60, 3600),
-      dbTimeoutSeconds: positiveInt("timeouts.dbTimeoutSeconds", s.timeouts?.dbTimeoutSeconds ?? 60, 86400),
-      lockTimeoutSeconds: positiveInt("timeouts.lockTimeoutSeconds", s.timeouts?.lockTimeoutSeconds ?? 60, 86400),
+      dbTimeoutSeconds: positiveInt(
+        "timeouts.dbTimeoutSeconds",
+        s.timeouts?.dbTimeoutSeconds ?? 60,
+        86400,
+      ),
+      lockTimeoutSeconds: positiveInt(
+        "timeouts.lockTimeoutSeconds",
+        s.timeouts?.lockTimeoutSeconds ?? 60,
+        86400,
+      ),
     },
     maintenanceWindows: s.maintenanceWindows ?? [],
     automaticRollback: s.automaticRollback ?? true,

@@ -54,7 +54,13 @@ export class InPlaceUpgrade extends pulumi.ComponentResource {
   }
 }
 
-function createStep(name: string, step: string, args: InPlaceUpgradeArgs, dependsOn: pulumi.Resource[], parent: pulumi.Resource): command.local.Command {
+function createStep(
+  name: string,
+  step: string,
+  args: InPlaceUpgradeArgs,
+  dependsOn: pulumi.Resource[],
+  parent: pulumi.Resource,
+): command.local.Command {
   return new command.local.Command(
     `${name}-${step}`,
     {

@@ -37,11 +37,19 @@ export class KongCluster extends pulumi.ComponentResource {
     this.nodes = createNodes(name, args, this);
     this.proxyUrls = args.spec.nodes.map((n) => n.proxyUrl);
     this.adminUrls = args.spec.nodes.map((n) => n.adminUrl);
-    this.registerOutputs({ version: this.version, proxyUrls: this.proxyUrls, adminUrls: this.adminUrls });
+    this.registerOutputs({
+      version: this.version,
+      proxyUrls: this.proxyUrls,
+      adminUrls: this.adminUrls,
+    });
   }
 }
 
-function createNodes(name: string, args: KongClusterArgs, parent: pulumi.Resource): command.local.Command[] {
+function createNodes(
+  name: string,
+  args: KongClusterArgs,
+  parent: pulumi.Resource,
+): command.local.Command[] {
   const environment = runnerEnvironment(args.spec, args.password);
   const nodes: command.local.Command[] = [];
   let after = args.startAfter;

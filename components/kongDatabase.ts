@@ -36,11 +36,20 @@ export class KongDatabase extends pulumi.ComponentResource {
     this.database = s.database;
     this.user = s.user;
     this.ready = s.mode === "local" ? [createLocalServer(name, args, this)] : [];
-    this.registerOutputs({ host: this.host, port: this.port, database: this.database, user: this.user });
+    this.registerOutputs({
+      host: this.host,
+      port: this.port,
+      database: this.database,
+      user: this.user,
+    });
   }
 }
 
-function createLocalServer(name: string, args: KongDatabaseArgs, parent: pulumi.Resource): command.local.Command {
+function createLocalServer(
+  name: string,
+  args: KongDatabaseArgs,
+  parent: pulumi.Resource,
+): command.local.Command {
   const script = resolve(args.root, "scripts/local-db.sh");
   const dir = args.localDir || join(args.root, ".state", "postgres");
   const s = args.settings;

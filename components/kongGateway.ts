@@ -58,12 +58,27 @@ export class KongGateway extends pulumi.ComponentResource {
     ensureRunnerBundle(root);
     const local = readLocalState(cfg.stateDir, cfg.backup.dir, name);
     const plan = planOrFail(cfg, args, local.backups, this);
-    const chain = decideChain(cfg, name, args.deployed, { kind: plan.kind, rollbackBackupId: plan.rollbackBackup?.id }, local.attempts);
+    const chain = decideChain(
+      cfg,
+      name,
+      args.deployed,
+      { kind: plan.kind, rollbackBackupId: plan.rollbackBackup?.id },
+      local.attempts,
+    );
     if (plan.kind !== "noop") {
       pulumi.log.warn(renderPlan(plan), this);
     }
     const spec = stepSpec(cfg, name, chain);
-    const db = new KongDatabase(`${name}-db`, { settings: cfg.database, password: args.databasePassword, localDir: join(cfg.stateDir, "postgres"), root }, { parent: this });
+    const db = new KongDatabase(
+      `${name}-db`,
+      {
+        settings: cfg.database,
+        password: args.databasePassword,
+        localDir: join(cfg.stateDir, "postgres"),
+        root,
+      },
+      { parent: this },
+    );
     const install = createInstall(name, cfg, root, this);
     const upgrade = new InPlaceUpgrade(
       `${name}-${chain.kind}-${chain.to}`,
@@ -72,7 +87,12 @@ export class KongGateway extends pulumi.ComponentResource {
         password: args.databasePassword,
         root,
         after: [...db.ready, ...install],
-        startCluster: (after) => new KongCluster(`${name}-${chain.to}`, { spec, password: args.databasePassword, root, startAfter: after }, { parent: this }),
+        startCluster: (after) =>
+          new KongCluster(
+            `${name}-${chain.to}`,
+            { spec, password: args.databasePassword, root, startAfter: after },
+            { parent: this },
+          ),
       },
       { parent: this },
     );
@@ -96,7 +116,11 @@ export class KongGateway extends pulumi.ComponentResource {
   }
 }
 
-function resolveConfig(args: KongGatewayArgs, root: string, parent: pulumi.Resource): ResolvedConfig {
+function resolveConfig(
+  args: KongGatewayArgs,
+  root: string,
+  parent: pulumi.Resource,
+): ResolvedConfig {
   try {
     return withDefaults(args, root, args.stack ?? pulumi.getStack());
   } catch (e) {
@@ -104,13 +128,30 @@ function resolveConfig(args: KongGatewayArgs, root: string, parent: pulumi.Resou
   }
 }
 
-function planOrFail(cfg: ResolvedConfig, args: KongGatewayArgs, backups: ReturnType<typeof readLocalState>["backups"], parent: pulumi.Resource): Plan {
+function planOrFail(
+  cfg: ResolvedConfig,
+  args: KongGatewayArgs,
+  backups: ReturnType<typeof readLocalState>["backups"],
+  parent: pulumi.Resource,
+): Plan {
   const d = args.deployed;
   const history = d?.history ?? [];
   try {
     return planChange({
-      deployed: d && { version: d.version, nodes: d.nodes, plugins: pluginSetting(d.plugins), cpus: d.cpus, memoryMb: d.memoryMb },
-      target: { version: cfg.version, nodes: cfg.nodes, plugins: pluginSetting(cfg.plugins), cpus: cfg.capacity.cpus, memoryMb: cfg.capacity.memoryMb },
+      deployed: d && {
+        version: d.version,
+        nodes: d.nodes,
+        plugins: pluginSetting(d.plugins),
+        cpus: d.cpus,
+        memoryMb: d.memoryMb,
+      },
+      target: {
+        version: cfg.version,
+        nodes: cfg.nodes,
+        plugins: pluginSetting(cfg.plugins),
+        cpus: cfg.capacity.cpus,
+        memoryMb: cfg.capacity.memoryMb,
+      },
       allowSmallerCluster: cfg.capacity.allowSmallerCluster,
       backups,
       history,
@@ -129,7 +170,12 @@ function pluginSetting(plugins: string): string[] | "bundled" {
 }
 
 /** The command that installs the target version's binary, when the stack configures one. */
-function createInstall(name: string, cfg: ResolvedConfig, root: string, parent: pulumi.Resource): command.local.Command[] {
+function createInstall(
+  name: string,
+  cfg: ResolvedConfig,
+  root: string,
+  parent: pulumi.Resource,
+): command.local.Command[] {
   if (!cfg.local.install) {
     return [];
   }
@@ -137,7 +183,15 @@ function createInstall(name: string, cfg: ResolvedConfig, root: string, parent: 
   return [
     new command.local.Command(
       `${name}-${cfg.version}-install`,
-      { create: fillTemplate(cfg.local.install, { version: cfg.version, dir, stateDir: cfg.stateDir }), dir: root, logging: "stdoutAndStderr" },
+      {
+        create: fillTemplate(cfg.local.install, {
+          version: cfg.version,
+          dir,
+          stateDir: cfg.stateDir,
+        }),
+        dir: root,
+        logging: "stdoutAndStderr",
+      },
       { parent },
     ),
   ];
@@ -159,7 +213,12 @@ export function parseReport(stdout: string | undefined): ParsedReport {
 }
 
 /** The `deployment` output: the chain that produced this cluster and the measured history. */
-function nextDeployment(cfg: ResolvedConfig, chain: ChainDecision, previous: DeployedState | undefined, report: UpgradeReport | undefined): DeployedState {
+function nextDeployment(
+  cfg: ResolvedConfig,
+  chain: ChainDecision,
+  previous: DeployedState | undefined,
+  report: UpgradeReport | undefined,
+): DeployedState {
   const sameChain = previous && JSON.stringify(previous.chain) === JSON.stringify(chain);
   const history: PastRunRecord[] = [...(previous?.history ?? [])];
   if (!sameChain && report && report.kind === "upgrade") {

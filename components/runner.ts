@@ -12,7 +12,10 @@ export function runnerCommand(step: string, arg?: string): string {
 }
 
 /** The environment of every runner command: the spec and the database password (secret). */
-export function runnerEnvironment(spec: StepSpec, password: pulumi.Input<string>): Record<string, pulumi.Input<string>> {
+export function runnerEnvironment(
+  spec: StepSpec,
+  password: pulumi.Input<string>,
+): Record<string, pulumi.Input<string>> {
   return {
     [SPEC_ENV]: JSON.stringify(spec),
     KONG_PG_PASSWORD: pulumi.secret(password),

@@ -26,7 +26,10 @@ function newestSource(dir: string): number {
 /** Builds `<root>/.tools/runner/run.js` from components/steps when it is missing or stale. */
 export function ensureRunnerBundle(root: string): string {
   const out = join(root, RUNNER_BUNDLE);
-  const sources = Math.max(newestSource(join(root, "components", "steps")), newestSource(join(root, "components", "plan")));
+  const sources = Math.max(
+    newestSource(join(root, "components", "steps")),
+    newestSource(join(root, "components", "plan")),
+  );
   if (existsSync(out) && statSync(out).mtimeMs >= sources) {
     return RUNNER_BUNDLE;
   }

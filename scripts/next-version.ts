@@ -11,7 +11,9 @@ const minor = `${from.major}.${from.minor}`;
 const later = KNOWN_MINORS.slice(KNOWN_MINORS.indexOf(minor) + 1);
 const next = later.map((m) => `${m}.0`).find((v) => checkHop(from, parseVersion(v)).allowed);
 if (!next) {
-  process.stderr.write(`no guaranteed hop from ${from.text}: it is the newest minor the planner knows\n`);
+  process.stderr.write(
+    `no guaranteed hop from ${from.text}: it is the newest minor the planner knows\n`,
+  );
   process.exit(3);
 }
 process.stdout.write(`${next}\n`);

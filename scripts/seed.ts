@@ -45,12 +45,22 @@ export async function seed(admin: string, opts: SeedOptions): Promise<SeedCounts
   await batch(opts.services, async (i) => {
     const svc = await post(admin, "/services", { name: `svc-${i}`, url: "http://echo.sim:80/" });
     counts.services++;
-    await post(admin, `/services/${String(svc.id)}/routes`, { name: `route-${i}`, paths: [`/svc-${i}`] });
+    await post(admin, `/services/${String(svc.id)}/routes`, {
+      name: `route-${i}`,
+      paths: [`/svc-${i}`],
+    });
     counts.routes++;
     await post(admin, "/plugins", {
       name: "rate-limiting",
       service: { id: svc.id },
-      config: { minute: 1000 + i, policy: "redis", redis_host: `redis-${i % 3}.internal`, redis_port: 6379, redis_timeout: 2000, redis_database: i % 16 },
+      config: {
+        minute: 1000 + i,
+        policy: "redis",
+        redis_host: `redis-${i % 3}.internal`,
+        redis_port: 6379,
+        redis_timeout: 2000,
+        redis_database: i % 16,
+      },
     });
     counts.plugins++;
   });
@@ -74,7 +84,10 @@ if (require.main === module) {
     process.exit(1);
   }
   seed(admin, { services: num("--services", 50), consumers: num("--consumers", 100) }).then(
-    (c) => process.stdout.write(`seeded ${c.services} services, ${c.routes} routes, ${c.plugins} rate-limiting plugins, ${c.consumers} consumers, ${c.credentials} key-auth credentials\n`),
+    (c) =>
+      process.stdout.write(
+        `seeded ${c.services} services, ${c.routes} routes, ${c.plugins} rate-limiting plugins, ${c.consumers} consumers, ${c.credentials} key-auth credentials\n`,
+      ),
     (e: Error) => {
       process.stderr.write(`${e.message}\n`);
       process.exit(1);

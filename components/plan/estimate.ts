@@ -297,7 +297,9 @@ export function measuredDowntime(
   const scaled = runs.map(({ run }) => {
     let total = run.downtimeSeconds as number;
     for (const s of down.filter((d) => d.scalesWithDatabase)) {
-      const measured = run.steps.filter((m) => m.name === s.name).reduce((a, m) => a + m.seconds, 0);
+      const measured = run.steps
+        .filter((m) => m.name === s.name)
+        .reduce((a, m) => a + m.seconds, 0);
       total += scaleRun(measured, run.databaseBytes, databaseBytes, s.name) - measured;
     }
     return total;

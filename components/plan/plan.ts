@@ -230,7 +230,8 @@ export function planChange(req: PlanRequest): Plan {
     to: formatVersion(to),
     ...(d.hop === undefined ? {} : { hop: d.hop }),
     steps,
-    downtime: measuredDowntime(estimated, history, req.databaseBytes) ?? summarizeDowntime(estimated),
+    downtime:
+      measuredDowntime(estimated, history, req.databaseBytes) ?? summarizeDowntime(estimated),
     duration: {
       lowSeconds: sum("lowSeconds"),
       expectedSeconds: sum("expectedSeconds"),

@@ -143,7 +143,9 @@ export function renderPlan(plan: Plan): string {
   lines.push(...migrationLines(plan), downtimeLine(plan));
   lines.push(`Estimated total: ${formatRange(plan.duration)}`);
   if (plan.backup) {
-    lines.push(`Backup: ${plan.backup.path} (pg_dump -Fc, checksummed and read back before migrating)`);
+    lines.push(
+      `Backup: ${plan.backup.path} (pg_dump -Fc, checksummed and read back before migrating)`,
+    );
   }
   if (plan.rollbackBackup) {
     const b = plan.rollbackBackup;

@@ -5,7 +5,19 @@
  * count that never deletes the backup of the latest upgrade. Directory 0700, files 0600.
  */
 import { createHash } from "node:crypto";
-import { chmodSync, createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statfsSync, statSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  createReadStream,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statfsSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { databaseFacts, libpqArgs, libpqEnv, tableCounts, withClient } from "./db";
 import { execFile, tail } from "./exec";
@@ -58,7 +70,10 @@ export async function pgDumpMajor(): Promise<{ major: number; text: string }> {
 }
 
 /** Checks the backup volume has room for a dump of `dbBytes` plus the configured reserve. */
-export function checkRoom(spec: BackupSpec, dbBytes: number): { free: number; needed: number; ok: boolean } {
+export function checkRoom(
+  spec: BackupSpec,
+  dbBytes: number,
+): { free: number; needed: number; ok: boolean } {
   mkdirSync(spec.dir, { recursive: true, mode: 0o700 });
   const fs = statfsSync(spec.dir);
   const free = Number(fs.bavail) * Number(fs.bsize);
@@ -75,21 +90,38 @@ export async function takeBackup(
   mkdirSync(spec.dir, { recursive: true, mode: 0o700 });
   chmodSync(spec.dir, 0o700);
   const takenAt = new Date();
-  const stamp = takenAt.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
+  const stamp = takenAt
+    .toISOString()
+    .replace(/[-:]/g, "")
+    .replace(/\.\d+Z$/, "Z");
   const id = `${meta.cluster}-${meta.from}-to-${meta.to}-${stamp}`;
   const path = join(spec.dir, `${id}.dump`);
   const tmp = `${path}.partial`;
   const dump = await pgDumpMajor();
   const facts = await databaseFacts(db);
   if (dump.major < Math.floor(facts.serverVersionNum / 10000)) {
-    throw new Error(`pg_dump ${dump.major} is older than the PostgreSQL ${Math.floor(facts.serverVersionNum / 10000)} server; install a client at least as new (e.g. postgresql-client-${Math.floor(facts.serverVersionNum / 10000)})`);
+    throw new Error(
+      `pg_dump ${dump.major} is older than the PostgreSQL ${Math.floor(facts.serverVersionNum / 10000)} server; install a client at least as new (e.g. postgresql-client-${Math.floor(facts.serverVersionNum / 10000)})`,
+    );
   }
   const tables = await tableCounts(db);
   rmSync(tmp, { force: true });
-  const r = await execFile("pg_dump", [...libpqArgs(db), "-Fc", "--no-owner", "--no-privileges", "-f", tmp, ...(db.schema ? ["-n", db.schema] : [])], {
-    env: libpqEnv(db),
-    timeoutSeconds: 3600,
-  });
+  const r = await execFile(
+    "pg_dump",
+    [
+      ...libpqArgs(db),
+      "-Fc",
+      "--no-owner",
+      "--no-privileges",
+      "-f",
+      tmp,
+      ...(db.schema ? ["-n", db.schema] : []),
+    ],
+    {
+      env: libpqEnv(db),
+      timeoutSeconds: 3600,
+    },
+  );
   if (r.code !== 0) {
     rmSync(tmp, { force: true });
     throw new Error(`pg_dump failed (exit ${r.code}): ${tail(r.stderr)}`);
@@ -114,7 +146,9 @@ export async function takeBackup(
     verifiedBy: spec.verify,
     pgDump: dump.text,
   };
-  writeFileSync(join(spec.dir, `${id}.json`), JSON.stringify(manifest, null, 2) + "\n", { mode: 0o600 });
+  writeFileSync(join(spec.dir, `${id}.json`), JSON.stringify(manifest, null, 2) + "\n", {
+    mode: 0o600,
+  });
   prune(spec, meta.cluster, id);
   return manifest;
 }
@@ -123,26 +157,38 @@ export async function takeBackup(
 export async function verifyList(path: string): Promise<void> {
   const r = await execFile("pg_restore", ["--list", path]);
   if (r.code !== 0 || !/TABLE DATA/.test(r.stdout)) {
-    throw new Error(`backup ${path} failed verification: pg_restore --list exited ${r.code}: ${tail(r.stderr) || "no table data in the archive"}`);
+    throw new Error(
+      `backup ${path} failed verification: pg_restore --list exited ${r.code}: ${tail(r.stderr) || "no table data in the archive"}`,
+    );
   }
 }
 
 /** Restores into a scratch database and compares row counts table by table. */
-async function verifyByRestore(db: DatabaseSpec, path: string, expected: Record<string, number>): Promise<void> {
+async function verifyByRestore(
+  db: DatabaseSpec,
+  path: string,
+  expected: Record<string, number>,
+): Promise<void> {
   const scratch = `${db.database}_kgw_verify`.slice(0, 63);
   await withClient(db, async (c) => {
     await c.query(`DROP DATABASE IF EXISTS ${c.escapeIdentifier(scratch)}`);
     await c.query(`CREATE DATABASE ${c.escapeIdentifier(scratch)}`);
   });
   try {
-    const r = await execFile("pg_restore", [...libpqArgs(db, scratch), "--no-owner", "--no-privileges", "--exit-on-error", path], { env: libpqEnv(db), timeoutSeconds: 3600 });
+    const r = await execFile(
+      "pg_restore",
+      [...libpqArgs(db, scratch), "--no-owner", "--no-privileges", "--exit-on-error", path],
+      { env: libpqEnv(db), timeoutSeconds: 3600 },
+    );
     if (r.code !== 0) {
       throw new Error(`test restore of ${path} failed: ${tail(r.stderr)}`);
     }
     const got = await tableCounts(db, scratch);
     const diff = Object.keys(expected).filter((t) => got[t] !== expected[t]);
     if (diff.length > 0) {
-      throw new Error(`test restore of ${path} differs from the database in ${diff.map((t) => `${t} (${got[t] ?? "missing"} rows, expected ${expected[t]})`).join(", ")}`);
+      throw new Error(
+        `test restore of ${path} differs from the database in ${diff.map((t) => `${t} (${got[t] ?? "missing"} rows, expected ${expected[t]})`).join(", ")}`,
+      );
     }
   } finally {
     await withClient(db, (c) => c.query(`DROP DATABASE IF EXISTS ${c.escapeIdentifier(scratch)}`));

@@ -28,7 +28,11 @@ export function libpqArgs(db: DatabaseSpec, database = db.database): string[] {
 }
 
 /** Runs `fn` with a connected client, always closing it. */
-export async function withClient<T>(db: DatabaseSpec, fn: (c: pg.Client) => Promise<T>, database = db.database): Promise<T> {
+export async function withClient<T>(
+  db: DatabaseSpec,
+  fn: (c: pg.Client) => Promise<T>,
+  database = db.database,
+): Promise<T> {
   const client = new pg.Client({
     host: db.host,
     port: db.port,
@@ -52,7 +56,10 @@ export function schemaOf(db: DatabaseSpec): string {
 }
 
 /** Exact row counts of every table in Kong's schema. */
-export async function tableCounts(db: DatabaseSpec, database = db.database): Promise<Record<string, number>> {
+export async function tableCounts(
+  db: DatabaseSpec,
+  database = db.database,
+): Promise<Record<string, number>> {
   return withClient(
     db,
     async (c) => {
@@ -62,7 +69,9 @@ export async function tableCounts(db: DatabaseSpec, database = db.database): Pro
       );
       const counts: Record<string, number> = {};
       for (const { t } of tables.rows) {
-        const r = await c.query<{ n: string }>(`SELECT count(*) AS n FROM ${c.escapeIdentifier(schemaOf(db))}.${c.escapeIdentifier(t)}`);
+        const r = await c.query<{ n: string }>(
+          `SELECT count(*) AS n FROM ${c.escapeIdentifier(schemaOf(db))}.${c.escapeIdentifier(t)}`,
+        );
         counts[t] = Number(r.rows[0]?.n ?? 0);
       }
       return counts;
@@ -72,7 +81,9 @@ export async function tableCounts(db: DatabaseSpec, database = db.database): Pro
 }
 
 /** Size of the Kong database in bytes, and the server's version number. */
-export async function databaseFacts(db: DatabaseSpec): Promise<{ bytes: number; serverVersionNum: number }> {
+export async function databaseFacts(
+  db: DatabaseSpec,
+): Promise<{ bytes: number; serverVersionNum: number }> {
   return withClient(db, async (c) => {
     const r = await c.query<{ b: string; v: string }>(
       "SELECT pg_database_size(current_database()) AS b, current_setting('server_version_num') AS v",

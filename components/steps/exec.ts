@@ -23,7 +23,11 @@ export interface ExecOptions {
 }
 
 /** Runs `file args...`; resolves with the exit code (never rejects for a non-zero exit). */
-export function execFile(file: string, args: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
+export function execFile(
+  file: string,
+  args: readonly string[],
+  opts: ExecOptions = {},
+): Promise<ExecResult> {
   const started = Date.now();
   return new Promise((resolve) => {
     const child = spawn(file, args, {
@@ -51,7 +55,9 @@ export function execFile(file: string, args: readonly string[], opts: ExecOption
       resolve({ code, stdout, stderr: stderr + extra, seconds: (Date.now() - started) / 1000 });
     };
     child.on("error", (err) => done(127, `${file}: ${err.message}\n`));
-    child.on("close", (code, signal) => done(code ?? (signal ? 128 : 1), signal ? `killed by ${signal}\n` : ""));
+    child.on("close", (code, signal) =>
+      done(code ?? (signal ? 128 : 1), signal ? `killed by ${signal}\n` : ""),
+    );
   });
 }
 

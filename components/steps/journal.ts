@@ -4,7 +4,14 @@
  * so it survives crashes and re-runs; the counter is how an aborted attempt makes the next
  * `pulumi up` run the whole chain again instead of only the step that failed.
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { StepName, StepSpec } from "./spec";
 

@@ -28,7 +28,10 @@ export function databaseEnv(db: DatabaseSpec, plugins: string): NodeJS.ProcessEn
 }
 
 /** The non-secret `KONG_*` settings of one node (recorded in its prefix for a later restart). */
-export function nodeSettings(spec: Pick<StepSpec, "database" | "plugins">, node: NodeSpec): Record<string, string> {
+export function nodeSettings(
+  spec: Pick<StepSpec, "database" | "plugins">,
+  node: NodeSpec,
+): Record<string, string> {
   const settings: Record<string, string> = {
     KONG_DATABASE: "postgres",
     KONG_PG_HOST: spec.database.host,
@@ -48,7 +51,12 @@ export function nodeSettings(spec: Pick<StepSpec, "database" | "plugins">, node:
 }
 
 /** Runs `kong <args>` with the given environment. */
-export function kong(bin: string, args: readonly string[], env: NodeJS.ProcessEnv, timeoutSeconds = 600): Promise<ExecResult> {
+export function kong(
+  bin: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+  timeoutSeconds = 600,
+): Promise<ExecResult> {
   return execFile(bin, args, { env, timeoutSeconds, echo: true });
 }
 
@@ -58,10 +66,14 @@ export async function migrationState(
   env: NodeJS.ProcessEnv,
   dbTimeoutSeconds: number,
 ): Promise<{ state: MigrationState; result: ExecResult }> {
-  const result = await execFile(bin, ["migrations", "list", "--db-timeout", String(dbTimeoutSeconds)], {
-    env,
-    timeoutSeconds: dbTimeoutSeconds + 30,
-  });
+  const result = await execFile(
+    bin,
+    ["migrations", "list", "--db-timeout", String(dbTimeoutSeconds)],
+    {
+      env,
+      timeoutSeconds: dbTimeoutSeconds + 30,
+    },
+  );
   const state: MigrationState =
     result.code === 0
       ? "up-to-date"

@@ -80,7 +80,10 @@ export function runningPid(prefix: string): number | undefined {
 }
 
 /** Polls `GET <statusUrl>/status/ready` until 200; returns the moment it answered, or undefined. */
-export async function waitReady(statusUrl: string, timeoutSeconds: number): Promise<Date | undefined> {
+export async function waitReady(
+  statusUrl: string,
+  timeoutSeconds: number,
+): Promise<Date | undefined> {
   const deadline = Date.now() + timeoutSeconds * 1000;
   while (Date.now() < deadline) {
     if (await isReady(statusUrl)) {
@@ -111,7 +114,10 @@ export async function isReady(statusUrl: string): Promise<boolean> {
  * Polls `url` every 20 ms until it stops answering and returns that moment: the real start of
  * the outage a client sees (a node keeps serving while `kong quit` itself starts up).
  */
-export async function watchUntilDown(url: string, timeoutSeconds: number): Promise<Date | undefined> {
+export async function watchUntilDown(
+  url: string,
+  timeoutSeconds: number,
+): Promise<Date | undefined> {
   const deadline = Date.now() + timeoutSeconds * 1000;
   while (Date.now() < deadline) {
     if ((await httpStatus(url, 500)) === 0) {
@@ -156,7 +162,10 @@ export function nodeEnv(rec: NodeRecord): NodeJS.ProcessEnv {
 }
 
 /** Starts a node unless it already runs; waits for readiness. Throws with Kong's message. */
-export async function startNode(rec: NodeRecord, startSeconds: number): Promise<{ startedAt: Date; readyAt: Date; skipped: boolean }> {
+export async function startNode(
+  rec: NodeRecord,
+  startSeconds: number,
+): Promise<{ startedAt: Date; readyAt: Date; skipped: boolean }> {
   const startedAt = new Date();
   if (runningPid(rec.prefix) !== undefined) {
     const readyAt = await waitReady(rec.statusUrl, Math.min(startSeconds, 5));
@@ -172,7 +181,9 @@ export async function startNode(rec: NodeRecord, startSeconds: number): Promise<
   }
   const readyAt = await waitReady(rec.statusUrl, startSeconds);
   if (!readyAt) {
-    throw new Error(`${rec.id}: Kong ${rec.version} started but ${rec.statusUrl}/status/ready did not answer 200 within ${startSeconds}s`);
+    throw new Error(
+      `${rec.id}: Kong ${rec.version} started but ${rec.statusUrl}/status/ready did not answer 200 within ${startSeconds}s`,
+    );
   }
   return { startedAt, readyAt, skipped: false };
 }
@@ -181,11 +192,19 @@ export async function startNode(rec: NodeRecord, startSeconds: number): Promise<
  * Stops a node gracefully (`kong quit -t`, draining in-flight requests), then forcefully if it is
  * still alive. Returns when the process is gone; a node that is not running is left as it is.
  */
-export async function stopNode(rec: NodeRecord, quitSeconds: number): Promise<{ stopped: boolean }> {
+export async function stopNode(
+  rec: NodeRecord,
+  quitSeconds: number,
+): Promise<{ stopped: boolean }> {
   if (runningPid(rec.prefix) === undefined) {
     return { stopped: false };
   }
-  await kong(rec.kongBin, ["quit", "-p", rec.prefix, "-t", String(quitSeconds)], nodeEnv(rec), quitSeconds + 30);
+  await kong(
+    rec.kongBin,
+    ["quit", "-p", rec.prefix, "-t", String(quitSeconds)],
+    nodeEnv(rec),
+    quitSeconds + 30,
+  );
   if (runningPid(rec.prefix) !== undefined) {
     await kong(rec.kongBin, ["stop", "-p", rec.prefix], nodeEnv(rec), 30);
   }

@@ -18,7 +18,11 @@ export function checkChange(from: string, to: string): string | undefined {
 }
 
 /** A message when `now` is outside every window (or the change would overrun it), else undefined. */
-export function checkWindow(windows: readonly string[], now: Date, spanSeconds = 0): string | undefined {
+export function checkWindow(
+  windows: readonly string[],
+  now: Date,
+  spanSeconds = 0,
+): string | undefined {
   if (windows.length === 0) {
     return undefined;
   }

@@ -40,10 +40,18 @@ function foldStarts(list: JournalEntry[]): ReportStep[] {
     }
     if (e.step === "start") {
       const startedAt = starts.map((s) => s.startedAt).sort()[0]!;
-      const finishedAt = starts.map((s) => String(s.details?.readyAt ?? s.finishedAt)).sort().at(-1)!;
+      const finishedAt = starts
+        .map((s) => String(s.details?.readyAt ?? s.finishedAt))
+        .sort()
+        .at(-1)!;
       out.push({ name: "start", startedAt, finishedAt, seconds: seconds(startedAt, finishedAt) });
     } else {
-      out.push({ name: e.step, startedAt: e.startedAt, finishedAt: e.finishedAt, seconds: e.seconds });
+      out.push({
+        name: e.step,
+        startedAt: e.startedAt,
+        finishedAt: e.finishedAt,
+        seconds: e.seconds,
+      });
     }
   }
   return out;
@@ -53,13 +61,16 @@ function foldStarts(list: JournalEntry[]): ReportStep[] {
 export function buildReport(spec: StepSpec, outcome: UpgradeReport["outcome"]): UpgradeReport {
   const list = latestPerStep(entries(spec));
   const stop = list.find((e) => e.step === "stop" && e.ok);
-  const firstStop = typeof stop?.details?.firstStopAt === "string" ? stop.details.firstStopAt : undefined;
+  const firstStop =
+    typeof stop?.details?.firstStopAt === "string" ? stop.details.firstStopAt : undefined;
   const readies = list
     .filter((e) => e.step === "start" && e.ok)
     .map((e) => String(e.details?.readyAt))
     .sort();
   const firstReady = readies[0];
-  const backupEntry = list.find((e) => (e.step === "backup" || e.step === "restore") && e.ok && e.details?.backup);
+  const backupEntry = list.find(
+    (e) => (e.step === "backup" || e.step === "restore") && e.ok && e.details?.backup,
+  );
   const preflight = list.find((e) => e.step === "preflight" && e.ok);
   return {
     kind: spec.kind,
@@ -69,14 +80,18 @@ export function buildReport(spec: StepSpec, outcome: UpgradeReport["outcome"]): 
     outcome,
     steps: foldStarts(list),
     downtimeSeconds: firstStop && firstReady ? seconds(firstStop, firstReady) : 0,
-    databaseBytes: typeof preflight?.details?.databaseBytes === "number" ? preflight.details.databaseBytes : undefined,
+    databaseBytes:
+      typeof preflight?.details?.databaseBytes === "number"
+        ? preflight.details.databaseBytes
+        : undefined,
     backup: backupEntry?.details?.backup as UpgradeReport["backup"],
   };
 }
 
 /** Keeps, per step (and per node for `start`), only the last entry: re-runs replace earlier ones. */
 function latestPerStep(list: JournalEntry[]): JournalEntry[] {
-  const key = (e: JournalEntry) => (e.step === "start" ? `start/${String(e.details?.node)}` : e.step);
+  const key = (e: JournalEntry) =>
+    e.step === "start" ? `start/${String(e.details?.node)}` : e.step;
   const last = new Map<string, JournalEntry>();
   for (const e of list) {
     last.set(key(e), e);
@@ -86,5 +101,9 @@ function latestPerStep(list: JournalEntry[]): JournalEntry[] {
 
 /** The backup catalog as exported (`backups`): no row counts, newest last. */
 export function exportedCatalog(spec: StepSpec): Array<Record<string, unknown>> {
-  return catalog(spec.backup.dir, spec.cluster).map(({ tables: _tables, ...rest }) => rest);
+  return catalog(spec.backup.dir, spec.cluster).map((m) => {
+    const rest: Record<string, unknown> = { ...m };
+    delete rest.tables;
+    return rest;
+  });
 }

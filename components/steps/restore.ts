@@ -21,13 +21,18 @@ export function readManifest(dir: string, id: string): BackupManifest {
 }
 
 /** Restores `m` into the Kong database and proves the row counts match the manifest. */
-export async function restoreBackup(db: DatabaseSpec, m: BackupManifest): Promise<{ tables: number; rows: number }> {
+export async function restoreBackup(
+  db: DatabaseSpec,
+  m: BackupManifest,
+): Promise<{ tables: number; rows: number }> {
   if (!existsSync(m.path)) {
     throw new Error(`backup file ${m.path} of ${m.id} is missing`);
   }
   const sum = await sha256File(m.path);
   if (sum !== m.sha256) {
-    throw new Error(`backup file ${m.path} does not match its manifest (sha256 ${sum}, expected ${m.sha256}); refusing to restore a damaged backup`);
+    throw new Error(
+      `backup file ${m.path} does not match its manifest (sha256 ${sum}, expected ${m.sha256}); refusing to restore a damaged backup`,
+    );
   }
   const list = await execFile("pg_restore", ["--list", m.path]);
   const known = new Set<string>();
@@ -39,24 +44,47 @@ export async function restoreBackup(db: DatabaseSpec, m: BackupManifest): Promis
   }
   await withClient(db, async (c) => {
     const schema = schemaOf(db);
-    const tables = await c.query<{ t: string }>("SELECT tablename AS t FROM pg_tables WHERE schemaname = $1", [schema]);
+    const tables = await c.query<{ t: string }>(
+      "SELECT tablename AS t FROM pg_tables WHERE schemaname = $1",
+      [schema],
+    );
     for (const { t } of tables.rows) {
       if (!known.has(t)) {
-        await c.query(`DROP TABLE IF EXISTS ${c.escapeIdentifier(schema)}.${c.escapeIdentifier(t)} CASCADE`);
+        await c.query(
+          `DROP TABLE IF EXISTS ${c.escapeIdentifier(schema)}.${c.escapeIdentifier(t)} CASCADE`,
+        );
       }
     }
   });
-  const r = await execFile("pg_restore", [...libpqArgs(db), "--clean", "--if-exists", "--no-owner", "--no-privileges", "--single-transaction", "--exit-on-error", m.path], {
-    env: libpqEnv(db),
-    timeoutSeconds: 3600,
-  });
+  const r = await execFile(
+    "pg_restore",
+    [
+      ...libpqArgs(db),
+      "--clean",
+      "--if-exists",
+      "--no-owner",
+      "--no-privileges",
+      "--single-transaction",
+      "--exit-on-error",
+      m.path,
+    ],
+    {
+      env: libpqEnv(db),
+      timeoutSeconds: 3600,
+    },
+  );
   if (r.code !== 0) {
     throw new Error(`pg_restore of ${m.id} failed (exit ${r.code}): ${tail(r.stderr)}`);
   }
   const got = await tableCounts(db);
   const wrong = Object.keys(m.tables).filter((t) => got[t] !== m.tables[t]);
   if (wrong.length > 0) {
-    throw new Error(`restore of ${m.id} left different data in ${wrong.map((t) => `${t} (${got[t] ?? "missing"} rows, backup had ${m.tables[t]})`).join(", ")}`);
+    throw new Error(
+      `restore of ${m.id} left different data in ${wrong.map((t) => `${t} (${got[t] ?? "missing"} rows, backup had ${m.tables[t]})`).join(", ")}`,
+    );
   }
-  return { tables: Object.keys(m.tables).length, rows: Object.values(m.tables).reduce((a, b) => a + b, 0) };
+  return {
+    tables: Object.keys(m.tables).length,
+    rows: Object.values(m.tables).reduce((a, b) => a + b, 0),
+  };
 }

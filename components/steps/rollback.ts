@@ -12,23 +12,38 @@ import { readManifest, restoreBackup } from "./restore";
 import { StepName, StepSpec } from "./spec";
 
 /** Steps whose failure triggers the automatic rollback of an upgrade. */
-export const ROLLBACK_ON: readonly StepName[] = ["stop", "backup", "migrations-up", "migrations-finish", "start", "verify"];
+export const ROLLBACK_ON: readonly StepName[] = [
+  "stop",
+  "backup",
+  "migrations-up",
+  "migrations-finish",
+  "start",
+  "verify",
+];
 
 /** Steps before which the database was certainly not changed by the new version. */
 const DATABASE_UNTOUCHED: readonly StepName[] = ["stop", "backup"];
 
 /** Runs the rollback and returns the message the failed update ends with. */
-export async function automaticRollback(spec: StepSpec, failed: StepName, cause: Error): Promise<string> {
+export async function automaticRollback(
+  spec: StepSpec,
+  failed: StepName,
+  cause: Error,
+): Promise<string> {
   const startedAt = new Date();
   const done: string[] = [];
   const problems: string[] = [];
   const y = targetNodes(spec);
-  await Promise.all(y.map((n) => stopNode(n, 5).catch((e: Error) => problems.push(`stop ${n.id}: ${e.message}`))));
+  await Promise.all(
+    y.map((n) => stopNode(n, 5).catch((e: Error) => problems.push(`stop ${n.id}: ${e.message}`))),
+  );
   done.push(`stopped the Kong ${spec.to} nodes (${y.map((n) => n.id).join(", ")})`);
 
   let manifest: BackupManifest | undefined;
   if (!DATABASE_UNTOUCHED.includes(failed)) {
-    const b = entries(spec).filter((e) => e.step === "backup" && e.ok).at(-1)?.details?.backup as { id: string } | undefined;
+    const b = entries(spec)
+      .filter((e) => e.step === "backup" && e.ok)
+      .at(-1)?.details?.backup as { id: string } | undefined;
     if (!b) {
       problems.push("no backup of this attempt was found, so the database could not be restored");
     } else {
@@ -36,8 +51,24 @@ export async function automaticRollback(spec: StepSpec, failed: StepName, cause:
       try {
         manifest = readManifest(spec.backup.dir, b.id);
         const r = await restoreBackup(spec.database, manifest);
-        done.push(`restored backup ${manifest.id} (sha256 ${manifest.sha256.slice(0, 12)}…, ${r.tables} tables, ${r.rows} rows, identical to the backup)`);
-        record(spec, { step: "restore", startedAt: restoreStarted.toISOString(), finishedAt: new Date().toISOString(), seconds: (Date.now() - restoreStarted.getTime()) / 1000, ok: true, details: { backup: { id: manifest.id, path: manifest.path, sha256: manifest.sha256, bytes: manifest.bytes } } });
+        done.push(
+          `restored backup ${manifest.id} (sha256 ${manifest.sha256.slice(0, 12)}…, ${r.tables} tables, ${r.rows} rows, identical to the backup)`,
+        );
+        record(spec, {
+          step: "restore",
+          startedAt: restoreStarted.toISOString(),
+          finishedAt: new Date().toISOString(),
+          seconds: (Date.now() - restoreStarted.getTime()) / 1000,
+          ok: true,
+          details: {
+            backup: {
+              id: manifest.id,
+              path: manifest.path,
+              sha256: manifest.sha256,
+              bytes: manifest.bytes,
+            },
+          },
+        });
       } catch (e) {
         problems.push(`restore failed: ${(e as Error).message}`);
       }
@@ -51,19 +82,30 @@ export async function automaticRollback(spec: StepSpec, failed: StepName, cause:
         await startNode(n, spec.timeouts.startSeconds);
         const root = await httpJson(`${n.adminUrl}/`);
         if (root?.version !== n.version) {
-          problems.push(`${n.id} answers version ${String(root?.version)} after restart, expected ${n.version}`);
+          problems.push(
+            `${n.id} answers version ${String(root?.version)} after restart, expected ${n.version}`,
+          );
         }
       } catch (e) {
         problems.push(`restart of ${n.id} (${n.version}) failed: ${(e as Error).message}`);
       }
     }
     if (x.length > 0) {
-      done.push(`started Kong ${spec.from} again on ${x.map((n) => n.id).join(", ")} and verified it serves`);
+      done.push(
+        `started Kong ${spec.from} again on ${x.map((n) => n.id).join(", ")} and verified it serves`,
+      );
     }
   }
   const next = abortAttempt(spec);
   const finishedAt = new Date();
-  record(spec, { step: "rollback", startedAt: startedAt.toISOString(), finishedAt: finishedAt.toISOString(), seconds: (finishedAt.getTime() - startedAt.getTime()) / 1000, ok: problems.length === 0, details: { failed, done, problems } });
+  record(spec, {
+    step: "rollback",
+    startedAt: startedAt.toISOString(),
+    finishedAt: finishedAt.toISOString(),
+    seconds: (finishedAt.getTime() - startedAt.getTime()) / 1000,
+    ok: problems.length === 0,
+    details: { failed, done, problems },
+  });
 
   const head = `kong-gateway: the upgrade ${spec.from} → ${spec.to} failed in step "${failed}": ${cause.message}`;
   if (problems.length > 0) {

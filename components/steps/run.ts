@@ -23,18 +23,34 @@ type Work = (spec: StepSpec) => Promise<Record<string, unknown>>;
 
 async function runStep(spec: StepSpec, name: StepName, work: Work): Promise<number> {
   const startedAt = new Date();
-  process.stderr.write(`[kong-gateway] ${name}: ${spec.kind} ${spec.from ?? "(new)"} → ${spec.to}\n`);
+  process.stderr.write(
+    `[kong-gateway] ${name}: ${spec.kind} ${spec.from ?? "(new)"} → ${spec.to}\n`,
+  );
   try {
     const details = await work(spec);
     const finishedAt = new Date();
-    const entry = { step: name, startedAt: startedAt.toISOString(), finishedAt: finishedAt.toISOString(), seconds: (finishedAt.getTime() - startedAt.getTime()) / 1000, ok: true, details };
+    const entry = {
+      step: name,
+      startedAt: startedAt.toISOString(),
+      finishedAt: finishedAt.toISOString(),
+      seconds: (finishedAt.getTime() - startedAt.getTime()) / 1000,
+      ok: true,
+      details,
+    };
     record(spec, entry);
     process.stdout.write(`KONG_GW_STEP ${JSON.stringify(entry)}\n`);
     return 0;
   } catch (e) {
     const err = e as Error;
     const finishedAt = new Date();
-    record(spec, { step: name, startedAt: startedAt.toISOString(), finishedAt: finishedAt.toISOString(), seconds: (finishedAt.getTime() - startedAt.getTime()) / 1000, ok: false, details: { error: err.message } });
+    record(spec, {
+      step: name,
+      startedAt: startedAt.toISOString(),
+      finishedAt: finishedAt.toISOString(),
+      seconds: (finishedAt.getTime() - startedAt.getTime()) / 1000,
+      ok: false,
+      details: { error: err.message },
+    });
     let message = `kong-gateway: step "${name}" of ${spec.kind} ${spec.from ?? "(new)"} → ${spec.to} failed: ${err.message}`;
     if (spec.kind === "upgrade" && spec.automaticRollback && ROLLBACK_ON.includes(name)) {
       process.stderr.write(`[kong-gateway] ${name} failed; rolling back automatically...\n`);
@@ -68,7 +84,10 @@ async function main(argv: string[]): Promise<number> {
     case "verify": {
       const code = await runStep(spec, "verify", (s) => steps.verify(s, backupTables(s)));
       if (code === 0) {
-        const report = { lastUpgrade: buildReport(spec, "succeeded"), backups: exportedCatalog(spec) };
+        const report = {
+          lastUpgrade: buildReport(spec, "succeeded"),
+          backups: exportedCatalog(spec),
+        };
         process.stdout.write(`KONG_GW_REPORT ${JSON.stringify(report)}\n`);
       }
       return code;
@@ -88,14 +107,18 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     default:
-      process.stderr.write(`usage: run.ts <${["preflight", "stop", "backup", "migrations-up", "migrations-finish", "restore", "verify", "node-start <id>", "node-delete <id>"].join("|")}>\n`);
+      process.stderr.write(
+        `usage: run.ts <${["preflight", "stop", "backup", "migrations-up", "migrations-finish", "restore", "verify", "node-start <id>", "node-delete <id>"].join("|")}>\n`,
+      );
       return 2;
   }
 }
 
 /** Row counts the backup of this attempt recorded, for the "nothing lost" check. */
 function backupTables(spec: StepSpec): Record<string, number> | undefined {
-  const b = entries(spec).filter((e) => e.step === "backup" && e.ok).at(-1)?.details?.backup as { id: string } | undefined;
+  const b = entries(spec)
+    .filter((e) => e.step === "backup" && e.ok)
+    .at(-1)?.details?.backup as { id: string } | undefined;
   return b ? readManifest(spec.backup.dir, b.id).tables : undefined;
 }
 

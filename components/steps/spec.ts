@@ -113,7 +113,9 @@ export const SPEC_ENV = "KONG_GW_SPEC";
 /** Parses and minimally checks a spec; throws with the field that is wrong. */
 export function parseSpec(text: string | undefined): StepSpec {
   if (!text) {
-    throw new Error(`${SPEC_ENV} is not set: the step runner is started by the KongGateway resources`);
+    throw new Error(
+      `${SPEC_ENV} is not set: the step runner is started by the KongGateway resources`,
+    );
   }
   const spec = JSON.parse(text) as StepSpec;
   for (const key of ["cluster", "stateDir", "kind", "to", "nodes", "database", "backup"] as const) {

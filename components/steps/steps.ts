@@ -31,24 +31,34 @@ export async function preflight(spec: StepSpec): Promise<StepDetails> {
   try {
     statSync(y.kongBin);
   } catch {
-    problems.push(`Kong ${spec.to} binary ${y.kongBin} does not exist: install it first (kong-gateway:local.install)`);
+    problems.push(
+      `Kong ${spec.to} binary ${y.kongBin} does not exist: install it first (kong-gateway:local.install)`,
+    );
   }
   if (problems.length === 0) {
-    const v = await execFile(y.kongBin, ["version"], { env: databaseEnv(spec.database, spec.plugins) });
+    const v = await execFile(y.kongBin, ["version"], {
+      env: databaseEnv(spec.database, spec.plugins),
+    });
     // `3.6.1`, or `Kong Enterprise 3.4.3.12` for Enterprise builds.
     const shown = v.stdout.trim().split("\n")[0] ?? "";
     if (v.code !== 0 || shown.split(" ").at(-1) !== spec.to) {
-      problems.push(`${y.kongBin} reports version "${shown}" (exit ${v.code}), expected ${spec.to}`);
+      problems.push(
+        `${y.kongBin} reports version "${shown}" (exit ${v.code}), expected ${spec.to}`,
+      );
     }
   }
   const running = runningOthers(spec);
   const runningVersions = [...new Set(running.map((r) => r.version))];
   facts.runningNodes = running.map((r) => `${r.id}@${r.version}`);
   if (spec.kind === "install" && running.length > 0) {
-    problems.push(`nodes of this cluster already run (${running.map((r) => `${r.id}@${r.version}`).join(", ")}) but the stack has no record of deploying them; set kong-gateway:version to their version (${runningVersions.join(", ")}) so the stack adopts them, or stop them first`);
+    problems.push(
+      `nodes of this cluster already run (${running.map((r) => `${r.id}@${r.version}`).join(", ")}) but the stack has no record of deploying them; set kong-gateway:version to their version (${runningVersions.join(", ")}) so the stack adopts them, or stop them first`,
+    );
   }
   if (spec.kind !== "rollback" && spec.from && runningVersions.some((v) => v !== spec.from)) {
-    problems.push(`the stack records Kong ${spec.from} as deployed but nodes run ${runningVersions.join(", ")}; run 'pulumi refresh' or fix the nodes first`);
+    problems.push(
+      `the stack records Kong ${spec.from} as deployed but nodes run ${runningVersions.join(", ")}; run 'pulumi refresh' or fix the nodes first`,
+    );
   }
   if (spec.kind === "upgrade" && spec.from) {
     const pathProblem = checkChange(spec.from, spec.to);
@@ -61,13 +71,21 @@ export async function preflight(spec: StepSpec): Promise<StepDetails> {
     const { state, result } = await migrationState(y.kongBin, env, spec.timeouts.dbTimeoutSeconds);
     facts.migrationState = state;
     if (state === "error") {
-      problems.push(`the database is not usable: ${describeFailure("kong migrations list", result)}`);
+      problems.push(
+        `the database is not usable: ${describeFailure("kong migrations list", result)}`,
+      );
     } else if (state === "pending" && spec.kind !== "rollback") {
-      problems.push(`the database still has pending migrations from an earlier upgrade; finish it first with the version that ran 'up' ('kong migrations finish'), then run pulumi up again`);
+      problems.push(
+        `the database still has pending migrations from an earlier upgrade; finish it first with the version that ran 'up' ('kong migrations finish'), then run pulumi up again`,
+      );
     } else if (state === "new" && spec.kind === "install") {
-      problems.push(`the database ${spec.database.database} on ${spec.database.host}:${spec.database.port} already holds an older Kong schema, but this stack has no record of deploying it; set kong-gateway:version to the version that created it so the stack adopts it, then upgrade from there`);
+      problems.push(
+        `the database ${spec.database.database} on ${spec.database.host}:${spec.database.port} already holds an older Kong schema, but this stack has no record of deploying it; set kong-gateway:version to the version that created it so the stack adopts it, then upgrade from there`,
+      );
     } else if (state === "needs-bootstrap" && spec.kind === "upgrade") {
-      problems.push(`the database ${spec.database.database} on ${spec.database.host}:${spec.database.port} is not bootstrapped, yet the stack records Kong ${spec.from} as deployed; check kong-gateway:database`);
+      problems.push(
+        `the database ${spec.database.database} on ${spec.database.host}:${spec.database.port} is not bootstrapped, yet the stack records Kong ${spec.from} as deployed; check kong-gateway:database`,
+      );
     }
   }
   if (problems.length === 0) {
@@ -78,17 +96,23 @@ export async function preflight(spec: StepSpec): Promise<StepDetails> {
     const room = checkRoom(spec.backup, db.bytes);
     facts.backupFreeBytes = room.free;
     if (!room.ok) {
-      problems.push(`the backup directory ${spec.backup.dir} has ${room.free} bytes free; the backup needs about ${room.needed} (database ${db.bytes} bytes + kong-gateway:backup.minFreeMb); free space or point backup.dir elsewhere`);
+      problems.push(
+        `the backup directory ${spec.backup.dir} has ${room.free} bytes free; the backup needs about ${room.needed} (database ${db.bytes} bytes + kong-gateway:backup.minFreeMb); free space or point backup.dir elsewhere`,
+      );
     }
     const dump = await pgDumpMajor();
     facts.pgDump = dump.text;
     const serverMajor = Math.floor(db.serverVersionNum / 10000);
     if (dump.major < serverMajor) {
-      problems.push(`pg_dump ${dump.major} cannot back up a PostgreSQL ${serverMajor} server; install postgresql-client-${serverMajor}`);
+      problems.push(
+        `pg_dump ${dump.major} cannot back up a PostgreSQL ${serverMajor} server; install postgresql-client-${serverMajor}`,
+      );
     }
   }
   if (problems.length > 0) {
-    throw new Error(`preflight refused the change ${spec.from ?? "(new)"} → ${spec.to}; nothing was stopped or written:\n  - ${problems.join("\n  - ")}`);
+    throw new Error(
+      `preflight refused the change ${spec.from ?? "(new)"} → ${spec.to}; nothing was stopped or written:\n  - ${problems.join("\n  - ")}`,
+    );
   }
   return facts;
 }
@@ -100,20 +124,40 @@ export async function stop(spec: StepSpec): Promise<StepDetails> {
     return { stopped: [], note: "no other node of this cluster was running" };
   }
   const quitSentAt = new Date();
-  const downs = running.map((r) => watchUntilDown(`${r.proxyUrl}/`, spec.timeouts.quitSeconds + 10));
+  const downs = running.map((r) =>
+    watchUntilDown(`${r.proxyUrl}/`, spec.timeouts.quitSeconds + 10),
+  );
   await Promise.all(running.map((r) => stopNode(r, spec.timeouts.quitSeconds)));
-  const firstDown = (await Promise.all(downs)).filter((d): d is Date => d !== undefined).sort((a, b) => a.getTime() - b.getTime())[0];
-  return { stopped: running.map((r) => `${r.id}@${r.version}`), quitSentAt: quitSentAt.toISOString(), firstStopAt: (firstDown ?? quitSentAt).toISOString() };
+  const firstDown = (await Promise.all(downs))
+    .filter((d): d is Date => d !== undefined)
+    .sort((a, b) => a.getTime() - b.getTime())[0];
+  return {
+    stopped: running.map((r) => `${r.id}@${r.version}`),
+    quitSentAt: quitSentAt.toISOString(),
+    firstStopAt: (firstDown ?? quitSentAt).toISOString(),
+  };
 }
 
 /** Takes the verified backup of this change (skipped on a fresh database). */
 export async function backup(spec: StepSpec): Promise<StepDetails> {
-  const { state } = await migrationState(target(spec).kongBin, databaseEnv(spec.database, spec.plugins), spec.timeouts.dbTimeoutSeconds);
+  const { state } = await migrationState(
+    target(spec).kongBin,
+    databaseEnv(spec.database, spec.plugins),
+    spec.timeouts.dbTimeoutSeconds,
+  );
   if (state === "needs-bootstrap") {
     return { skipped: "the database is not bootstrapped yet: nothing to back up" };
   }
-  const m = await takeBackup(spec.database, spec.backup, { cluster: spec.cluster, from: spec.from ?? "unknown", to: spec.to });
-  return { backup: { id: m.id, path: m.path, sha256: m.sha256, bytes: m.bytes }, tables: Object.keys(m.tables).length, verifiedBy: m.verifiedBy };
+  const m = await takeBackup(spec.database, spec.backup, {
+    cluster: spec.cluster,
+    from: spec.from ?? "unknown",
+    to: spec.to,
+  });
+  return {
+    backup: { id: m.id, path: m.path, sha256: m.sha256, bytes: m.bytes },
+    tables: Object.keys(m.tables).length,
+    verifiedBy: m.verifiedBy,
+  };
 }
 
 /** `kong migrations bootstrap` or `up`, confirmed with `list` (exit 0 alone proves nothing). */
@@ -121,7 +165,12 @@ export async function migrationsUp(spec: StepSpec): Promise<StepDetails> {
   const bin = target(spec).kongBin;
   const env = databaseEnv(spec.database, spec.plugins);
   const t = spec.timeouts;
-  const flags = ["--db-timeout", String(t.dbTimeoutSeconds), "--lock-timeout", String(t.lockTimeoutSeconds)];
+  const flags = [
+    "--db-timeout",
+    String(t.dbTimeoutSeconds),
+    "--lock-timeout",
+    String(t.lockTimeoutSeconds),
+  ];
   for (let attempt = 1; attempt <= 3; attempt++) {
     const { state, result } = await migrationState(bin, env, t.dbTimeoutSeconds);
     if (state === "error") {
@@ -132,12 +181,21 @@ export async function migrationsUp(spec: StepSpec): Promise<StepDetails> {
     }
     const sub = state === "needs-bootstrap" ? "bootstrap" : "up";
     if (sub === "up" && spec.kind === "install") {
-      throw new Error(`the database holds an older Kong schema, but this is a fresh install of ${spec.to}: refusing to migrate a database the stack did not deploy`);
+      throw new Error(
+        `the database holds an older Kong schema, but this is a fresh install of ${spec.to}: refusing to migrate a database the stack did not deploy`,
+      );
     }
     if (sub === "bootstrap" && spec.kind !== "install") {
-      throw new Error(`the database is not bootstrapped, yet this is an ${spec.kind} from ${spec.from}: refusing to bootstrap over what should be an existing Kong database`);
+      throw new Error(
+        `the database is not bootstrapped, yet this is an ${spec.kind} from ${spec.from}: refusing to bootstrap over what should be an existing Kong database`,
+      );
     }
-    const r = await kong(bin, ["migrations", sub, ...flags], env, t.dbTimeoutSeconds + t.lockTimeoutSeconds + 600);
+    const r = await kong(
+      bin,
+      ["migrations", sub, ...flags],
+      env,
+      t.dbTimeoutSeconds + t.lockTimeoutSeconds + 600,
+    );
     if (r.code !== 0) {
       throw new Error(describeFailure(`kong migrations ${sub} (${spec.to})`, r));
     }
@@ -145,7 +203,9 @@ export async function migrationsUp(spec: StepSpec): Promise<StepDetails> {
       await sleep(1000);
     }
   }
-  throw new Error(`kong migrations up did not leave the database migrated after 3 attempts (another node holds the migrations lock?)`);
+  throw new Error(
+    `kong migrations up did not leave the database migrated after 3 attempts (another node holds the migrations lock?)`,
+  );
 }
 
 /** `kong migrations finish` when migrations are pending, confirmed with `list`. */
@@ -158,15 +218,31 @@ export async function migrationsFinish(spec: StepSpec): Promise<StepDetails> {
     return { state: "up-to-date", ran: false };
   }
   if (before.state !== "pending") {
-    throw new Error(`cannot finish migrations: the database state is "${before.state}" (${describeFailure("kong migrations list", before.result)})`);
+    throw new Error(
+      `cannot finish migrations: the database state is "${before.state}" (${describeFailure("kong migrations list", before.result)})`,
+    );
   }
-  const r = await kong(bin, ["migrations", "finish", "--db-timeout", String(t.dbTimeoutSeconds), "--lock-timeout", String(t.lockTimeoutSeconds)], env, t.dbTimeoutSeconds + 600);
+  const r = await kong(
+    bin,
+    [
+      "migrations",
+      "finish",
+      "--db-timeout",
+      String(t.dbTimeoutSeconds),
+      "--lock-timeout",
+      String(t.lockTimeoutSeconds),
+    ],
+    env,
+    t.dbTimeoutSeconds + 600,
+  );
   if (r.code !== 0) {
     throw new Error(describeFailure(`kong migrations finish (${spec.to})`, r));
   }
   const after = await migrationState(bin, env, t.dbTimeoutSeconds);
   if (after.state !== "up-to-date") {
-    throw new Error(`kong migrations finish exited 0 but the database is "${after.state}" afterwards`);
+    throw new Error(
+      `kong migrations finish exited 0 but the database is "${after.state}" afterwards`,
+    );
   }
   return { state: "up-to-date", ran: true };
 }
@@ -175,28 +251,48 @@ export async function migrationsFinish(spec: StepSpec): Promise<StepDetails> {
 export async function nodeStart(spec: StepSpec, id: string): Promise<StepDetails> {
   const rec = targetNodes(spec).find((n) => n.id === id);
   if (!rec) {
-    throw new Error(`node ${id} is not part of this cluster (${spec.nodes.map((n) => n.id).join(", ")})`);
+    throw new Error(
+      `node ${id} is not part of this cluster (${spec.nodes.map((n) => n.id).join(", ")})`,
+    );
   }
   const r = await startNode(rec, spec.timeouts.startSeconds);
-  return { node: id, version: rec.version, startedAt: r.startedAt.toISOString(), readyAt: r.readyAt.toISOString(), alreadyRunning: r.skipped };
+  return {
+    node: id,
+    version: rec.version,
+    startedAt: r.startedAt.toISOString(),
+    readyAt: r.readyAt.toISOString(),
+    alreadyRunning: r.skipped,
+  };
 }
 
 /** Proves the target cluster serves: readiness, version, a proxied request, and no lost rows. */
-export async function verify(spec: StepSpec, backupTables?: Record<string, number>): Promise<StepDetails> {
+export async function verify(
+  spec: StepSpec,
+  backupTables?: Record<string, number>,
+): Promise<StepDetails> {
   const problems: string[] = [];
   for (const n of targetNodes(spec)) {
     if (!(await isReady(n.statusUrl))) {
-      problems.push(`${n.id}: ${n.statusUrl}/status/ready is not 200 (or /status reports the database unreachable)`);
+      problems.push(
+        `${n.id}: ${n.statusUrl}/status/ready is not 200 (or /status reports the database unreachable)`,
+      );
       continue;
     }
     const root = await httpJson(`${n.adminUrl}/`);
     if (root?.version !== n.version) {
-      problems.push(`${n.id}: the Admin API reports version ${String(root?.version)}, expected ${n.version}`);
+      problems.push(
+        `${n.id}: the Admin API reports version ${String(root?.version)}, expected ${n.version}`,
+      );
     }
     const code = await httpStatus(`${n.proxyUrl}${spec.probe.path}`);
-    const ok = spec.probe.expectStatus.length > 0 ? spec.probe.expectStatus.includes(code) : code > 0 && code < 500;
+    const ok =
+      spec.probe.expectStatus.length > 0
+        ? spec.probe.expectStatus.includes(code)
+        : code > 0 && code < 500;
     if (!ok) {
-      problems.push(`${n.id}: GET ${n.proxyUrl}${spec.probe.path} answered ${code || "nothing"}, expected ${spec.probe.expectStatus.join(" or ") || "a non-5xx answer"}`);
+      problems.push(
+        `${n.id}: GET ${n.proxyUrl}${spec.probe.path} answered ${code || "nothing"}, expected ${spec.probe.expectStatus.join(" or ") || "a non-5xx answer"}`,
+      );
     }
   }
   const lost: string[] = [];
@@ -219,7 +315,23 @@ export async function verify(spec: StepSpec, backupTables?: Record<string, numbe
 }
 
 /** Configuration entities Kong's migrations must never lose. */
-export const ENTITY_TABLES = ["services", "routes", "consumers", "plugins", "upstreams", "targets", "certificates", "snis", "ca_certificates", "keyauth_credentials", "basicauth_credentials", "acls", "jwt_secrets", "hmacauth_credentials", "oauth2_credentials"];
+export const ENTITY_TABLES = [
+  "services",
+  "routes",
+  "consumers",
+  "plugins",
+  "upstreams",
+  "targets",
+  "certificates",
+  "snis",
+  "ca_certificates",
+  "keyauth_credentials",
+  "basicauth_credentials",
+  "acls",
+  "jwt_secrets",
+  "hmacauth_credentials",
+  "oauth2_credentials",
+];
 
 /** Rollback chain: stop every running node of this cluster that is not the target (Y). */
 export async function stopForRollback(spec: StepSpec): Promise<StepDetails> {

@@ -30,7 +30,11 @@ const PASSWORD = "s3cret-pa55";
 let counter = 0;
 
 /** Builds a gateway in a fresh state directory and waits for every registration. */
-async function build(version: string, extra: Partial<ConstructorParameters<Module["KongGateway"]>[1]> = {}, stateDir?: string) {
+async function build(
+  version: string,
+  extra: Partial<ConstructorParameters<Module["KongGateway"]>[1]> = {},
+  stateDir?: string,
+) {
   const name = `kong${counter++}`;
   const dir = stateDir ?? mkdtempSync(join(tmpdir(), "kong-gw-mock-"));
   const gw = new KongGateway(name, {
@@ -47,8 +51,13 @@ async function build(version: string, extra: Partial<ConstructorParameters<Modul
   return { name, gw, deployment, byName, dir };
 }
 
-const names = (name: string) => registrations.map((r) => r.name).filter((n) => n.startsWith(name)).sort();
-const deps = (r: Registration | undefined) => (r?.dependencies ?? []).map((u) => u.split("::").at(-1));
+const names = (name: string) =>
+  registrations
+    .map((r) => r.name)
+    .filter((n) => n.startsWith(name))
+    .sort();
+const deps = (r: Registration | undefined) =>
+  (r?.dependencies ?? []).map((u) => u.split("::").at(-1));
 
 describe("KongGateway on a brand-new stack", () => {
   it("bootstraps through the same chain, in order, with children named by role and version", async () => {
@@ -70,15 +79,24 @@ describe("KongGateway on a brand-new stack", () => {
       `${name}-install-3.4.2-verify`,
     ]);
     const chain = `${name}-install-3.4.2`;
-    assert.deepEqual(deps(byName("install-3.4.2-preflight")).sort(), [`${name}-3.4.2-install`, `${name}-db-server`]);
+    assert.deepEqual(deps(byName("install-3.4.2-preflight")).sort(), [
+      `${name}-3.4.2-install`,
+      `${name}-db-server`,
+    ]);
     assert.deepEqual(deps(byName("install-3.4.2-stop")), [`${chain}-preflight`]);
     assert.deepEqual(deps(byName("install-3.4.2-backup")), [`${chain}-stop`]);
     assert.deepEqual(deps(byName("install-3.4.2-migrations-up")), [`${chain}-backup`]);
     assert.deepEqual(deps(byName("install-3.4.2-migrations-finish")), [`${chain}-migrations-up`]);
     assert.deepEqual(deps(byName("3.4.2-node-0")), [`${chain}-migrations-finish`]);
     assert.deepEqual(deps(byName("3.4.2-node-1")), [`${name}-3.4.2-node-0`]);
-    assert.deepEqual(deps(byName("install-3.4.2-verify")).sort(), [`${name}-3.4.2-node-0`, `${name}-3.4.2-node-1`]);
-    assert.match(byName("install-3.4.2-preflight")!.parent, new RegExp(`InPlaceUpgrade::${chain}$`));
+    assert.deepEqual(deps(byName("install-3.4.2-verify")).sort(), [
+      `${name}-3.4.2-node-0`,
+      `${name}-3.4.2-node-1`,
+    ]);
+    assert.match(
+      byName("install-3.4.2-preflight")!.parent,
+      new RegExp(`InPlaceUpgrade::${chain}$`),
+    );
     assert.match(byName("3.4.2-node-0")!.parent, new RegExp(`KongCluster::${name}-3.4.2$`));
     assert.match(byName("db-server")!.parent, new RegExp(`KongDatabase::${name}-db$`));
     assert.equal(warnings.length, 1, "a fresh install is a change, so preview shows its plan");
@@ -91,38 +109,82 @@ describe("KongGateway on a brand-new stack", () => {
     assert.ok(commands.length >= 9);
     for (const r of commands) {
       const env = r.rawInputs.environment as Record<string, unknown> | undefined;
-      const text = JSON.stringify({ create: r.inputs.create, delete: r.inputs.delete, spec: (r.inputs.environment as Record<string, string> | undefined)?.KONG_GW_SPEC });
-      assert.ok(!text.includes(PASSWORD), `${r.name}: password must not be in command text or spec`);
+      const text = JSON.stringify({
+        create: r.inputs.create,
+        delete: r.inputs.delete,
+        spec: (r.inputs.environment as Record<string, string> | undefined)?.KONG_GW_SPEC,
+      });
+      assert.ok(
+        !text.includes(PASSWORD),
+        `${r.name}: password must not be in command text or spec`,
+      );
       if (env && "KONG_PG_PASSWORD" in env) {
-        assert.ok(isSecret(env.KONG_PG_PASSWORD) || isSecret(env), `${r.name}: KONG_PG_PASSWORD must be secret`);
+        assert.ok(
+          isSecret(env.KONG_PG_PASSWORD) || isSecret(env),
+          `${r.name}: KONG_PG_PASSWORD must be secret`,
+        );
       }
     }
     const steps = commands.filter((r) => String(r.inputs.create).includes(".tools/runner/run.js"));
-    assert.ok(steps.every((r) => r.inputs.environment && (r.inputs.environment as Record<string, string>).KONG_PG_PASSWORD === PASSWORD));
+    assert.ok(
+      steps.every(
+        (r) =>
+          r.inputs.environment &&
+          (r.inputs.environment as Record<string, string>).KONG_PG_PASSWORD === PASSWORD,
+      ),
+    );
   });
 });
 
 describe("KongGateway version changes", () => {
-  const deployedAt = (version: string, chain: Record<string, unknown>) => ({ version, nodes: 2, plugins: "bundled", chain: { to: version, generation: 1, ...chain } as never, history: [] });
+  const deployedAt = (version: string, chain: Record<string, unknown>) => ({
+    version,
+    nodes: 2,
+    plugins: "bundled",
+    chain: { to: version, generation: 1, ...chain } as never,
+    history: [],
+  });
 
   it("builds the upgrade chain for one guaranteed hop and shows the plan in preview", async () => {
-    const { name, gw, byName } = await build("3.5.0", { deployed: deployedAt("3.4.2", { kind: "install" }) });
+    const { name, gw, byName } = await build("3.5.0", {
+      deployed: deployedAt("3.4.2", { kind: "install" }),
+    });
     const chain = `${name}-upgrade-3.5.0`;
-    for (const step of ["preflight", "stop", "backup", "migrations-up", "migrations-finish", "verify"]) {
+    for (const step of [
+      "preflight",
+      "stop",
+      "backup",
+      "migrations-up",
+      "migrations-finish",
+      "verify",
+    ]) {
       assert.ok(byName(`upgrade-3.5.0-${step}`), `${chain}-${step} exists`);
     }
     assert.deepEqual(byName("upgrade-3.5.0-stop")!.inputs.triggers, [1]);
     assert.equal(warnings.length, 1);
     assert.match(warnings[0]!, /3\.4\.2 → 3\.5\.0/);
-    for (const step of ["preflight", "stop", "backup", "migrations-up", "migrations-finish", "start", "verify"]) {
+    for (const step of [
+      "preflight",
+      "stop",
+      "backup",
+      "migrations-up",
+      "migrations-finish",
+      "start",
+      "verify",
+    ]) {
       assert.ok(warnings[0]!.includes(step), `the preview warning names step ${step}`);
     }
     assert.ok(gw.upgradePlan, "upgradePlan is exported while the versions differ");
   });
 
   it("changes nothing when the configured version is the deployed one", async () => {
-    const { name, gw } = await build("3.5.0", { deployed: deployedAt("3.5.0", { kind: "upgrade", from: "3.4.2" }) });
-    assert.ok(names(name).includes(`${name}-upgrade-3.5.0-preflight`), "the recorded chain is rebuilt as it was");
+    const { name, gw } = await build("3.5.0", {
+      deployed: deployedAt("3.5.0", { kind: "upgrade", from: "3.4.2" }),
+    });
+    assert.ok(
+      names(name).includes(`${name}-upgrade-3.5.0-preflight`),
+      "the recorded chain is rebuilt as it was",
+    );
     assert.equal(warnings.length, 0);
     assert.equal(gw.upgradePlan, undefined);
   });
@@ -130,36 +192,79 @@ describe("KongGateway version changes", () => {
   it("refuses a hop Kong does not guarantee, naming the route", async () => {
     await assert.rejects(
       async () => build("3.7.0", { deployed: deployedAt("3.4.2", { kind: "install" }) }),
-      (e: Error) => /3\.4\.2 → 3\.7\.0 is not a guaranteed upgrade path; upgrade through 3\.5 → 3\.6 → 3\.7/.test(e.message),
+      (e: Error) =>
+        /3\.4\.2 → 3\.7\.0 is not a guaranteed upgrade path; upgrade through 3\.5 → 3\.6 → 3\.7/.test(
+          e.message,
+        ),
     );
   });
 
   it("rolls back by version only with the backup of the upgrade that left it", async () => {
-    await assert.rejects(async () => build("3.4.2", { deployed: deployedAt("3.5.0", { kind: "upgrade", from: "3.4.2" }) }), /downgrade|backup/i);
+    await assert.rejects(
+      async () =>
+        build("3.4.2", { deployed: deployedAt("3.5.0", { kind: "upgrade", from: "3.4.2" }) }),
+      /downgrade|backup/i,
+    );
     const dir = mkdtempSync(join(tmpdir(), "kong-gw-mock-"));
     const backups = join(dir, "backups");
     mkdirSync(backups);
     const name = `kong${counter}`;
-    const manifest = { id: `${name}-3.4.2-to-3.5.0-20261127T000000Z`, cluster: name, fromVersion: "3.4.2", toVersion: "3.5.0", takenAt: "2026-11-27T00:00:00.000Z", path: join(backups, "x.dump"), bytes: 1, sha256: "0".repeat(64), tables: {}, verifiedBy: "list", pgDump: "pg_dump (PostgreSQL) 15" };
+    const manifest = {
+      id: `${name}-3.4.2-to-3.5.0-20261127T000000Z`,
+      cluster: name,
+      fromVersion: "3.4.2",
+      toVersion: "3.5.0",
+      takenAt: "2026-11-27T00:00:00.000Z",
+      path: join(backups, "x.dump"),
+      bytes: 1,
+      sha256: "0".repeat(64),
+      tables: {},
+      verifiedBy: "list",
+      pgDump: "pg_dump (PostgreSQL) 15",
+    };
     writeFileSync(join(backups, `${manifest.id}.json`), JSON.stringify(manifest));
-    const { byName } = await build("3.4.2", { deployed: deployedAt("3.5.0", { kind: "upgrade", from: "3.4.2" }) }, dir);
-    assert.ok(byName("rollback-3.4.2-stop") && byName("rollback-3.4.2-restore") && byName("rollback-3.4.2-verify"));
+    const { byName } = await build(
+      "3.4.2",
+      { deployed: deployedAt("3.5.0", { kind: "upgrade", from: "3.4.2" }) },
+      dir,
+    );
+    assert.ok(
+      byName("rollback-3.4.2-stop") &&
+        byName("rollback-3.4.2-restore") &&
+        byName("rollback-3.4.2-verify"),
+    );
     assert.deepEqual(deps(byName("rollback-3.4.2-restore")), [`${name}-rollback-3.4.2-stop`]);
-    const spec = JSON.parse((byName("rollback-3.4.2-restore")!.inputs.environment as Record<string, string>).KONG_GW_SPEC!) as { restoreBackupId: string };
+    const spec = JSON.parse(
+      (byName("rollback-3.4.2-restore")!.inputs.environment as Record<string, string>)
+        .KONG_GW_SPEC!,
+    ) as { restoreBackupId: string };
     assert.equal(spec.restoreBackupId, manifest.id);
     assert.match(warnings.join("\n"), /lost|since the backup/i);
   });
 
   it("re-runs every step of an aborted attempt: the attempt number is in the triggers", async () => {
     const dir = mkdtempSync(join(tmpdir(), "kong-gw-mock-"));
-    writeFileSync(join(dir, "attempts.json"), JSON.stringify({ [`kong${counter}/upgrade-3.5.0`]: 2 }));
-    const { byName } = await build("3.5.0", { deployed: deployedAt("3.4.2", { kind: "install" }) }, dir);
+    writeFileSync(
+      join(dir, "attempts.json"),
+      JSON.stringify({ [`kong${counter}/upgrade-3.5.0`]: 2 }),
+    );
+    const { byName } = await build(
+      "3.5.0",
+      { deployed: deployedAt("3.4.2", { kind: "install" }) },
+      dir,
+    );
     assert.deepEqual(byName("upgrade-3.5.0-preflight")!.inputs.triggers, [2]);
     assert.deepEqual(byName("3.5.0-node-0")!.inputs.triggers, [2, "upgrade"]);
   });
 
   it("names the setting, the value and the fix for bad input", async () => {
-    await assert.rejects(async () => build("3.4.2", { nodes: 0 }), /kong-gateway:nodes 0 is not a whole number from 1 to 32/);
-    await assert.rejects(async () => build("3.4.2", { local: { kongBinary: "/opt/kong/bin/kong" } }), /kong-gateway:local\.kongBinary .* has no \{version\} placeholder/);
+    await assert.rejects(
+      async () => build("3.4.2", { nodes: 0 }),
+      /kong-gateway:nodes 0 is not a whole number from 1 to 32/,
+    );
+    await assert.rejects(
+      async () => build("3.4.2", { local: { kongBinary: "/opt/kong/bin/kong" } }),
+      /kong-gateway:local\.kongBinary .* has no \{version\} placeholder/,
+    );
   });
 });

@@ -46,17 +46,28 @@ describe("the Pulumi engine built from Go modules", { timeout: 300_000 }, () => 
   it("runs both commands in dependency order on up", async () => {
     const res = await stack.up();
     assert.equal(res.summary.result, "succeeded");
-    assert.deepEqual(readFileSync(join(out, "log"), "utf8").trim().split("\n"), ["first", "second"]);
+    assert.deepEqual(readFileSync(join(out, "log"), "utf8").trim().split("\n"), [
+      "first",
+      "second",
+    ]);
   });
 
   it("reports no changes on a second up", async () => {
     const res = await stack.up();
     assert.deepEqual(res.summary.resourceChanges, { same: 3 });
-    assert.deepEqual(readFileSync(join(out, "log"), "utf8").trim().split("\n"), ["first", "second"]);
+    assert.deepEqual(readFileSync(join(out, "log"), "utf8").trim().split("\n"), [
+      "first",
+      "second",
+    ]);
   });
 
   it("runs the delete commands on destroy, dependents first", async () => {
     await stack.destroy();
-    assert.deepEqual(readFileSync(join(out, "log"), "utf8").trim().split("\n"), ["first", "second", "delete-second", "delete-first"]);
+    assert.deepEqual(readFileSync(join(out, "log"), "utf8").trim().split("\n"), [
+      "first",
+      "second",
+      "delete-second",
+      "delete-first",
+    ]);
   });
 });

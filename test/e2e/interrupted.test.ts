@@ -17,14 +17,22 @@ import { createKongStack, KongStack } from "../support/kongStack";
 /** Runs the project's CLI on the stack, as a user would. */
 function cli(ks: KongStack, args: string[]): { status: number | null; output: string } {
   const ws = ks.stack.workspace as LocalWorkspace;
-  const r = spawnSync(join(repoRoot, ".tools/bin/pulumi"), [...args, "-s", ks.stack.name, "--non-interactive"], { cwd: ws.workDir, env: { ...process.env, ...ws.envVars }, encoding: "utf8" });
+  const r = spawnSync(
+    join(repoRoot, ".tools/bin/pulumi"),
+    [...args, "-s", ks.stack.name, "--non-interactive"],
+    { cwd: ws.workDir, env: { ...process.env, ...ws.envVars }, encoding: "utf8" },
+  );
   return { status: r.status, output: r.stdout + r.stderr };
 }
 
 /** Starts `pulumi up` in its own process group and kills the whole group once `when` is seen. */
 async function killUpWhen(ks: KongStack, pattern: string, delayMs: number): Promise<void> {
   const ws = ks.stack.workspace as LocalWorkspace;
-  const child = spawn(join(repoRoot, ".tools/bin/pulumi"), ["up", "--yes", "--skip-preview", "-s", ks.stack.name, "--non-interactive"], { cwd: ws.workDir, env: { ...process.env, ...ws.envVars }, detached: true, stdio: "ignore" });
+  const child = spawn(
+    join(repoRoot, ".tools/bin/pulumi"),
+    ["up", "--yes", "--skip-preview", "-s", ks.stack.name, "--non-interactive"],
+    { cwd: ws.workDir, env: { ...process.env, ...ws.envVars }, detached: true, stdio: "ignore" },
+  );
   const exited = new Promise((r) => child.on("exit", r));
   const deadline = Date.now() + 120_000;
   while (Date.now() < deadline) {
@@ -53,51 +61,59 @@ async function recover(ks: KongStack): Promise<void> {
   assert.equal(res.summary.result, "succeeded");
 }
 
-describe("an interrupted pulumi up converges after the documented recovery", { timeout: 900_000 }, () => {
-  let ks: KongStack;
-  let seeded: Record<string, number>;
+describe(
+  "an interrupted pulumi up converges after the documented recovery",
+  { timeout: 900_000 },
+  () => {
+    let ks: KongStack;
+    let seeded: Record<string, number>;
 
-  before(async () => {
-    ks = await createKongStack("crash", "3.4.2", {
-      "kong-gateway:nodes": 1,
-      "kong-gateway:backup": { verify: "restore" },
-      "kong-gateway:timeouts": { lockTimeoutSeconds: 5 },
+    before(async () => {
+      ks = await createKongStack("crash", "3.4.2", {
+        "kong-gateway:nodes": 1,
+        "kong-gateway:backup": { verify: "restore" },
+        "kong-gateway:timeouts": { lockTimeoutSeconds: 5 },
+      });
+      progress("crash: fresh install of 3.4.2");
+      await ks.stack.up();
+      await seed(ks.adminUrl(0), { services: 60, consumers: 60 });
+      seeded = await entityCounts(ks);
     });
-    progress("crash: fresh install of 3.4.2");
-    await ks.stack.up();
-    await seed(ks.adminUrl(0), { services: 60, consumers: 60 });
-    seeded = await entityCounts(ks);
-  });
 
-  after(async () => {
-    await ks?.dispose();
-  });
+    after(async () => {
+      await ks?.dispose();
+    });
 
-  it("killed during the backup: refresh --clear-pending-creates, up, and the upgrade completes", async () => {
-    await ks.setVersion("3.5.0");
-    await killUpWhen(ks, "run.js backup", 150);
-    const state = await ks.stack.exportStack();
-    const pending = (state.deployment as { pending_operations?: unknown[] }).pending_operations ?? [];
-    assert.ok(pending.length > 0, "the killed run left a pending operation");
-    progress("crash: recovering");
-    await recover(ks);
-    const report = (await outputs(ks.stack)).lastUpgrade as LastUpgrade;
-    assert.equal(`${report.from} → ${report.to} ${report.outcome}`, "3.4.2 → 3.5.0 succeeded");
-    assert.equal(await adminVersion(ks), "3.5.0");
-    assert.deepEqual(await entityCounts(ks), seeded);
-  });
+    it("killed during the backup: refresh --clear-pending-creates, up, and the upgrade completes", async () => {
+      await ks.setVersion("3.5.0");
+      await killUpWhen(ks, "run.js backup", 150);
+      const state = await ks.stack.exportStack();
+      const pending =
+        (state.deployment as { pending_operations?: unknown[] }).pending_operations ?? [];
+      assert.ok(pending.length > 0, "the killed run left a pending operation");
+      progress("crash: recovering");
+      await recover(ks);
+      const report = (await outputs(ks.stack)).lastUpgrade as LastUpgrade;
+      assert.equal(`${report.from} → ${report.to} ${report.outcome}`, "3.4.2 → 3.5.0 succeeded");
+      assert.equal(await adminVersion(ks), "3.5.0");
+      assert.deepEqual(await entityCounts(ks), seeded);
+    });
 
-  it("killed during kong migrations up: the lock expires, list decides, and the upgrade completes", async () => {
-    await ks.setVersion("3.6.0");
-    const ws = ks.stack.workspace as LocalWorkspace;
-    ws.envVars.KONG_SIM_SLOW_MIGRATION = "*:400";
-    await killUpWhen(ks, "migrations up --db-timeout", 700);
-    delete ws.envVars.KONG_SIM_SLOW_MIGRATION;
-    progress("crash: recovering");
-    await recover(ks);
-    assert.equal(await adminVersion(ks), "3.6.0");
-    assert.deepEqual(await entityCounts(ks), seeded);
-    const rows = await sql<{ c: { redis: { host: string }; redis_host: string } }>(ks, "SELECT config AS c FROM plugins WHERE name = 'rate-limiting'");
-    assert.ok(rows.length === 60 && rows.every((r) => r.c.redis.host === r.c.redis_host));
-  });
-});
+    it("killed during kong migrations up: the lock expires, list decides, and the upgrade completes", async () => {
+      await ks.setVersion("3.6.0");
+      const ws = ks.stack.workspace as LocalWorkspace;
+      ws.envVars.KONG_SIM_SLOW_MIGRATION = "*:400";
+      await killUpWhen(ks, "migrations up --db-timeout", 700);
+      delete ws.envVars.KONG_SIM_SLOW_MIGRATION;
+      progress("crash: recovering");
+      await recover(ks);
+      assert.equal(await adminVersion(ks), "3.6.0");
+      assert.deepEqual(await entityCounts(ks), seeded);
+      const rows = await sql<{ c: { redis: { host: string }; redis_host: string } }>(
+        ks,
+        "SELECT config AS c FROM plugins WHERE name = 'rate-limiting'",
+      );
+      assert.ok(rows.length === 60 && rows.every((r) => r.c.redis.host === r.c.redis_host));
+    });
+  },
+);

@@ -9,11 +9,29 @@ import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { seed } from "../../scripts/seed";
-import { adminVersion, dataHash, entityCounts, LastUpgrade, outputs, progress, resourceNames, sql, status } from "../support/e2e";
+import {
+  adminVersion,
+  dataHash,
+  entityCounts,
+  LastUpgrade,
+  outputs,
+  progress,
+  resourceNames,
+  sql,
+  status,
+} from "../support/e2e";
 import { createKongStack, KongStack } from "../support/kongStack";
 import { longestOutage, startProber } from "../support/prober";
 
-const STEP_ORDER = ["preflight", "stop", "backup", "migrations-up", "migrations-finish", "start", "verify"];
+const STEP_ORDER = [
+  "preflight",
+  "stop",
+  "backup",
+  "migrations-up",
+  "migrations-finish",
+  "start",
+  "verify",
+];
 
 /** Parses `1m 05s` / `12s` / `0.8s` from the rendered plan. */
 function parseDuration(text: string): number {
@@ -42,7 +60,13 @@ describe("a version bump upgrades in place (3.4 → 3.5 → 3.6)", { timeout: 90
     assert.equal(await adminVersion(ks, 1), "3.4.2");
     const c = await seed(ks.adminUrl(0), { services: 300, consumers: 600 });
     seeded = await entityCounts(ks);
-    assert.deepEqual(seeded, { services: 300, routes: 300, consumers: 600, keyauth_credentials: 600, plugins: 300 });
+    assert.deepEqual(seeded, {
+      services: 300,
+      routes: 300,
+      consumers: 600,
+      keyauth_credentials: 600,
+      plugins: 300,
+    });
     progress(`path: seeded ${JSON.stringify(c)}`);
     await new Promise((r) => setTimeout(r, 1500)); // nodes refresh their routers from the database
     assert.equal(await status(`${ks.proxyUrl(0)}/svc-7`), 200, "node-0 routes a seeded route");
@@ -55,10 +79,20 @@ describe("a version bump upgrades in place (3.4 → 3.5 → 3.6)", { timeout: 90
     const res = await ks.stack.preview();
     const text = res.stdout;
     const order = STEP_ORDER.map((s) => text.indexOf(`. ${s} `));
-    assert.ok(order.every((i) => i > 0), `every step is listed:\n${text}`);
-    assert.deepEqual([...order].sort((a, b) => a - b), order, "steps are listed in execution order");
+    assert.ok(
+      order.every((i) => i > 0),
+      `every step is listed:\n${text}`,
+    );
+    assert.deepEqual(
+      [...order].sort((a, b) => a - b),
+      order,
+      "steps are listed in execution order",
+    );
     assert.match(text, /Kong 3\.4\.2 → 3\.5\.0: in-place upgrade/);
-    assert.match(text, /Estimated downtime \(stop → backup → migrations-up → migrations-finish → start\): .+ expected \(.+ – .+\)/);
+    assert.match(
+      text,
+      /Estimated downtime \(stop → backup → migrations-up → migrations-finish → start\): .+ expected \(.+ – .+\)/,
+    );
     assert.match(text, /Backup: .*backups\/kong-3\.4\.2-to-3\.5\.0-<timestamp>\.dump/);
     assert.match(text, /upgradePlan/);
     assert.equal(dataHash(ks), before, "the database is byte-for-byte the same after preview");
@@ -74,13 +108,22 @@ describe("a version bump upgrades in place (3.4 → 3.5 → 3.6)", { timeout: 90
     const out = await outputs(ks.stack);
     const report = out.lastUpgrade as LastUpgrade;
     assert.equal(report.outcome, "succeeded");
-    assert.deepEqual(report.steps.map((s) => s.name), STEP_ORDER);
+    assert.deepEqual(
+      report.steps.map((s) => s.name),
+      STEP_ORDER,
+    );
     for (let i = 1; i < report.steps.length; i++) {
-      assert.ok(report.steps[i]!.startedAt >= report.steps[i - 1]!.finishedAt, `${report.steps[i]!.name} starts after ${report.steps[i - 1]!.name} ends`);
+      assert.ok(
+        report.steps[i]!.startedAt >= report.steps[i - 1]!.finishedAt,
+        `${report.steps[i]!.name} starts after ${report.steps[i - 1]!.name} ends`,
+      );
     }
     const outage = longestOutage(probes);
     progress(`path: measured downtime ${report.downtimeSeconds}s, prober saw ${outage}s`);
-    assert.ok(Math.abs(report.downtimeSeconds - outage) <= 1, `reported ${report.downtimeSeconds}s vs observed ${outage}s`);
+    assert.ok(
+      Math.abs(report.downtimeSeconds - outage) <= 1,
+      `reported ${report.downtimeSeconds}s vs observed ${outage}s`,
+    );
     assert.ok(report.backup && existsSync(report.backup.path), "the backup file exists");
     assert.equal(out.version, "3.5.0");
     assert.equal(await adminVersion(ks, 0), "3.5.0");
@@ -88,8 +131,15 @@ describe("a version bump upgrades in place (3.4 → 3.5 → 3.6)", { timeout: 90
     assert.equal(await status(`${ks.proxyUrl(1)}/svc-299`), 200);
     assert.deepEqual(await entityCounts(ks), seeded);
     const names = await resourceNames(ks.stack);
-    assert.ok(!names.some((n) => n.startsWith("kong-3.4.2")), `X's resources are gone: ${names.join(", ")}`);
-    assert.deepEqual(readdirSync(join(ks.stateDir, "nodes")), ["upgrade-3.5.0-g1"], "only Y's node prefixes remain");
+    assert.ok(
+      !names.some((n) => n.startsWith("kong-3.4.2")),
+      `X's resources are gone: ${names.join(", ")}`,
+    );
+    assert.deepEqual(
+      readdirSync(join(ks.stateDir, "nodes")),
+      ["upgrade-3.5.0-g1"],
+      "only Y's node prefixes remain",
+    );
   });
 
   it("2c. a second up reports no changes", async () => {
@@ -101,7 +151,9 @@ describe("a version bump upgrades in place (3.4 → 3.5 → 3.6)", { timeout: 90
   it("2d + 8. 3.5 → 3.6 transforms rate-limiting config; the estimate from the measured run is within 30%", async () => {
     await ks.setVersion("3.6.0");
     const preview = await ks.stack.preview();
-    const m = /Estimated downtime \([^)]*\): ((?:\d+m )?[\d.]+s) expected.*numbers: ([^\n]*)/.exec(preview.stdout);
+    const m = /Estimated downtime \([^)]*\): ((?:\d+m )?[\d.]+s) expected.*numbers: ([^\n]*)/.exec(
+      preview.stdout,
+    );
     assert.ok(m, preview.stdout);
     assert.match(m[2]!, /measured in 1 earlier upgrade/);
     const estimate = parseDuration(m[1]!);
@@ -110,10 +162,20 @@ describe("a version bump upgrades in place (3.4 → 3.5 → 3.6)", { timeout: 90
     assert.equal(res.summary.result, "succeeded");
     const report = (await outputs(ks.stack)).lastUpgrade as LastUpgrade;
     progress(`path: measured ${report.downtimeSeconds}s against the estimate ${estimate}s`);
-    assert.ok(Math.abs(estimate - report.downtimeSeconds) <= 0.3 * report.downtimeSeconds, `estimate ${estimate}s vs measured ${report.downtimeSeconds}s`);
-    const rows = await sql<{ config: { redis_host: string; redis: { host: string; port: number } } }>(ks, "SELECT config FROM plugins WHERE name = 'rate-limiting'");
+    assert.ok(
+      Math.abs(estimate - report.downtimeSeconds) <= 0.3 * report.downtimeSeconds,
+      `estimate ${estimate}s vs measured ${report.downtimeSeconds}s`,
+    );
+    const rows = await sql<{
+      config: { redis_host: string; redis: { host: string; port: number } };
+    }>(ks, "SELECT config FROM plugins WHERE name = 'rate-limiting'");
     assert.equal(rows.length, 300);
-    assert.ok(rows.every((r) => r.config.redis.host === r.config.redis_host && r.config.redis.port === 6379), "redis_* copied into config.redis");
+    assert.ok(
+      rows.every(
+        (r) => r.config.redis.host === r.config.redis_host && r.config.redis.port === 6379,
+      ),
+      "redis_* copied into config.redis",
+    );
     assert.deepEqual(await entityCounts(ks), seeded);
   });
 });

@@ -49,7 +49,8 @@ describe("steps on a real database", { timeout: 300_000 }, () => {
     };
   };
   let basePort = 0;
-  const count = async (t: string) => (await pg.query<{ n: number }>("kong", `SELECT count(*)::int AS n FROM ${t}`))[0]!.n;
+  const count = async (t: string) =>
+    (await pg.query<{ n: number }>("kong", `SELECT count(*)::int AS n FROM ${t}`))[0]!.n;
 
   before(async () => {
     pg = await startPostgres();
@@ -66,7 +67,14 @@ describe("steps on a real database", { timeout: 300_000 }, () => {
       cluster: "kong",
       stateDir: dir,
       plugins: "bundled",
-      database: { host: db.host, port: db.port, database: db.database, user: db.user, schema: "", ssl: "off" },
+      database: {
+        host: db.host,
+        port: db.port,
+        database: db.database,
+        user: db.user,
+        schema: "",
+        ssl: "off",
+      },
       backup: { dir: join(dir, "backups"), verify: "list", retention: 3, minFreeBytes: 0 },
       automaticRollback: true,
       maintenanceWindows: [],
@@ -77,7 +85,11 @@ describe("steps on a real database", { timeout: 300_000 }, () => {
   });
 
   after(async () => {
-    for (const s of [spec("install", "3.5.0"), spec("upgrade", "3.6.0", "3.5.0"), spec("upgrade", "3.7.0", "3.6.0", 1)]) {
+    for (const s of [
+      spec("install", "3.5.0"),
+      spec("upgrade", "3.6.0", "3.5.0"),
+      spec("upgrade", "3.7.0", "3.6.0", 1),
+    ]) {
       await steps.stop({ ...s, nodes: [] }).catch(() => undefined);
     }
     await pg?.stop();
@@ -86,7 +98,10 @@ describe("steps on a real database", { timeout: 300_000 }, () => {
   it("installs 3.5.0: every step, then every step again changes nothing", async () => {
     const s = spec("install", "3.5.0");
     await steps.preflight(s);
-    assert.deepEqual(await steps.stop(s), { stopped: [], note: "no other node of this cluster was running" });
+    assert.deepEqual(await steps.stop(s), {
+      stopped: [],
+      note: "no other node of this cluster was running",
+    });
     assert.match(String((await steps.backup(s)).skipped), /not bootstrapped/);
     assert.deepEqual(await steps.migrationsUp(s), { state: "up-to-date", ran: true });
     assert.deepEqual(await steps.migrationsFinish(s), { state: "up-to-date", ran: false });
@@ -111,12 +126,23 @@ describe("steps on a real database", { timeout: 300_000 }, () => {
     assert.equal(statSync(join(dir, "backups")).mode & 0o777, 0o700);
     assert.match(b.sha256, /^[0-9a-f]{64}$/);
     assert.deepEqual(await steps.migrationsUp(s), { state: "up-to-date", ran: true });
-    assert.deepEqual(await steps.migrationsUp(s), { state: "up-to-date", ran: false }, "never re-runs up");
+    assert.deepEqual(
+      await steps.migrationsUp(s),
+      { state: "up-to-date", ran: false },
+      "never re-runs up",
+    );
     await steps.migrationsFinish(s);
     await steps.nodeStart(s, "node-0");
     await steps.verify(s);
-    assert.deepEqual(await steps.stop(s), { stopped: [], note: "no other node of this cluster was running" }, "X stays stopped");
-    const rows = await pg.query<{ c: { redis: { host: string }; redis_host: string } }>("kong", "SELECT config AS c FROM plugins WHERE name = 'rate-limiting'");
+    assert.deepEqual(
+      await steps.stop(s),
+      { stopped: [], note: "no other node of this cluster was running" },
+      "X stays stopped",
+    );
+    const rows = await pg.query<{ c: { redis: { host: string }; redis_host: string } }>(
+      "kong",
+      "SELECT config AS c FROM plugins WHERE name = 'rate-limiting'",
+    );
     assert.ok(rows.length === 30 && rows.every((r) => r.c.redis.host === r.c.redis_host));
   });
 
@@ -129,7 +155,14 @@ describe("steps on a real database", { timeout: 300_000 }, () => {
     // The run.ts wrapper journals each step; the rollback reads the backup from the journal.
     const { record } = await import("../../components/steps/journal");
     const b = await steps.backup(s);
-    record(s, { step: "backup", startedAt: new Date().toISOString(), finishedAt: new Date().toISOString(), seconds: 0, ok: true, details: b });
+    record(s, {
+      step: "backup",
+      startedAt: new Date().toISOString(),
+      finishedAt: new Date().toISOString(),
+      seconds: 0,
+      ok: true,
+      details: b,
+    });
     await steps.migrationsUp(s);
     process.env.KONG_SIM_FAIL_MIGRATION = "ai-proxy/001_360_to_370:teardown";
     const err = await steps.migrationsFinish(s).then(
@@ -143,12 +176,24 @@ describe("steps on a real database", { timeout: 300_000 }, () => {
     assert.match(message, /Automatic rollback completed/);
     assert.match(message, /restored backup kong-3\.6\.0-to-3\.7\.0-/);
     assert.match(message, /started Kong 3\.6\.0 again on node-0/);
-    const root = (await (await fetch(`${spec("upgrade", "3.6.0").nodes[0]!.adminUrl}/`)).json()) as { version: string };
+    const root = (await (
+      await fetch(`${spec("upgrade", "3.6.0").nodes[0]!.adminUrl}/`)
+    ).json()) as { version: string };
     assert.equal(root.version, "3.6.0");
     assert.equal(await count("services"), services);
-    const meta = await pg.query<{ pending: string[] | null }>("kong", "SELECT pending FROM schema_meta WHERE subsystem = 'ai-proxy'");
+    const meta = await pg.query<{ pending: string[] | null }>(
+      "kong",
+      "SELECT pending FROM schema_meta WHERE subsystem = 'ai-proxy'",
+    );
     assert.equal(meta.length, 0, "3.7's migrations are gone with the restore");
-    const list = execFileSync(bins["3.6.0"]!, ["migrations", "list"], { env: { ...process.env, KONG_PG_HOST: base.database.host, KONG_PG_PORT: String(base.database.port), KONG_PG_USER: "kong" } });
+    const list = execFileSync(bins["3.6.0"]!, ["migrations", "list"], {
+      env: {
+        ...process.env,
+        KONG_PG_HOST: base.database.host,
+        KONG_PG_PORT: String(base.database.port),
+        KONG_PG_USER: "kong",
+      },
+    });
     assert.match(list.toString(), /Executed migrations/);
     assert.equal(entries(s).at(-1)?.step, "rollback");
     assert.ok(existsSync(join(dir, "attempts.json")));

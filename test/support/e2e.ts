@@ -21,8 +21,17 @@ export function progress(msg: string): void {
 }
 
 /** Runs SQL against the stack's Kong database. */
-export async function sql<T extends object = Record<string, unknown>>(ks: KongStack, text: string): Promise<T[]> {
-  const c = new pg.Client({ host: "127.0.0.1", port: ks.dbPort, user: "kong", password: E2E_PASSWORD, database: "kong" });
+export async function sql<T extends object = Record<string, unknown>>(
+  ks: KongStack,
+  text: string,
+): Promise<T[]> {
+  const c = new pg.Client({
+    host: "127.0.0.1",
+    port: ks.dbPort,
+    user: "kong",
+    password: E2E_PASSWORD,
+    database: "kong",
+  });
   await c.connect();
   try {
     return (await c.query(text)).rows as T[];
@@ -45,15 +54,36 @@ export async function entityCounts(ks: KongStack): Promise<Record<string, number
  * Tables Kong nodes write on their own while running (invalidation events and their expiry,
  * rate-limiting counters, the migrations lock): not configuration, so left out of {@link dataHash}.
  */
-export const RUNTIME_TABLES = ["cluster_events", "ratelimiting_metrics", "response_ratelimiting_metrics", "locks"];
+export const RUNTIME_TABLES = [
+  "cluster_events",
+  "ratelimiting_metrics",
+  "response_ratelimiting_metrics",
+  "locks",
+];
 
 /** A hash of every configuration row (a data-only dump without runtime tables), to prove nothing was written. */
 export function dataHash(ks: KongStack): string {
   const exclude = RUNTIME_TABLES.map((t) => `--exclude-table-data=${t}`);
-  const dump = execFileSync("pg_dump", ["-h", "127.0.0.1", "-p", String(ks.dbPort), "-U", "kong", "-d", "kong", "--data-only", "--no-owner", ...exclude], {
-    env: { ...process.env, PGPASSWORD: E2E_PASSWORD },
-    maxBuffer: 256 * 1024 * 1024,
-  });
+  const dump = execFileSync(
+    "pg_dump",
+    [
+      "-h",
+      "127.0.0.1",
+      "-p",
+      String(ks.dbPort),
+      "-U",
+      "kong",
+      "-d",
+      "kong",
+      "--data-only",
+      "--no-owner",
+      ...exclude,
+    ],
+    {
+      env: { ...process.env, PGPASSWORD: E2E_PASSWORD },
+      maxBuffer: 256 * 1024 * 1024,
+    },
+  );
   // pg_dump 15.14+ brackets a dump with `\restrict <random key>` lines: not data, so not hashed.
   const text = dump.toString().replace(/^\\(un)?restrict .*$/gm, "");
   const hash = createHash("sha256").update(text).digest("hex");
@@ -63,13 +93,17 @@ export function dataHash(ks: KongStack): string {
 
 /** A line diff of two data dumps by hash (for assertion messages). */
 export function dumpDiff(a: string, b: string): string {
-  const read = (h: string) => readFileSync(join(tmpdir(), `kong-gw-datahash-${h.slice(0, 12)}.sql`), "utf8").split("\n");
+  const read = (h: string) =>
+    readFileSync(join(tmpdir(), `kong-gw-datahash-${h.slice(0, 12)}.sql`), "utf8").split("\n");
   const [x, y] = [read(a), read(b)];
   const sx = new Set(x);
   const sy = new Set(y);
   const gone = x.filter((l) => !sy.has(l)).slice(0, 10);
   const added = y.filter((l) => !sx.has(l)).slice(0, 10);
-  return [...gone.map((l) => `- ${l.slice(0, 200)}`), ...added.map((l) => `+ ${l.slice(0, 200)}`)].join("\n");
+  return [
+    ...gone.map((l) => `- ${l.slice(0, 200)}`),
+    ...added.map((l) => `+ ${l.slice(0, 200)}`),
+  ].join("\n");
 }
 
 /** The HTTP status of GET url, or 0 when nothing answers. */

@@ -37,13 +37,30 @@ export function scratchProject(name: string, program: string): { dir: string; ba
   symlinkSync(join(repoRoot, "node_modules"), join(dir, "node_modules"));
   writeFileSync(join(dir, "Pulumi.yaml"), `name: ${name}\nruntime: nodejs\n`);
   writeFileSync(join(dir, "package.json"), JSON.stringify({ name, main: "index.ts" }));
-  writeFileSync(join(dir, "tsconfig.json"), JSON.stringify({ compilerOptions: { strict: true, target: "ES2022", module: "commonjs", moduleResolution: "node", esModuleInterop: true, skipLibCheck: true } }));
+  writeFileSync(
+    join(dir, "tsconfig.json"),
+    JSON.stringify({
+      compilerOptions: {
+        strict: true,
+        target: "ES2022",
+        module: "commonjs",
+        moduleResolution: "node",
+        esModuleInterop: true,
+        skipLibCheck: true,
+      },
+    }),
+  );
   writeFileSync(join(dir, "index.ts"), program);
   return { dir, backend };
 }
 
 /** Creates (or selects) a stack of a project directory on its own file backend. */
-export async function stackFor(dir: string, backend: string, stackName: string, extraEnv: Record<string, string> = {}): Promise<Stack> {
+export async function stackFor(
+  dir: string,
+  backend: string,
+  stackName: string,
+  extraEnv: Record<string, string> = {},
+): Promise<Stack> {
   return LocalWorkspace.createOrSelectStack(
     { stackName, workDir: dir },
     { pulumiCommand: await pulumiCommand(), envVars: { ...engineEnv(backend), ...extraEnv } },

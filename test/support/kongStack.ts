@@ -6,7 +6,14 @@
  */
 import type { Stack } from "@pulumi/pulumi/automation";
 import { spawnSync } from "node:child_process";
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { repoRoot, stackFor } from "./engine";
@@ -32,7 +39,12 @@ export interface KongStack {
 let nextBase = 21000 + (process.pid % 50) * 200;
 
 /** Creates a fresh stack named `name` at `version`. */
-export async function createKongStack(name: string, version: string, extra: Record<string, unknown> = {}, env: Record<string, string> = {}): Promise<KongStack> {
+export async function createKongStack(
+  name: string,
+  version: string,
+  extra: Record<string, unknown> = {},
+  env: Record<string, string> = {},
+): Promise<KongStack> {
   const base = mkdtempSync(join(tmpdir(), `kong-gw-e2e-${name}-`));
   chmodSync(base, 0o755);
   const dir = join(base, "project");
@@ -53,7 +65,10 @@ export async function createKongStack(name: string, version: string, extra: Reco
     "kong-gateway:nodes": 2,
     "kong-gateway:stateDir": stateDir,
     "kong-gateway:database": { mode: "local", port: dbPort },
-    "kong-gateway:local": { install: `${repoRoot}/test/kong-sim/install {version} {dir}`, basePort },
+    "kong-gateway:local": {
+      install: `${repoRoot}/test/kong-sim/install {version} {dir}`,
+      basePort,
+    },
     ...extra,
   };
   writeFileSync(join(dir, "stacks", `Pulumi.${name}.yaml`), JSON.stringify({ config }, null, 2));
@@ -67,9 +82,17 @@ export async function createKongStack(name: string, version: string, extra: Reco
     adminUrl: (i = 0) => `http://127.0.0.1:${basePort + 10 * i + 1}`,
     setVersion: (v) => stack.setConfig("kong-gateway:version", { value: v }),
     async dispose() {
-      await stack.destroy().catch((e: Error) => process.stderr.write(`destroy of ${name} failed: ${e.message.slice(0, 500)}\n`));
+      await stack
+        .destroy()
+        .catch((e: Error) =>
+          process.stderr.write(`destroy of ${name} failed: ${e.message.slice(0, 500)}\n`),
+        );
       spawnSync("pkill", ["-f", stateDir]);
-      spawnSync("bash", [join(repoRoot, "scripts/pg-server.sh"), "stop", join(stateDir, "postgres")]);
+      spawnSync("bash", [
+        join(repoRoot, "scripts/pg-server.sh"),
+        "stop",
+        join(stateDir, "postgres"),
+      ]);
     },
   };
 }

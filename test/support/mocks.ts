@@ -23,7 +23,11 @@ export const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
 
 /** True when `raw` (a raw input value) is a secret on the wire. */
 export function isSecret(raw: unknown): boolean {
-  return typeof raw === "object" && raw !== null && (raw as Record<string, unknown>)["4dabf18193072939515e22adb298388d"] === SECRET_SIG;
+  return (
+    typeof raw === "object" &&
+    raw !== null &&
+    (raw as Record<string, unknown>)["4dabf18193072939515e22adb298388d"] === SECRET_SIG
+  );
 }
 
 /** Installs mocks for project `kong-gateway`, stack `test`; returns the live registration list. */
@@ -45,7 +49,12 @@ export function installMocks(preview = false): Registration[] {
     getDependenciesList(): string[];
     getObject(): { toJavaScript(): Record<string, unknown> } | undefined;
   };
-  const monitor = getMonitor() as unknown as { registerResource: (req: Req, cb: (err: unknown, res?: { getUrn(): string }) => void) => Promise<void> };
+  const monitor = getMonitor() as unknown as {
+    registerResource: (
+      req: Req,
+      cb: (err: unknown, res?: { getUrn(): string }) => void,
+    ) => Promise<void>;
+  };
   const original = monitor.registerResource.bind(monitor);
   monitor.registerResource = (req, cb) =>
     original(req, (err, res) => {
@@ -57,7 +66,11 @@ export function installMocks(preview = false): Registration[] {
           urn: res.getUrn(),
           parent: req.getParent(),
           dependencies: req.getDependenciesList(),
-          inputs: JSON.parse(JSON.stringify(raw, (_k, v: unknown) => (isSecret(v) ? (v as { value: unknown }).value : v))) as Record<string, unknown>,
+          inputs: JSON.parse(
+            JSON.stringify(raw, (_k, v: unknown) =>
+              isSecret(v) ? (v as { value: unknown }).value : v,
+            ),
+          ) as Record<string, unknown>,
           rawInputs: raw,
         });
       }
