@@ -66,7 +66,7 @@ async function program() {
     capacity: config.getObject<CapacityArgs>("capacity"),
     probe: config.getObject<ProbeArgs>("probe"),
     timeouts: config.getObject<TimeoutArgs>("timeouts"),
-    maintenanceWindows: config.getObject<string[]>("maintenanceWindows"),
+    maintenanceWindows: config.getObject<string[]>("maintenanceWindow"),
     automaticRollback: config.getBoolean("automaticRollback"),
     databasePassword: configured ?? pulumi.secret(LOCAL_DEFAULT_PASSWORD),
     deployed: parseDeployed(await deployedState()),

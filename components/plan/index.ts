@@ -34,6 +34,7 @@ export {
   MEASURED_LOW_FACTOR,
   MIN_MIB_FOR_MEASURED_RATE,
   summarizeDowntime,
+  measuredDowntime,
 } from "./estimate";
 export type {
   DowntimeEstimate,

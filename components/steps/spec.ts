@@ -5,21 +5,13 @@
  * value of the command resource).
  */
 
-/** Every step the runner knows. Names are API: the stack exports them in `lastUpgrade.steps`. */
-export const STEP_NAMES = [
-  "preflight",
-  "stop",
-  "backup",
-  "migrations-up",
-  "migrations-finish",
-  "start",
-  "verify",
-  "rollback",
-  "restore",
-] as const;
+import type { StepName } from "../plan/steps";
 
-/** One of {@link STEP_NAMES}. */
-export type StepName = (typeof STEP_NAMES)[number];
+/**
+ * Step names are the planner's (components/plan/steps.ts): the stack exports measured steps under
+ * them and the next preview's estimate looks them up by them, so there is one list.
+ */
+export type { StepName };
 
 /** What the runner is asked to do: the steps above plus the node lifecycle commands. */
 export type RunnerCommand = StepName | "node-start" | "node-delete" | "report";

@@ -9,7 +9,16 @@ import { previousCluster, runningOthers, targetNodes } from "./cluster";
 import { databaseFacts, tableCounts } from "./db";
 import { execFile } from "./exec";
 import { databaseEnv, describeFailure, kong, migrationState } from "./kong";
-import { httpJson, httpStatus, isReady, sleep, startNode, stopNode, watchUntilDown } from "./nodes";
+import {
+  httpJson,
+  httpStatus,
+  isReady,
+  nodeEnv,
+  sleep,
+  startNode,
+  stopNode,
+  watchUntilDown,
+} from "./nodes";
 import { readManifest, restoreBackup } from "./restore";
 import { StepSpec } from "./spec";
 import { checkChange, checkWindow } from "./policy";
@@ -44,6 +53,12 @@ export async function preflight(spec: StepSpec): Promise<StepDetails> {
     if (v.code !== 0 || shown.split(" ").at(-1) !== spec.to) {
       problems.push(
         `${y.kongBin} reports version "${shown}" (exit ${v.code}), expected ${spec.to}`,
+      );
+    }
+    const check = await execFile(y.kongBin, ["check"], { env: nodeEnv(y) });
+    if (check.code !== 0) {
+      problems.push(
+        describeFailure(`Kong ${spec.to} rejects the nodes' configuration: kong check`, check),
       );
     }
   }

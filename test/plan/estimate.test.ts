@@ -8,6 +8,7 @@ import {
   MEASURED_HIGH_FACTOR,
   PastRun,
   StepSkeleton,
+  measuredDowntime,
   summarizeDowntime,
 } from "../../components/plan";
 
@@ -166,5 +167,52 @@ describe("summarizeDowntime", () => {
     );
     assert.equal(d.source, "defaults");
     assert.equal(d.runs, 0);
+  });
+});
+
+describe("measuredDowntime", () => {
+  const window = [step("stop", false), step("backup", true), step("start", false)].map((s) => ({
+    ...s,
+    runIndices: [],
+    estimate: {
+      lowSeconds: 1,
+      expectedSeconds: 1,
+      highSeconds: 1,
+      source: "default" as const,
+      runs: 0,
+    },
+  }));
+  const run = (downtimeSeconds: number | undefined, backup: number, bytes?: number): PastRun => ({
+    steps: [
+      { name: "stop", seconds: 0.5 },
+      { name: "backup", seconds: backup },
+    ],
+    ...(downtimeSeconds === undefined ? {} : { downtimeSeconds }),
+    ...(bytes === undefined ? {} : { databaseBytes: bytes }),
+  });
+
+  test("absent without a measured outage: the per-step sum is used instead", () => {
+    assert.equal(measuredDowntime(window, [run(undefined, 1)], undefined), undefined);
+  });
+  test("the median measured outage, with the range factors, in tenths of a second", () => {
+    const d = measuredDowntime(window, [run(2.63, 1), run(3.1, 1), run(2.9, 1)], undefined)!;
+    assert.deepEqual(
+      {
+        low: d.lowSeconds,
+        expected: d.expectedSeconds,
+        high: d.highSeconds,
+        source: d.source,
+        runs: d.runs,
+      },
+      { low: 2.2, expected: 2.9, high: 4.7, source: "measured", runs: 3 },
+    );
+  });
+  test("a larger database adds what its database-scaled steps cost, never less", () => {
+    const small = measuredDowntime(window, [run(2, 1, 100 * MIB)], 100 * MIB)!;
+    const big = measuredDowntime(window, [run(2, 1, 100 * MIB)], 1000 * MIB)!;
+    const smaller = measuredDowntime(window, [run(2, 1, 100 * MIB)], 10 * MIB)!;
+    assert.equal(small.expectedSeconds, 2);
+    assert.equal(big.expectedSeconds, 11, "backup at 1 s per 100 MiB grows by 9 s");
+    assert.equal(smaller.expectedSeconds, 2);
   });
 });
