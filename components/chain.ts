@@ -36,6 +36,8 @@ export interface DeployedState {
   readonly memoryMb?: number;
   readonly chain: ChainDecision;
   readonly history: PastRunRecord[];
+  /** Database size the last change measured (install, upgrade or rollback), for estimates. */
+  readonly databaseBytes?: number;
 }
 
 /** Parses the `deployment` output of the stack's last update (undefined on a new stack). */
@@ -55,6 +57,7 @@ export function parseDeployed(value: unknown): DeployedState | undefined {
     memoryMb: d.memoryMb,
     chain: d.chain,
     history: Array.isArray(d.history) ? d.history : [],
+    ...(typeof d.databaseBytes === "number" ? { databaseBytes: d.databaseBytes } : {}),
   };
 }
 

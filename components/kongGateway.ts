@@ -155,7 +155,7 @@ function planOrFail(
       allowSmallerCluster: cfg.capacity.allowSmallerCluster,
       backups,
       history,
-      databaseBytes: history.at(-1)?.databaseBytes,
+      databaseBytes: d?.databaseBytes ?? history.at(-1)?.databaseBytes,
       maintenanceWindows: cfg.maintenanceWindows,
       now: args.now ?? new Date(),
       backupDir: cfg.backup.dir,
@@ -228,6 +228,9 @@ function nextDeployment(
       ...(report.databaseBytes !== undefined ? { databaseBytes: report.databaseBytes } : {}),
     });
   }
+  const databaseBytes = sameChain
+    ? previous?.databaseBytes
+    : (report?.databaseBytes ?? previous?.databaseBytes);
   return {
     version: cfg.version,
     nodes: cfg.nodes,
@@ -236,5 +239,6 @@ function nextDeployment(
     ...(cfg.capacity.memoryMb !== undefined ? { memoryMb: cfg.capacity.memoryMb } : {}),
     chain,
     history: history.slice(-5),
+    ...(databaseBytes !== undefined ? { databaseBytes } : {}),
   };
 }

@@ -95,7 +95,7 @@ export function upgradeSteps(c: StepContext): StepSkeleton[] {
       name: "preflight",
       description:
         `check the database is reachable, 'kong migrations list' on ${from} reports no ` +
-        `unfinished upgrade, the ${c.to} image is present and the backup location is writable`,
+        `unfinished upgrade, Kong ${c.to} is installed and accepts the configuration, and the backup location has room`,
       runsOn: "migration-job",
       version: from,
       nodes: 0,
