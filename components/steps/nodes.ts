@@ -31,6 +31,12 @@ export function writeNodeRecord(rec: NodeRecord): void {
   writeFileSync(join(rec.prefix, RECORD), JSON.stringify(rec, null, 2) + "\n", { mode: 0o600 });
 }
 
+/** The record in a prefix, if any. */
+export function readNodeRecord(prefix: string): NodeRecord | undefined {
+  const file = join(prefix, RECORD);
+  return existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as NodeRecord) : undefined;
+}
+
 /** Every node record of `cluster` under `<stateDir>/nodes/<version>-g<n>/<id>`. */
 export function discoverNodes(stateDir: string, cluster: string): NodeRecord[] {
   const root = join(stateDir, "nodes");
@@ -168,11 +174,14 @@ export async function startNode(
 ): Promise<{ startedAt: Date; readyAt: Date; skipped: boolean }> {
   const startedAt = new Date();
   if (runningPid(rec.prefix) !== undefined) {
-    const readyAt = await waitReady(rec.statusUrl, Math.min(startSeconds, 5));
+    // Already running: keep it only if it runs with these settings (plugins, listeners, database).
+    const same =
+      JSON.stringify(readNodeRecord(rec.prefix)?.settings) === JSON.stringify(rec.settings);
+    const readyAt = same ? await waitReady(rec.statusUrl, Math.min(startSeconds, 5)) : undefined;
     if (readyAt) {
       return { startedAt, readyAt, skipped: true };
     }
-    await stopNode(rec, 10);
+    await stopNode(readNodeRecord(rec.prefix) ?? rec, 10);
   }
   writeNodeRecord(rec);
   const r = await kong(rec.kongBin, ["start", "-p", rec.prefix], nodeEnv(rec), startSeconds + 30);

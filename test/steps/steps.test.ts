@@ -112,6 +112,14 @@ describe("steps on a real database", { timeout: 300_000 }, () => {
     assert.deepEqual(await steps.migrationsUp(s), { state: "up-to-date", ran: false });
     assert.equal((await steps.nodeStart(s, "node-0")).alreadyRunning, true);
     await steps.verify(s);
+    const changed = { ...s, plugins: "key-auth,rate-limiting" };
+    assert.equal(
+      (await steps.nodeStart(changed, "node-0")).alreadyRunning,
+      false,
+      "restarted: its plugins changed",
+    );
+    assert.equal((await steps.nodeStart(changed, "node-0")).alreadyRunning, true);
+    assert.equal((await steps.nodeStart(s, "node-0")).alreadyRunning, false);
     await seed(s.nodes[0]!.adminUrl, { services: 30, consumers: 30 });
   });
 
