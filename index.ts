@@ -69,6 +69,9 @@ async function program() {
     maintenanceWindows: config.getObject<string[]>("maintenanceWindow"),
     automaticRollback: config.getBoolean("automaticRollback"),
     databasePassword: configured ?? pulumi.secret(LOCAL_DEFAULT_PASSWORD),
+    databaseAdminPassword: config.get("dbAdminPassword")
+      ? config.requireSecret("dbAdminPassword")
+      : undefined,
     deployed: parseDeployed(await deployedState()),
     root: __dirname,
   });

@@ -8,9 +8,13 @@ import { isAbsolute, resolve } from "node:path";
 export interface DatabaseArgs {
   /**
    * `local`: a PostgreSQL server the stack starts in a directory of its own (demo and tests);
-   * `existing`: a server and database you operate. @default "local"
+   * `existing`: a server and database you operate; `managed`: a server you operate, on which the
+   * stack creates the Kong role and database with @pulumi/postgresql (admin credentials needed).
+   * @default "local"
    */
-  readonly mode?: "local" | "existing";
+  readonly mode?: "local" | "existing" | "managed";
+  /** `managed` only: the administrator that creates the role and database. @default "postgres" */
+  readonly adminUser?: string;
   /** @default "127.0.0.1" */
   readonly host?: string;
   /** @default 5432 for `existing`, 15432 for `local` */
@@ -155,8 +159,8 @@ export function withDefaults(s: PlainSettings, root: string, stack: string): Res
   const abs = (p: string) => (isAbsolute(p) ? p : resolve(root, p));
   const stateDir = abs(s.stateDir ?? `.state/${stack}`);
   const mode = s.database?.mode ?? "local";
-  if (mode !== "local" && mode !== "existing") {
-    fail("database.mode", mode, "is not a database mode", 'use "local" or "existing"');
+  if (mode !== "local" && mode !== "existing" && mode !== "managed") {
+    fail("database.mode", mode, "is not a database mode", 'use "local", "existing" or "managed"');
   }
   const database: Required<DatabaseArgs> = {
     mode,
@@ -166,6 +170,7 @@ export function withDefaults(s: PlainSettings, root: string, stack: string): Res
     user: s.database?.user ?? "kong",
     schema: s.database?.schema ?? "",
     ssl: s.database?.ssl ?? false,
+    adminUser: s.database?.adminUser ?? "postgres",
   };
   if (mode === "local" && database.host !== "127.0.0.1" && database.host !== "localhost") {
     fail(

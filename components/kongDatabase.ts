@@ -1,4 +1,5 @@
 import * as command from "@pulumi/command";
+import * as postgresql from "@pulumi/postgresql";
 import * as pulumi from "@pulumi/pulumi";
 import { join, resolve } from "node:path";
 import { ResolvedConfig } from "./config";
@@ -9,6 +10,8 @@ export interface KongDatabaseArgs {
   readonly settings: ResolvedConfig["database"];
   /** The Kong role's password. */
   readonly password: pulumi.Input<string>;
+  /** `managed` only: the administrator's password (it creates the role and the database). */
+  readonly adminPassword?: pulumi.Input<string>;
   /** Directory of the `local` server. @default "<stateDir>/postgres" */
   readonly localDir: string;
   /** The project root, where scripts/ lives. */
@@ -17,7 +20,8 @@ export interface KongDatabaseArgs {
 
 /**
  * The one PostgreSQL database both Kong versions share. `existing`: settings only, nothing is
- * created. `local`: a throwaway PostgreSQL server started by a command resource in a directory
+ * created. `managed`: the Kong role and database are created with @pulumi/postgresql on a server
+ * you run, and kept when the stack is destroyed (they hold your configuration). `local`: a throwaway PostgreSQL server started by a command resource in a directory
  * of its own; it survives every Kong upgrade and is removed only by `pulumi destroy`.
  */
 export class KongDatabase extends pulumi.ComponentResource {
@@ -35,7 +39,12 @@ export class KongDatabase extends pulumi.ComponentResource {
     this.port = s.port;
     this.database = s.database;
     this.user = s.user;
-    this.ready = s.mode === "local" ? [createLocalServer(name, args, this)] : [];
+    this.ready =
+      s.mode === "local"
+        ? [createLocalServer(name, args, this)]
+        : s.mode === "managed"
+          ? createManaged(name, args, this)
+          : [];
     this.registerOutputs({
       host: this.host,
       port: this.port,
@@ -67,4 +76,57 @@ function createLocalServer(
     },
     { parent },
   );
+}
+
+/**
+ * `managed`: role, database and grants through the PostgreSQL provider, logged in as the
+ * administrator. Both are retained on delete: `pulumi destroy` must never drop a production
+ * Kong database.
+ */
+function createManaged(
+  name: string,
+  args: KongDatabaseArgs,
+  parent: pulumi.Resource,
+): pulumi.Resource[] {
+  const s = args.settings;
+  if (!args.adminPassword) {
+    throw new pulumi.ResourceError(
+      `kong-gateway:database.mode "managed" needs the administrator's password to create the role and database; set it with 'pulumi config set --secret kong-gateway:dbAdminPassword <password>'`,
+      parent,
+      true,
+    );
+  }
+  const provider = new postgresql.Provider(
+    `${name}-admin`,
+    {
+      host: s.host,
+      port: s.port,
+      username: s.adminUser,
+      password: pulumi.secret(args.adminPassword),
+      sslmode: s.ssl ? "require" : "prefer",
+      superuser: false,
+    },
+    { parent },
+  );
+  const role = new postgresql.Role(
+    `${name}-role`,
+    { name: s.user, login: true, password: pulumi.secret(args.password), createDatabase: true },
+    { parent, provider, retainOnDelete: true },
+  );
+  const database = new postgresql.Database(
+    `${name}-database`,
+    { name: s.database, owner: role.name, encoding: "UTF8" },
+    { parent, provider, retainOnDelete: true },
+  );
+  const grant = new postgresql.Grant(
+    `${name}-grant`,
+    {
+      database: database.name,
+      role: role.name,
+      objectType: "database",
+      privileges: ["CONNECT", "CREATE", "TEMPORARY"],
+    },
+    { parent, provider },
+  );
+  return [role, database, grant];
 }

@@ -15,6 +15,8 @@ import { UpgradeReport } from "./steps/report";
 export interface KongGatewayArgs extends PlainSettings {
   /** Password of the Kong database role; reaches commands only as a secret environment value. */
   readonly databasePassword: pulumi.Input<string>;
+  /** `database.mode: managed` only: the administrator's password. @default undefined */
+  readonly databaseAdminPassword?: pulumi.Input<string>;
   /**
    * What this stack deployed last (its own `deployment` output, read by index.ts through a
    * StackReference to itself). Absent on a brand-new stack. @default undefined
@@ -74,6 +76,7 @@ export class KongGateway extends pulumi.ComponentResource {
       {
         settings: cfg.database,
         password: args.databasePassword,
+        adminPassword: args.databaseAdminPassword,
         localDir: join(cfg.stateDir, "postgres"),
         root,
       },

@@ -268,3 +268,40 @@ describe("KongGateway version changes", () => {
     );
   });
 });
+
+describe("KongGateway with database.mode managed (mocks: the PostgreSQL provider cannot run here)", () => {
+  it("creates the role, the database and the grant as the administrator; passwords stay secret", async () => {
+    const { name, byName } = await build("3.4.2", {
+      database: { mode: "managed", host: "db.internal", port: 5432, adminUser: "admin" },
+      databaseAdminPassword: "admin-pa55",
+    });
+    const provider = byName("db-admin")!;
+    const role = byName("db-role")!;
+    const database = byName("db-database")!;
+    const grant = byName("db-grant")!;
+    assert.equal(provider.type, "pulumi:providers:postgresql");
+    assert.equal(provider.inputs.host, "db.internal");
+    assert.equal(provider.inputs.username, "admin");
+    assert.ok(isSecret(provider.rawInputs.password), "the admin password is secret");
+    assert.equal(role.type, "postgresql:index/role:Role");
+    assert.deepEqual([role.inputs.name, role.inputs.login], ["kong", true]);
+    assert.ok(isSecret(role.rawInputs.password), "the role password is secret");
+    assert.equal(database.type, "postgresql:index/database:Database");
+    assert.deepEqual([database.inputs.name, database.inputs.owner], ["kong", "kong"]);
+    assert.equal(grant.inputs.objectType, "database");
+    assert.deepEqual(deps(byName("install-3.4.2-preflight")).sort(), [
+      `${name}-3.4.2-install`,
+      `${name}-db-database`,
+      `${name}-db-grant`,
+      `${name}-db-role`,
+    ]);
+    assert.equal(byName("db-server"), undefined, "no local server in managed mode");
+  });
+
+  it("refuses managed mode without the administrator's password, naming the setting", async () => {
+    await assert.rejects(
+      async () => build("3.4.2", { database: { mode: "managed", host: "db.internal" } }),
+      /kong-gateway:database\.mode "managed" needs the administrator's password .*kong-gateway:dbAdminPassword/,
+    );
+  });
+});
