@@ -13,8 +13,8 @@ import type { StepName } from "../plan/steps";
  */
 export type { StepName };
 
-/** What the runner is asked to do: the steps above plus the node lifecycle commands. */
-export type RunnerCommand = StepName | "node-start" | "node-delete" | "report";
+/** What the runner is asked to do: a step, or a node's start (its creation) or deletion. */
+export type RunnerCommand = StepName | "node-start" | "node-delete";
 
 /** A Kong node of the cluster, as the runtime starts it. */
 export interface NodeSpec {

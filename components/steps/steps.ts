@@ -5,7 +5,7 @@
  */
 import { statSync } from "node:fs";
 import { checkRoom, pgDumpMajor, takeBackup } from "./backup";
-import { previousCluster, runningOthers, targetNodes } from "./cluster";
+import { runningOthers, targetNodes } from "./cluster";
 import { databaseFacts, tableCounts } from "./db";
 import { execFile } from "./exec";
 import { databaseEnv, describeFailure, kong, migrationState } from "./kong";
@@ -348,11 +348,6 @@ export const ENTITY_TABLES = [
   "oauth2_credentials",
 ];
 
-/** Rollback chain: stop every running node of this cluster that is not the target (Y). */
-export async function stopForRollback(spec: StepSpec): Promise<StepDetails> {
-  return stop(spec);
-}
-
 /** Rollback chain: restore the backup the planner chose. */
 export async function restore(spec: StepSpec): Promise<StepDetails> {
   if (!spec.restoreBackupId) {
@@ -362,6 +357,3 @@ export async function restore(spec: StepSpec): Promise<StepDetails> {
   const r = await restoreBackup(spec.database, m);
   return { backup: { id: m.id, path: m.path, sha256: m.sha256, bytes: m.bytes }, ...r };
 }
-
-/** Exposed for the automatic rollback: the previous cluster's nodes. */
-export { previousCluster };
