@@ -123,6 +123,33 @@ describe("steps on a real database", { timeout: 300_000 }, () => {
     await seed(s.nodes[0]!.adminUrl, { services: 30, consumers: 30 });
   });
 
+  it("preflight refuses before anything stops: closed window, missing binary, bad configuration", async () => {
+    const s = spec("upgrade", "3.6.0", "3.5.0");
+    const closed = (() => {
+      const d = new Date(Date.now() + 6 * 3600_000);
+      const hh = String(d.getUTCHours()).padStart(2, "0");
+      return `daily ${hh}:00-${hh}:30 UTC`;
+    })();
+    const refusal = (x: StepSpec) =>
+      steps.preflight(x).then(
+        () => "",
+        (e: Error) => e.message,
+      );
+    assert.match(await refusal({ ...s, maintenanceWindows: [closed] }), /outside every window/);
+    const missing = { ...s, nodes: [{ ...s.nodes[0]!, kongBin: join(dir, "nope", "kong") }] };
+    assert.match(await refusal(missing), /nope\/kong does not exist: install it first/);
+    const badConf = { ...s, nodes: [{ ...s.nodes[0]!, proxyListen: "not-a-listener" }] };
+    assert.match(
+      await refusal(badConf),
+      /rejects the nodes' configuration: kong check exited 1: Error: /,
+    );
+    for (const m of [await refusal({ ...s, maintenanceWindows: [closed] })]) {
+      assert.match(m, /nothing was stopped or written/);
+    }
+    const root = (await (await fetch(`${s.nodes[0]!.adminUrl}/`)).json()) as { version: string };
+    assert.equal(root.version, "3.5.0", "X still serves after every refusal");
+  });
+
   it("upgrades 3.5.0 → 3.6.0 with a verified 0600 backup; re-running the steps is harmless", async () => {
     const s = spec("upgrade", "3.6.0", "3.5.0");
     const pre = await steps.preflight(s);
@@ -152,6 +179,23 @@ describe("steps on a real database", { timeout: 300_000 }, () => {
       "SELECT config AS c FROM plugins WHERE name = 'rate-limiting'",
     );
     assert.ok(rows.length === 30 && rows.every((r) => r.c.redis.host === r.c.redis_host));
+  });
+
+  it("keeps the newest backups up to the retention count, never deleting the one just taken", async () => {
+    const s = {
+      ...spec("upgrade", "3.6.0", "3.5.0"),
+      backup: { ...base.backup, dir: join(dir, "retention"), retention: 2 },
+    };
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      ids.push(((await steps.backup(s)).backup as { id: string }).id);
+      await new Promise((r) => setTimeout(r, 1100)); // ids carry the second they were taken
+    }
+    const { catalog } = await import("../../components/steps/backup");
+    assert.deepEqual(
+      catalog(s.backup.dir, "kong").map((m) => m.id),
+      ids.slice(1),
+    );
   });
 
   it("a crash in migrations finish rolls back: data restored, 3.6.0 serves again", async () => {
