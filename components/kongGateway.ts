@@ -8,7 +8,7 @@ import { KongCluster } from "./kongCluster";
 import { KongDatabase } from "./kongDatabase";
 import { readLocalState } from "./localState";
 import { ensureRunnerBundle } from "./runnerBundle";
-import { Plan, planChange, PlanJson, planToJson, renderPlan } from "./plan";
+import { Plan, planChange, PlanError, PlanJson, planToJson, renderPlan } from "./plan";
 import { UpgradeReport } from "./steps/report";
 
 /** Arguments of {@link KongGateway}: the plain settings (they decide what resources exist) plus inputs. */
@@ -164,8 +164,22 @@ function planOrFail(
       backupDir: cfg.backup.dir,
     });
   } catch (e) {
-    throw new pulumi.ResourceError(`kong-gateway:version ${(e as Error).message}`, parent, true);
+    throw new pulumi.ResourceError(settingMessage(e as Error), parent, true);
   }
+}
+
+/** The planner's refusal, led by the stack setting to change (STYLE.md: setting, value, fix). */
+function settingMessage(e: Error): string {
+  const code = e instanceof PlanError ? e.code : "input";
+  const setting =
+    code === "capacity"
+      ? "kong-gateway:nodes / kong-gateway:capacity"
+      : code === "window"
+        ? "kong-gateway:maintenanceWindow"
+        : code === "input"
+          ? "kong-gateway"
+          : "kong-gateway:version";
+  return `${setting} ${e.message.replace(/^(target|deployed)\.version: /, "")}`;
 }
 
 function pluginSetting(plugins: string): string[] | "bundled" {

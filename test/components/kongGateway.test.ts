@@ -193,7 +193,7 @@ describe("KongGateway version changes", () => {
     await assert.rejects(
       async () => build("3.7.0", { deployed: deployedAt("3.4.2", { kind: "install" }) }),
       (e: Error) =>
-        /3\.4\.2 → 3\.7\.0 is not a guaranteed upgrade path; upgrade through 3\.5 → 3\.6 → 3\.7/.test(
+        /kong-gateway:version 3\.4\.2 → 3\.7\.0 is not a guaranteed upgrade path; upgrade through 3\.5 → 3\.6 → 3\.7/.test(
           e.message,
         ),
     );

@@ -125,7 +125,7 @@ describe(
       assert.ok(err, "preview must fail");
       assert.match(
         err.message,
-        /3\.4\.2 → 3\.7\.0 is not a guaranteed upgrade path; upgrade through 3\.5 → 3\.6 → 3\.7, one pulumi up each/,
+        /kong-gateway:version 3\.4\.2 → 3\.7\.0 is not a guaranteed upgrade path; upgrade through 3\.5 → 3\.6 → 3\.7, one pulumi up each/,
       );
       const upErr = await ks.stack.up().then(
         () => undefined,
