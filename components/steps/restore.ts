@@ -42,6 +42,11 @@ export async function restoreBackup(
       known.add(t[1]);
     }
   }
+  if (list.code !== 0 || known.size === 0) {
+    throw new Error(
+      `pg_restore --list cannot read ${m.path} (exit ${list.code}); refusing to touch the database`,
+    );
+  }
   await withClient(db, async (c) => {
     const schema = schemaOf(db);
     const tables = await c.query<{ t: string }>(
@@ -49,7 +54,8 @@ export async function restoreBackup(
       [schema],
     );
     for (const { t } of tables.rows) {
-      if (!known.has(t)) {
+      // Only tables the backup knows nothing of (created by the newer version) are dropped.
+      if (!known.has(t) && !(t in m.tables)) {
         await c.query(
           `DROP TABLE IF EXISTS ${c.escapeIdentifier(schema)}.${c.escapeIdentifier(t)} CASCADE`,
         );

@@ -40,7 +40,8 @@ export async function automaticRollback(
   done.push(`stopped the Kong ${spec.to} nodes (${y.map((n) => n.id).join(", ")})`);
 
   let manifest: BackupManifest | undefined;
-  if (!DATABASE_UNTOUCHED.includes(failed)) {
+  // Never restore under a node that may still be writing: a Y node that would not stop ends it.
+  if (problems.length === 0 && !DATABASE_UNTOUCHED.includes(failed)) {
     const b = entries(spec)
       .filter((e) => e.step === "backup" && e.ok)
       .at(-1)?.details?.backup as { id: string } | undefined;

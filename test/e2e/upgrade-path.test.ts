@@ -120,6 +120,7 @@ describe("a version bump upgrades in place (3.4 → 3.5 → 3.6)", { timeout: 90
     }
     const outage = longestOutage(probes);
     progress(`path: measured downtime ${report.downtimeSeconds}s, prober saw ${outage}s`);
+    progress(`path: steps ${report.steps.map((st) => `${st.name} ${st.seconds}s`).join(", ")}`);
     assert.ok(
       Math.abs(report.downtimeSeconds - outage) <= 1,
       `reported ${report.downtimeSeconds}s vs observed ${outage}s`,
@@ -162,6 +163,7 @@ describe("a version bump upgrades in place (3.4 → 3.5 → 3.6)", { timeout: 90
     assert.equal(res.summary.result, "succeeded");
     const report = (await outputs(ks.stack)).lastUpgrade as LastUpgrade;
     progress(`path: measured ${report.downtimeSeconds}s against the estimate ${estimate}s`);
+    progress(`path: steps ${report.steps.map((st) => `${st.name} ${st.seconds}s`).join(", ")}`);
     assert.ok(
       Math.abs(estimate - report.downtimeSeconds) <= 0.3 * report.downtimeSeconds,
       `estimate ${estimate}s vs measured ${report.downtimeSeconds}s`,
