@@ -159,10 +159,19 @@ describe("a version bump upgrades in place (3.4 → 3.5 → 3.6)", { timeout: 90
     assert.match(m[2]!, /measured in 1 earlier upgrade/);
     const estimate = parseDuration(m[1]!);
     progress(`path: up 3.5.0 → 3.6.0 (estimated downtime ${estimate}s)`);
+    // The same conditions as the measured run (a prober on node-0), so the two are comparable.
+    const prober = startProber(`${ks.proxyUrl(0)}/svc-1`);
     const res = await ks.stack.up();
+    const outage = longestOutage(await prober.stop());
     assert.equal(res.summary.result, "succeeded");
     const report = (await outputs(ks.stack)).lastUpgrade as LastUpgrade;
-    progress(`path: measured ${report.downtimeSeconds}s against the estimate ${estimate}s`);
+    progress(
+      `path: measured ${report.downtimeSeconds}s (prober ${outage}s) against the estimate ${estimate}s`,
+    );
+    assert.ok(
+      Math.abs(report.downtimeSeconds - outage) <= 1,
+      `reported ${report.downtimeSeconds}s vs observed ${outage}s`,
+    );
     progress(`path: steps ${report.steps.map((st) => `${st.name} ${st.seconds}s`).join(", ")}`);
     assert.ok(
       Math.abs(estimate - report.downtimeSeconds) <= 0.3 * report.downtimeSeconds,
