@@ -103,16 +103,7 @@ export function upgradeSteps(c: StepContext): StepSkeleton[] {
       scalesWithDatabase: false,
       command: "kong migrations list",
     },
-    {
-      name: "stop",
-      description: `stop all ${nodesOf(c.deployedNodes, from)} gracefully; the gateway goes down`,
-      runsOn: "deployed-nodes",
-      version: from,
-      nodes: c.deployedNodes,
-      gatewayDown: true,
-      scalesWithDatabase: false,
-      command: "kong quit",
-    },
+    stopStep(c, from),
     {
       name: "backup",
       description: `dump the database to ${c.backupPath} and read the dump back to check it`,
@@ -165,6 +156,20 @@ export function upgradeSteps(c: StepContext): StepSkeleton[] {
   ];
 }
 
+/** Stopping the running cluster: the first step of the downtime, in upgrades and rollbacks. */
+function stopStep(c: StepContext, from: string): StepSkeleton {
+  return {
+    name: "stop",
+    description: `stop all ${nodesOf(c.deployedNodes, from)} gracefully; the gateway goes down`,
+    runsOn: "deployed-nodes",
+    version: from,
+    nodes: c.deployedNodes,
+    gatewayDown: true,
+    scalesWithDatabase: false,
+    command: "kong quit",
+  };
+}
+
 /**
  * A rollback Y → X: migrations cannot be reversed (KONG.md §6), so stop Y, restore the backup the
  * upgrade X → Y took, and start X on it.
@@ -172,16 +177,7 @@ export function upgradeSteps(c: StepContext): StepSkeleton[] {
 export function rollbackSteps(c: StepContext): StepSkeleton[] {
   const from = c.from as string;
   return [
-    {
-      name: "stop",
-      description: `stop all ${nodesOf(c.deployedNodes, from)} gracefully; the gateway goes down`,
-      runsOn: "deployed-nodes",
-      version: from,
-      nodes: c.deployedNodes,
-      gatewayDown: true,
-      scalesWithDatabase: false,
-      command: "kong quit",
-    },
+    stopStep(c, from),
     {
       name: "restore",
       description: `replace the database contents with the backup ${c.backupPath}`,
