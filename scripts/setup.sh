@@ -27,3 +27,11 @@ fi
 log "PostgreSQL: $("$(bash scripts/pg-server.sh bindir)/postgres" --version)"
 
 bash scripts/setup-engine.sh
+
+# The embedded `local` stack exists on the file backend, so `npm run pulumi -- preview -s local`
+# works right after setup.
+source "$root/scripts/env.sh"
+if ! "$root/.tools/bin/pulumi" stack ls --json 2>/dev/null | grep -q '"name": "local"'; then
+  "$root/.tools/bin/pulumi" stack init local --non-interactive >/dev/null
+  log "created the local stack (file backend in .state/)"
+fi
