@@ -75,3 +75,10 @@ export function abortAttempt(spec: StepSpec): number {
   renameSync(file + ".tmp", file);
   return next;
 }
+
+/** The backup this attempt took (its last successful `backup` step), if any. */
+export function attemptBackup(spec: StepSpec): { id: string } | undefined {
+  return entries(spec)
+    .filter((e) => e.step === "backup" && e.ok)
+    .at(-1)?.details?.backup as { id: string } | undefined;
+}

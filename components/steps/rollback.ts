@@ -6,7 +6,7 @@
  */
 import { BackupManifest } from "./backup";
 import { previousCluster, targetNodes } from "./cluster";
-import { abortAttempt, entries, record } from "./journal";
+import { abortAttempt, attemptBackup, record } from "./journal";
 import { httpJson, startNode, stopNode } from "./nodes";
 import { readManifest, restoreBackup } from "./restore";
 import { StepName, StepSpec } from "./spec";
@@ -42,9 +42,7 @@ export async function automaticRollback(
   let manifest: BackupManifest | undefined;
   // Never restore under a node that may still be writing: a Y node that would not stop ends it.
   if (problems.length === 0 && !DATABASE_UNTOUCHED.includes(failed)) {
-    const b = entries(spec)
-      .filter((e) => e.step === "backup" && e.ok)
-      .at(-1)?.details?.backup as { id: string } | undefined;
+    const b = attemptBackup(spec);
     if (!b) {
       problems.push("no backup of this attempt was found, so the database could not be restored");
     } else {

@@ -11,7 +11,7 @@
 import { existsSync, readdirSync, rmSync } from "node:fs";
 import { dirname } from "node:path";
 import { targetNodes } from "./cluster";
-import { entries, record } from "./journal";
+import { attemptBackup, record } from "./journal";
 import { stopNode } from "./nodes";
 import { readManifest } from "./restore";
 import { buildReport, exportedCatalog } from "./report";
@@ -116,9 +116,7 @@ async function main(argv: string[]): Promise<number> {
 
 /** Row counts the backup of this attempt recorded, for the "nothing lost" check. */
 function backupTables(spec: StepSpec): Record<string, number> | undefined {
-  const b = entries(spec)
-    .filter((e) => e.step === "backup" && e.ok)
-    .at(-1)?.details?.backup as { id: string } | undefined;
+  const b = attemptBackup(spec);
   return b ? readManifest(spec.backup.dir, b.id).tables : undefined;
 }
 

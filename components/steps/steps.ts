@@ -103,11 +103,11 @@ export async function preflight(spec: StepSpec): Promise<StepDetails> {
       );
     }
   }
-  if (problems.length === 0) {
-    facts.databaseBytes = (await databaseFacts(spec.database)).bytes;
+  const db = problems.length === 0 ? await databaseFacts(spec.database) : undefined;
+  if (db) {
+    facts.databaseBytes = db.bytes;
   }
-  if (problems.length === 0 && spec.kind !== "install") {
-    const db = await databaseFacts(spec.database);
+  if (db && spec.kind !== "install") {
     const room = checkRoom(spec.backup, db.bytes);
     facts.backupFreeBytes = room.free;
     if (!room.ok) {
