@@ -8,6 +8,8 @@ import type {
   BackupArgs,
   CapacityArgs,
   DatabaseArgs,
+  DockerRuntimeArgs,
+  HostsRuntimeArgs,
   LocalRuntimeArgs,
   ProbeArgs,
   TimeoutArgs,
@@ -63,6 +65,8 @@ async function program() {
     database,
     backup: config.getObject<BackupArgs>("backup"),
     local: config.getObject<LocalRuntimeArgs>("local"),
+    hosts: config.getObject<HostsRuntimeArgs>("hosts"),
+    docker: config.getObject<DockerRuntimeArgs>("docker"),
     capacity: config.getObject<CapacityArgs>("capacity"),
     probe: config.getObject<ProbeArgs>("probe"),
     timeouts: config.getObject<TimeoutArgs>("timeouts"),
@@ -72,6 +76,7 @@ async function program() {
     databaseAdminPassword: config.get("dbAdminPassword")
       ? config.requireSecret("dbAdminPassword")
       : undefined,
+    sshPrivateKey: config.get("sshPrivateKey") ? config.requireSecret("sshPrivateKey") : undefined,
     deployed: parseDeployed(await deployedState()),
     root: __dirname,
   });

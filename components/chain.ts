@@ -6,7 +6,7 @@
  */
 import { join } from "node:path";
 import { fillTemplate, ResolvedConfig } from "./config";
-import { NodeSpec, StepSpec } from "./steps/spec";
+import { NodeSpec, RuntimeSpec, StepSpec } from "./steps/spec";
 
 /** What a chain does; recorded in the stack's `deployment` output. */
 export interface ChainDecision {
@@ -85,6 +85,96 @@ export function decideChain(
   };
 }
 
+/** The nodes of a chain's target cluster on the configured runtime. */
+export function clusterNodes(
+  cfg: ResolvedConfig,
+  cluster: string,
+  chain: ChainDecision,
+): NodeSpec[] {
+  if (cfg.hosts) {
+    const h = cfg.hosts;
+    return Array.from({ length: cfg.nodes }, (_, i) => {
+      const host = h.addresses[i]!;
+      const fill = (t: string) => fillTemplate(t, { version: chain.to, host });
+      const id = `node-${i}`;
+      const listen = fill(h.listenAddress);
+      const admin = fill(h.adminAddress);
+      const reach = (address: string) =>
+        address === "0.0.0.0" || address === "::" ? urlHost(host) : urlHost(address);
+      return {
+        id,
+        version: chain.to,
+        kongBin: fill(h.kongBinary),
+        prefix: `${fill(h.prefix).replace(/\/+$/, "")}/${chain.kind}-${chain.to}-g${chain.generation}/${id}`,
+        host,
+        proxyListen: `${listen}:${h.proxyPort}`,
+        adminListen: `${admin}:${h.adminPort}`,
+        statusListen: `${listen}:${h.statusPort}`,
+        proxyUrl: `http://${reach(listen)}:${h.proxyPort}`,
+        adminUrl: `http://${reach(admin)}:${h.adminPort}`,
+        statusUrl: `http://${reach(listen)}:${h.statusPort}`,
+      };
+    });
+  }
+  if (cfg.docker) {
+    const d = cfg.docker;
+    return Array.from({ length: cfg.nodes }, (_, i) => {
+      const base = d.basePort + 10 * i;
+      const id = `node-${i}`;
+      const container = `${cluster}-${chain.to}-${id}`;
+      const at = urlHost(d.publishAddress === "0.0.0.0" ? "127.0.0.1" : d.publishAddress);
+      return {
+        id,
+        version: chain.to,
+        kongBin: "kong",
+        prefix: `docker:${container}`,
+        container,
+        proxyListen: "0.0.0.0:8000",
+        adminListen: "0.0.0.0:8001",
+        statusListen: "0.0.0.0:8100",
+        proxyUrl: `http://${at}:${base}`,
+        adminUrl: `http://${at}:${base + 1}`,
+        statusUrl: `http://${at}:${base + 2}`,
+      };
+    });
+  }
+  return localNodes(cfg, chain);
+}
+
+/** An address as the host part of a URL (IPv6 in brackets). */
+function urlHost(address: string): string {
+  return address.includes(":") && !address.startsWith("[") ? `[${address}]` : address;
+}
+
+/** Where the runner finds the nodes and runs Kong's CLI. */
+export function runtimeSpec(cfg: ResolvedConfig, cluster: string): RuntimeSpec {
+  if (cfg.hosts) {
+    return {
+      kind: "hosts",
+      ssh: {
+        user: cfg.hosts.user,
+        port: cfg.hosts.port,
+        bastion: cfg.hosts.bastion,
+        knownHosts: cfg.hosts.knownHosts,
+      },
+      migrationHost: cfg.hosts.migrationHost,
+      install: cfg.hosts.install,
+    };
+  }
+  if (cfg.docker) {
+    return {
+      kind: "docker",
+      image: cfg.docker.image,
+      network: cfg.docker.network || `${cluster}-net`,
+      dockerHost: cfg.docker.host,
+      databaseHost: cfg.docker.databaseHost,
+      pgClient: cfg.docker.pgClient,
+      pgClientImage: cfg.docker.pgClientImage,
+    };
+  }
+  return { kind: "local" };
+}
+
 /** The nodes of a chain's target cluster on the local runtime. */
 export function localNodes(cfg: ResolvedConfig, chain: ChainDecision): NodeSpec[] {
   const kongBin = fillTemplate(cfg.local.kongBinary, { version: chain.to, stateDir: cfg.stateDir });
@@ -109,14 +199,16 @@ export function localNodes(cfg: ResolvedConfig, chain: ChainDecision): NodeSpec[
 
 /** The spec every step of the chain receives (no secrets). */
 export function stepSpec(cfg: ResolvedConfig, cluster: string, chain: ChainDecision): StepSpec {
+  const runtime = runtimeSpec(cfg, cluster);
   return {
+    ...(runtime.kind !== "local" ? { runtime } : {}),
     cluster,
     stateDir: cfg.stateDir,
     kind: chain.kind,
     ...(chain.from ? { from: chain.from } : {}),
     to: chain.to,
     generation: chain.generation,
-    nodes: localNodes(cfg, chain),
+    nodes: clusterNodes(cfg, cluster, chain),
     plugins: cfg.plugins,
     database: {
       host: cfg.database.host,

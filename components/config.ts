@@ -53,6 +53,55 @@ export interface LocalRuntimeArgs {
   readonly adminAddress?: string;
 }
 
+/** Where Kong runs when `runtime` is `hosts`: machines you operate, reached over SSH. */
+export interface HostsRuntimeArgs {
+  /** SSH addresses of the machines; node i runs on the i-th. Required. */
+  readonly addresses?: string[];
+  /** SSH user (needs the rights the install command and the prefix need). @default "kong" */
+  readonly user?: string;
+  /** @default 22 */
+  readonly port?: number;
+  /** Jump host, `user@host:port`; empty: direct connections. @default "" */
+  readonly bastion?: string;
+  /** known_hosts file host keys are pinned in (first contact recorded). @default "<stateDir>/known_hosts" */
+  readonly knownHosts?: string;
+  /** Shell command installing a version on a host (`{version}`, `{host}`); empty: already installed. @default "sudo apt-get install -y --allow-downgrades kong={version}" */
+  readonly install?: string;
+  /** Path of `kong` on the hosts (`{version}`, `{host}`). @default "/usr/local/bin/kong" */
+  readonly kongBinary?: string;
+  /** Directory holding the node prefixes on each host (`{host}`); the SSH user must own it. @default "/var/lib/kong-gateway" */
+  readonly prefix?: string;
+  /** Address proxy and status listeners bind on each host (`{host}`). @default "0.0.0.0" */
+  readonly listenAddress?: string;
+  /** Address the Admin API binds; the runner reads versions through it, so keep it reachable from the Pulumi machine (and firewalled). @default "{host}" */
+  readonly adminAddress?: string;
+  /** @default 8000 */ readonly proxyPort?: number;
+  /** @default 8001 */ readonly adminPort?: number;
+  /** @default 8100 */ readonly statusPort?: number;
+  /** The host that runs `kong migrations`. @default the first address */
+  readonly migrationHost?: string;
+}
+
+/** Where Kong runs when `runtime` is `docker`: containers on a Docker engine. */
+export interface DockerRuntimeArgs {
+  /** Image repository; a version runs `<image>:<version>`. @default "kong" */
+  readonly image?: string;
+  /** Docker network of the nodes and one-shot containers; empty: the stack creates `<name>-net`. @default "" */
+  readonly network?: string;
+  /** Docker engine (`unix://`, `tcp://`, `ssh://user@host`); empty: `DOCKER_HOST` or the local socket. @default "" */
+  readonly host?: string;
+  /** Host address ports are published on and the Pulumi machine reaches them at. @default "127.0.0.1" */
+  readonly publishAddress?: string;
+  /** First published port; node i uses basePort+10i (proxy), +1 (admin), +2 (status). @default 8000 */
+  readonly basePort?: number;
+  /** `KONG_PG_HOST` as containers see the database. @default database.host */
+  readonly databaseHost?: string;
+  /** Where pg_dump/pg_restore run: `auto` (local when new enough, else a container), `local`, `docker`. @default "auto" */
+  readonly pgClient?: "auto" | "local" | "docker";
+  /** One-shot client image; `{major}` is the server's major version. @default "postgres:{major}" */
+  readonly pgClientImage?: string;
+}
+
 /** Per-node capacity, compared between the deployed and the new cluster. */
 export interface CapacityArgs {
   readonly cpus?: number;
@@ -81,12 +130,16 @@ export interface TimeoutArgs {
 export interface ResolvedConfig {
   readonly version: string;
   readonly nodes: number;
-  readonly runtime: "local";
+  readonly runtime: "local" | "hosts" | "docker";
   readonly plugins: string;
   readonly stateDir: string;
   readonly database: Required<DatabaseArgs>;
   readonly backup: Required<BackupArgs>;
   readonly local: Required<LocalRuntimeArgs>;
+  /** Resolved only when `runtime` is `hosts`. */
+  readonly hosts?: Required<HostsRuntimeArgs>;
+  /** Resolved only when `runtime` is `docker`. */
+  readonly docker?: Required<DockerRuntimeArgs>;
   readonly capacity: CapacityArgs & { allowSmallerCluster: boolean };
   readonly probe: Required<ProbeArgs>;
   readonly timeouts: Required<TimeoutArgs>;
@@ -104,6 +157,8 @@ export interface PlainSettings {
   readonly database?: DatabaseArgs;
   readonly backup?: BackupArgs;
   readonly local?: LocalRuntimeArgs;
+  readonly hosts?: HostsRuntimeArgs;
+  readonly docker?: DockerRuntimeArgs;
   readonly capacity?: CapacityArgs;
   readonly probe?: ProbeArgs;
   readonly timeouts?: TimeoutArgs;
@@ -138,12 +193,12 @@ export function withDefaults(s: PlainSettings, root: string, stack: string): Res
     );
   }
   const runtime = s.runtime ?? "local";
-  if (runtime !== "local") {
+  if (runtime !== "local" && runtime !== "hosts" && runtime !== "docker") {
     fail(
       "runtime",
       runtime,
-      "is not supported by this build",
-      'use "local" (the docker and hosts runtimes are tracked in their own issue)',
+      "is not a runtime",
+      'use "local" (processes on this machine), "hosts" (machines over SSH) or "docker"',
     );
   }
   const nodes = positiveInt("nodes", s.nodes ?? 2, 32);
@@ -208,15 +263,21 @@ export function withDefaults(s: PlainSettings, root: string, stack: string): Res
   if (!probePath.startsWith("/")) {
     fail("probe.path", probePath, "does not start with /", 'use a path such as "/health"');
   }
+  const hosts =
+    runtime === "hosts" ? hostsDefaults(s.hosts ?? {}, nodes, stateDir, abs) : undefined;
+  const docker =
+    runtime === "docker" ? dockerDefaults(s.docker ?? {}, nodes, database.host) : undefined;
   return {
     version: s.version,
     nodes,
-    runtime: "local",
+    runtime: runtime as ResolvedConfig["runtime"],
     plugins: plugins.join(","),
     stateDir,
     database,
     backup,
     local,
+    ...(hosts ? { hosts } : {}),
+    ...(docker ? { docker } : {}),
     capacity: { ...s.capacity, allowSmallerCluster: s.capacity?.allowSmallerCluster ?? false },
     probe: { path: probePath, expectStatus: s.probe?.expectStatus ?? [] },
     timeouts: {
@@ -241,4 +302,114 @@ export function withDefaults(s: PlainSettings, root: string, stack: string): Res
 /** Substitutes `{name}` placeholders. */
 export function fillTemplate(template: string, values: Record<string, string>): string {
   return template.replace(/\{(\w+)\}/g, (m, k: string) => values[k] ?? m);
+}
+
+function hostsDefaults(
+  h: HostsRuntimeArgs,
+  nodes: number,
+  stateDir: string,
+  abs: (p: string) => string,
+): Required<HostsRuntimeArgs> {
+  const addresses = (h.addresses ?? []).map((a) => String(a).trim());
+  if (addresses.length === 0) {
+    fail(
+      "hosts.addresses",
+      h.addresses ?? [],
+      "is empty, but runtime is hosts",
+      "list the machines, e.g. 'pulumi config set --path kong-gateway:hosts.addresses[0] 10.0.0.11'",
+    );
+  }
+  for (const a of addresses) {
+    if (!/^[A-Za-z0-9.:_-]+$/.test(a) || a.startsWith("-")) {
+      fail(
+        "hosts.addresses",
+        a,
+        "is not a host name or IP address",
+        "use e.g. 10.0.0.11 or kong-1.internal",
+      );
+    }
+  }
+  if (new Set(addresses).size !== addresses.length) {
+    fail("hosts.addresses", addresses, "lists a host twice", "each node needs its own host");
+  }
+  if (nodes > addresses.length) {
+    fail(
+      "nodes",
+      nodes,
+      `is more than the ${addresses.length} host(s) in kong-gateway:hosts.addresses (each node runs on its own host)`,
+      "add hosts or lower kong-gateway:nodes",
+    );
+  }
+  const migrationHost = h.migrationHost ?? addresses[0]!;
+  if (!addresses.includes(migrationHost)) {
+    fail(
+      "hosts.migrationHost",
+      migrationHost,
+      "is not one of kong-gateway:hosts.addresses",
+      "name one of the hosts (it needs the target version installed)",
+    );
+  }
+  const user = h.user ?? "kong";
+  if (!/^[a-z_][a-z0-9_.-]*$/i.test(user)) {
+    fail("hosts.user", user, "is not a user name", 'use e.g. "kong"');
+  }
+  const prefix = h.prefix ?? "/var/lib/kong-gateway";
+  if (!prefix.startsWith("/")) {
+    fail("hosts.prefix", prefix, "is not an absolute path", 'use e.g. "/var/lib/kong-gateway"');
+  }
+  return {
+    addresses,
+    user,
+    port: positiveInt("hosts.port", h.port ?? 22),
+    bastion: h.bastion ?? "",
+    knownHosts: abs(h.knownHosts ?? `${stateDir}/known_hosts`),
+    install: h.install ?? "sudo apt-get install -y --allow-downgrades kong={version}",
+    kongBinary: h.kongBinary ?? "/usr/local/bin/kong",
+    prefix,
+    listenAddress: h.listenAddress ?? "0.0.0.0",
+    adminAddress: h.adminAddress ?? "{host}",
+    proxyPort: positiveInt("hosts.proxyPort", h.proxyPort ?? 8000),
+    adminPort: positiveInt("hosts.adminPort", h.adminPort ?? 8001),
+    statusPort: positiveInt("hosts.statusPort", h.statusPort ?? 8100),
+    migrationHost,
+  };
+}
+
+function dockerDefaults(
+  d: DockerRuntimeArgs,
+  nodes: number,
+  databaseHost: string,
+): Required<DockerRuntimeArgs> {
+  const image = d.image ?? "kong";
+  if (!/^[a-z0-9][a-z0-9._/:-]*$/.test(image) || (image.split("/").at(-1) ?? "").includes(":")) {
+    fail(
+      "docker.image",
+      image,
+      "is not an image repository without a tag (the tag is the version)",
+      'use e.g. "kong" or "kong/kong-gateway"',
+    );
+  }
+  const pgClient = d.pgClient ?? "auto";
+  if (pgClient !== "auto" && pgClient !== "local" && pgClient !== "docker") {
+    fail("docker.pgClient", pgClient, "is not a client mode", 'use "auto", "local" or "docker"');
+  }
+  const host = d.host ?? "";
+  if (host && !/^(unix|tcp|ssh|npipe):\/\//.test(host)) {
+    fail(
+      "docker.host",
+      host,
+      "is not a Docker engine address",
+      "use unix:///var/run/docker.sock, tcp://host:2376 or ssh://user@host",
+    );
+  }
+  return {
+    image,
+    network: d.network ?? "",
+    host,
+    publishAddress: d.publishAddress ?? "127.0.0.1",
+    basePort: positiveInt("docker.basePort", d.basePort ?? 8000, 65535 - 10 * nodes),
+    databaseHost: d.databaseHost ?? databaseHost,
+    pgClient,
+    pgClientImage: d.pgClientImage ?? "postgres:{major}",
+  };
 }

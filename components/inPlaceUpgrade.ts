@@ -1,19 +1,28 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { chainSteps } from "./chain";
-import { KongCluster } from "./kongCluster";
 import { runnerCommand, runnerEnvironment } from "./runner";
 import { StepSpec } from "./steps/spec";
+
+/** The target cluster as the chain needs it (a KongCluster, or a DockerCluster). */
+export interface TargetCluster {
+  /** The node resources in start order; `verify` runs after the last. */
+  readonly nodes: pulumi.Resource[];
+  readonly proxyUrls: string[];
+  readonly adminUrls: string[];
+}
 
 /** Arguments of {@link InPlaceUpgrade}. */
 export interface InPlaceUpgradeArgs {
   readonly spec: StepSpec;
   readonly password: pulumi.Input<string>;
+  /** `hosts` runtime: the SSH private key the runner reaches the hosts with. @default undefined */
+  readonly sshPrivateKey?: pulumi.Input<string>;
   readonly root: string;
   /** What must exist before the first step (the database, the new version's binary). */
   readonly after: pulumi.Resource[];
   /** Builds the target cluster, whose nodes start after the last step before them. */
-  readonly startCluster: (after: pulumi.Resource) => KongCluster;
+  readonly startCluster: (after: pulumi.Resource) => TargetCluster;
 }
 
 /**
@@ -28,7 +37,7 @@ export interface InPlaceUpgradeArgs {
 export class InPlaceUpgrade extends pulumi.ComponentResource {
   /** The step resources in order, by step name. */
   public readonly steps: Record<string, command.local.Command>;
-  public readonly cluster: KongCluster;
+  public readonly cluster: TargetCluster;
   /** The `verify` step; its stdout carries the upgrade report. */
   public readonly verify: command.local.Command;
 
@@ -66,7 +75,7 @@ function createStep(
     {
       create: runnerCommand(step),
       dir: args.root,
-      environment: runnerEnvironment(args.spec, args.password),
+      environment: runnerEnvironment(args.spec, args.password, args.sshPrivateKey),
       triggers: [args.spec.generation],
       logging: "stdoutAndStderr",
     },

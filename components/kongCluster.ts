@@ -8,6 +8,8 @@ export interface KongClusterArgs {
   /** The chain's spec; its `nodes` are this cluster's nodes (all of version `to`). */
   readonly spec: StepSpec;
   readonly password: pulumi.Input<string>;
+  /** `hosts` runtime: the SSH private key the runner reaches the hosts with. @default undefined */
+  readonly sshPrivateKey?: pulumi.Input<string>;
   /** The project root (the runner's working directory). */
   readonly root: string;
   /** The step after which the first node may start (`migrations-finish`, or `restore`). */
@@ -50,7 +52,7 @@ function createNodes(
   args: KongClusterArgs,
   parent: pulumi.Resource,
 ): command.local.Command[] {
-  const environment = runnerEnvironment(args.spec, args.password);
+  const environment = runnerEnvironment(args.spec, args.password, args.sshPrivateKey);
   const nodes: command.local.Command[] = [];
   let after = args.startAfter;
   for (const n of args.spec.nodes) {

@@ -4,6 +4,7 @@ import { join, resolve } from "node:path";
 import { ChainDecision, decideChain, DeployedState, PastRunRecord, stepSpec } from "./chain";
 import { fillTemplate, PlainSettings, ResolvedConfig, withDefaults } from "./config";
 import { InPlaceUpgrade } from "./inPlaceUpgrade";
+import { DockerCluster } from "./dockerCluster";
 import { KongCluster } from "./kongCluster";
 import { KongDatabase } from "./kongDatabase";
 import { readLocalState } from "./localState";
@@ -17,6 +18,8 @@ export interface KongGatewayArgs extends PlainSettings {
   readonly databasePassword: pulumi.Input<string>;
   /** `database.mode: managed` only: the administrator's password. @default undefined */
   readonly databaseAdminPassword?: pulumi.Input<string>;
+  /** `runtime: hosts` only: the private key (OpenSSH or PEM) that logs in to every host. @default undefined */
+  readonly sshPrivateKey?: pulumi.Input<string>;
   /**
    * What this stack deployed last (its own `deployment` output, read by index.ts through a
    * StackReference to itself). Absent on a brand-new stack. @default undefined
@@ -82,20 +85,44 @@ export class KongGateway extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    const install = createInstall(name, cfg, root, this);
+    const sshPrivateKey = cfg.hosts ? requireSshKey(args, this) : undefined;
+    const install = cfg.hosts
+      ? createHostInstalls(name, cfg, cfg.hosts, sshPrivateKey!, this)
+      : cfg.docker
+        ? []
+        : createInstall(name, cfg, root, this);
     const upgrade = new InPlaceUpgrade(
       `${name}-${chain.kind}-${chain.to}`,
       {
         spec,
         password: args.databasePassword,
+        sshPrivateKey,
         root,
         after: [...db.ready, ...install],
         startCluster: (after) =>
-          new KongCluster(
-            `${name}-${chain.to}`,
-            { spec, password: args.databasePassword, root, startAfter: after },
-            { parent: this },
-          ),
+          cfg.docker
+            ? new DockerCluster(
+                `${name}-${chain.to}`,
+                {
+                  spec,
+                  password: args.databasePassword,
+                  root,
+                  startAfter: after,
+                  docker: {
+                    image: cfg.docker.image,
+                    ...(cfg.docker.network ? { network: cfg.docker.network } : {}),
+                    dockerHost: cfg.docker.host,
+                    publishAddress: cfg.docker.publishAddress,
+                    basePort: cfg.docker.basePort,
+                  },
+                },
+                { parent: this },
+              )
+            : new KongCluster(
+                `${name}-${chain.to}`,
+                { spec, password: args.databasePassword, sshPrivateKey, root, startAfter: after },
+                { parent: this },
+              ),
       },
       { parent: this },
     );
@@ -212,6 +239,71 @@ function createInstall(
       { parent },
     ),
   ];
+}
+
+/** The hosts runtime's key, or a refusal naming the setting. */
+function requireSshKey(args: KongGatewayArgs, parent: pulumi.Resource): pulumi.Input<string> {
+  if (args.sshPrivateKey === undefined) {
+    throw new pulumi.ResourceError(
+      "kong-gateway:sshPrivateKey is not set, but runtime is hosts; store the key that logs in to every host as a secret: pulumi config set --secret kong-gateway:sshPrivateKey < ~/.ssh/kong_ed25519",
+      parent,
+      true,
+    );
+  }
+  return args.sshPrivateKey;
+}
+
+/**
+ * The target version's installation on every host (command.remote over SSH, one per host, named
+ * by version and host), when the stack configures an install command.
+ */
+function createHostInstalls(
+  name: string,
+  cfg: ResolvedConfig,
+  hosts: NonNullable<ResolvedConfig["hosts"]>,
+  privateKey: pulumi.Input<string>,
+  parent: pulumi.Resource,
+): command.remote.Command[] {
+  if (!hosts.install) {
+    return [];
+  }
+  const proxy = bastionConnection(hosts.bastion, hosts.user, privateKey);
+  return hosts.addresses.slice(0, cfg.nodes).map(
+    (host) =>
+      new command.remote.Command(
+        `${name}-${cfg.version}-install-${host}`,
+        {
+          connection: {
+            host,
+            port: hosts.port,
+            user: hosts.user,
+            privateKey: pulumi.secret(privateKey),
+            ...(proxy ? { proxy } : {}),
+          },
+          create: fillTemplate(hosts.install, { version: cfg.version, host }),
+          logging: "stdoutAndStderr",
+        },
+        { parent },
+      ),
+  );
+}
+
+/** `user@host:port` of the jump host as a command.remote proxy connection. */
+function bastionConnection(
+  bastion: string,
+  defaultUser: string,
+  privateKey: pulumi.Input<string>,
+): command.types.input.remote.ProxyConnectionArgs | undefined {
+  const m = /^(?:([^@]+)@)?([^:]+)(?::(\d+))?$/.exec(bastion);
+  if (!bastion || !m) {
+    return undefined;
+  }
+  return {
+    host: m[2]!,
+    port: Number(m[3] ?? 22),
+    user: m[1] ?? defaultUser,
+    privateKey: pulumi.secret(privateKey),
+  };
 }
 
 interface ParsedReport {

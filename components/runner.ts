@@ -5,19 +5,25 @@
 import * as pulumi from "@pulumi/pulumi";
 import { RUNNER_BUNDLE } from "./runnerBundle";
 import { SPEC_ENV, StepSpec } from "./steps/spec";
+import { SSH_KEY_ENV } from "./steps/ssh";
 
 /** The shell command that runs one runner command from the project root (see runnerBundle.ts). */
 export function runnerCommand(step: string, arg?: string): string {
   return `node ${RUNNER_BUNDLE} ${step}${arg ? ` ${arg}` : ""}`;
 }
 
-/** The environment of every runner command: the spec and the database password (secret). */
+/**
+ * The environment of every runner command: the spec, the database password and, on the hosts
+ * runtime, the SSH private key (both secrets).
+ */
 export function runnerEnvironment(
   spec: StepSpec,
   password: pulumi.Input<string>,
+  sshPrivateKey?: pulumi.Input<string>,
 ): Record<string, pulumi.Input<string>> {
   return {
     [SPEC_ENV]: JSON.stringify(spec),
     KONG_PG_PASSWORD: pulumi.secret(password),
+    ...(sshPrivateKey !== undefined ? { [SSH_KEY_ENV]: pulumi.secret(sshPrivateKey) } : {}),
   };
 }

@@ -29,6 +29,8 @@ export function ensureRunnerBundle(root: string): string {
   const sources = Math.max(
     newestSource(join(root, "components", "steps")),
     newestSource(join(root, "components", "plan")),
+    newestSource(join(root, "components", "docker")),
+    statSync(join(root, "components", "config.ts")).mtimeMs,
   );
   if (existsSync(out) && statSync(out).mtimeMs >= sources) {
     return RUNNER_BUNDLE;

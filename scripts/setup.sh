@@ -3,7 +3,8 @@
 # warm run takes a few seconds.
 #   1. node modules (npm ci) when missing or stale;
 #   2. PostgreSQL server and client tools from Debian's package, when missing;
-#   3. the Pulumi engine under .tools/ (scripts/setup-engine.sh).
+#   3. OpenSSH server and client from Debian's packages, when missing (no service is started);
+#   4. the Pulumi engine under .tools/ (scripts/setup-engine.sh).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -25,6 +26,33 @@ if ! bash scripts/pg-server.sh bindir >/dev/null 2>&1 || ! command -v pg_dump >/
   fi
 fi
 log "PostgreSQL: $("$(bash scripts/pg-server.sh bindir)/postgres" --version)"
+
+# OpenSSH server and client for the `hosts` runtime's tests (test/support/sshd.ts starts its own
+# daemons on loopback; no system sshd service is started or enabled here).
+if [[ ! -x /usr/sbin/sshd ]] || ! command -v ssh >/dev/null 2>&1 || ! command -v ssh-keygen >/dev/null 2>&1; then
+  if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    log "installing OpenSSH from Debian's packages..."
+    apt-get update -qq
+    # A policy-rc.d that exits 101 stops the package's postinst from starting the system sshd.
+    policy=/usr/sbin/policy-rc.d
+    own_policy=false
+    if [[ ! -e $policy ]]; then
+      printf '#!/bin/sh\nexit 101\n' >"$policy"
+      chmod +x "$policy"
+      own_policy=true
+      trap 'rm -f "$policy"' EXIT
+    fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server openssh-client >/dev/null
+    if $own_policy; then
+      rm -f "$policy"
+      trap - EXIT
+    fi
+  else
+    echo "setup: OpenSSH is missing. Install it, e.g. 'sudo apt-get install -y openssh-server openssh-client' (needs /usr/sbin/sshd, ssh, ssh-keygen)" >&2
+    exit 1
+  fi
+fi
+log "OpenSSH: $(ssh -V 2>&1)"
 
 bash scripts/setup-engine.sh
 

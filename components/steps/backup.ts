@@ -3,6 +3,8 @@
  * with `pg_restore --list` (and, with `verify: restore`, a full test restore into a scratch
  * database compared table by table), described by a manifest next to it, kept under a retention
  * count that never deletes the backup of the latest upgrade. Directory 0700, files 0600.
+ * Every client program runs where pgclient.ts says (this machine, or a one-shot container on the
+ * docker runtime); without a client spec that is this machine, as it always was.
  */
 import { createHash } from "node:crypto";
 import {
@@ -18,9 +20,10 @@ import {
   statSync,
   writeFileSync,
 } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { databaseFacts, libpqArgs, libpqEnv, tableCounts, withClient } from "./db";
 import { execFile, tail } from "./exec";
+import { pgCommand, PgClientSpec } from "./pgclient";
 import { BackupSpec, DatabaseSpec } from "./spec";
 
 /** What the catalog records about one backup. */
@@ -81,11 +84,20 @@ export function checkRoom(
   return { free, needed, ok: free >= needed };
 }
 
-/** Takes, checksums and verifies a backup; writes its manifest; applies retention. */
+/** The client spec of a caller that gave none: this machine's programs. */
+function localClientSpec(db: DatabaseSpec, spec: BackupSpec, cluster: string): PgClientSpec {
+  return { cluster, database: db, backup: spec };
+}
+
+/**
+ * Takes, checksums and verifies a backup; writes its manifest; applies retention. `client` (the
+ * step spec) says where pg_dump/pg_restore run; absent: on this machine.
+ */
 export async function takeBackup(
   db: DatabaseSpec,
   spec: BackupSpec,
   meta: { cluster: string; from: string; to: string },
+  client: PgClientSpec = localClientSpec(db, spec, meta.cluster),
 ): Promise<BackupManifest> {
   mkdirSync(spec.dir, { recursive: true, mode: 0o700 });
   chmodSync(spec.dir, 0o700);
@@ -99,14 +111,9 @@ export async function takeBackup(
   const tmp = `${path}.partial`;
   const dump = await pgDumpMajor();
   const facts = await databaseFacts(db);
-  if (dump.major < Math.floor(facts.serverVersionNum / 10000)) {
-    throw new Error(
-      `pg_dump ${dump.major} is older than the PostgreSQL ${Math.floor(facts.serverVersionNum / 10000)} server; install a client at least as new (e.g. postgresql-client-${Math.floor(facts.serverVersionNum / 10000)})`,
-    );
-  }
-  const tables = await tableCounts(db);
-  rmSync(tmp, { force: true });
-  const r = await execFile(
+  const serverMajor = Math.floor(facts.serverVersionNum / 10000);
+  const cmd = await pgCommand(
+    client,
     "pg_dump",
     [
       ...libpqArgs(db),
@@ -117,11 +124,16 @@ export async function takeBackup(
       tmp,
       ...(db.schema ? ["-n", db.schema] : []),
     ],
-    {
-      env: libpqEnv(db),
-      timeoutSeconds: 3600,
-    },
+    serverMajor,
   );
+  if (cmd.via === "local" && dump.major < serverMajor) {
+    throw new Error(
+      `pg_dump ${dump.major} is older than the PostgreSQL ${serverMajor} server; install a client at least as new (e.g. postgresql-client-${serverMajor})`,
+    );
+  }
+  const tables = await tableCounts(db);
+  rmSync(tmp, { force: true });
+  const r = await execFile(cmd.file, cmd.args, { env: libpqEnv(db), timeoutSeconds: 3600 });
   if (r.code !== 0) {
     rmSync(tmp, { force: true });
     throw new Error(`pg_dump failed (exit ${r.code}): ${tail(r.stderr)}`);
@@ -129,9 +141,9 @@ export async function takeBackup(
   chmodSync(tmp, 0o600);
   renameSync(tmp, path);
   const sha256 = await sha256File(path);
-  await verifyList(path);
+  await verifyList(path, client, serverMajor);
   if (spec.verify === "restore") {
-    await verifyByRestore(db, path, tables);
+    await verifyByRestore(db, path, tables, client, serverMajor);
   }
   const manifest: BackupManifest = {
     id,
@@ -144,7 +156,7 @@ export async function takeBackup(
     sha256,
     tables,
     verifiedBy: spec.verify,
-    pgDump: dump.text,
+    pgDump: cmd.via === "local" ? dump.text : `pg_dump of ${cmd.image ?? "a container"}`,
   };
   writeFileSync(join(spec.dir, `${id}.json`), JSON.stringify(manifest, null, 2) + "\n", {
     mode: 0o600,
@@ -153,9 +165,19 @@ export async function takeBackup(
   return manifest;
 }
 
-/** `pg_restore --list` must read the whole table of contents, with table data in it. */
-export async function verifyList(path: string): Promise<void> {
-  const r = await execFile("pg_restore", ["--list", path]);
+/**
+ * `pg_restore --list` must read the whole table of contents, with table data in it. `client`:
+ * where pg_restore runs (absent: this machine).
+ */
+export async function verifyList(
+  path: string,
+  client?: PgClientSpec,
+  serverMajor?: number,
+): Promise<void> {
+  const cmd = client
+    ? await pgCommand(client, "pg_restore", ["--list", path], serverMajor, [dirname(path)])
+    : { file: "pg_restore", args: ["--list", path] };
+  const r = await execFile(cmd.file, cmd.args, client ? { env: libpqEnv(client.database) } : {});
   if (r.code !== 0 || !/TABLE DATA/.test(r.stdout)) {
     throw new Error(
       `backup ${path} failed verification: pg_restore --list exited ${r.code}: ${tail(r.stderr) || "no table data in the archive"}`,
@@ -168,6 +190,8 @@ async function verifyByRestore(
   db: DatabaseSpec,
   path: string,
   expected: Record<string, number>,
+  client: PgClientSpec,
+  serverMajor: number,
 ): Promise<void> {
   const scratch = `${db.database}_kgw_verify`.slice(0, 63);
   await withClient(db, async (c) => {
@@ -175,11 +199,13 @@ async function verifyByRestore(
     await c.query(`CREATE DATABASE ${c.escapeIdentifier(scratch)}`);
   });
   try {
-    const r = await execFile(
+    const cmd = await pgCommand(
+      client,
       "pg_restore",
       [...libpqArgs(db, scratch), "--no-owner", "--no-privileges", "--exit-on-error", path],
-      { env: libpqEnv(db), timeoutSeconds: 3600 },
+      serverMajor,
     );
+    const r = await execFile(cmd.file, cmd.args, { env: libpqEnv(db), timeoutSeconds: 3600 });
     if (r.code !== 0) {
       throw new Error(`test restore of ${path} failed: ${tail(r.stderr)}`);
     }

@@ -1,9 +1,10 @@
 /**
  * The two clusters of a change as the runner sees them: the target nodes this chain starts (Y),
- * and every other node of the same cluster found on disk (X, or a previous attempt's Y).
+ * and every other node of the same cluster the runtime knows (X, or a previous attempt's Y).
  */
 import { nodeSettings } from "./kong";
-import { discoverNodes, NodeRecord, runningPid } from "./nodes";
+import { NodeRecord } from "./nodes";
+import type { NodeRuntime } from "./runtime";
 import { StepSpec } from "./spec";
 
 /** The node records of the target cluster (version `to`, this generation). */
@@ -15,6 +16,8 @@ export function targetNodes(spec: StepSpec): NodeRecord[] {
     generation: spec.generation,
     kongBin: n.kongBin,
     prefix: n.prefix,
+    ...(n.host !== undefined ? { host: n.host } : {}),
+    ...(n.container !== undefined ? { container: n.container } : {}),
     statusUrl: n.statusUrl,
     adminUrl: n.adminUrl,
     proxyUrl: n.proxyUrl,
@@ -23,19 +26,27 @@ export function targetNodes(spec: StepSpec): NodeRecord[] {
 }
 
 /** Nodes of this cluster that are not the target nodes (by prefix). */
-export function otherNodes(spec: StepSpec): NodeRecord[] {
+export async function otherNodes(spec: StepSpec, rt: NodeRuntime): Promise<NodeRecord[]> {
   const mine = new Set(spec.nodes.map((n) => n.prefix));
-  return discoverNodes(spec.stateDir, spec.cluster).filter((r) => !mine.has(r.prefix));
+  return (await rt.discover()).filter((r) => !mine.has(r.prefix));
 }
 
-/** Those of {@link otherNodes} whose process is alive. */
-export function runningOthers(spec: StepSpec): NodeRecord[] {
-  return otherNodes(spec).filter((r) => runningPid(r.prefix) !== undefined);
+/** Those of {@link otherNodes} that run. */
+export async function runningOthers(spec: StepSpec, rt: NodeRuntime): Promise<NodeRecord[]> {
+  const others = await otherNodes(spec, rt);
+  const alive = await Promise.all(others.map((r) => rt.running(r)));
+  return others.filter((_, i) => alive[i]);
 }
 
 /** The previous cluster to bring back on rollback: the newest stopped group of version `from`. */
-export function previousCluster(spec: StepSpec, version: string | undefined): NodeRecord[] {
-  const others = otherNodes(spec).filter((r) => version === undefined || r.version === version);
+export async function previousCluster(
+  spec: StepSpec,
+  rt: NodeRuntime,
+  version: string | undefined,
+): Promise<NodeRecord[]> {
+  const others = (await otherNodes(spec, rt)).filter(
+    (r) => version === undefined || r.version === version,
+  );
   if (others.length === 0) {
     return [];
   }

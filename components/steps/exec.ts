@@ -20,6 +20,8 @@ export interface ExecOptions {
   readonly timeoutSeconds?: number;
   /** Echo the program's output lines to our stderr while it runs (live progress in `pulumi up`). */
   readonly echo?: boolean;
+  /** Written to the program's stdin (then closed); how secrets reach remote commands. */
+  readonly input?: string;
 }
 
 /** Runs `file args...`; resolves with the exit code (never rejects for a non-zero exit). */
@@ -33,17 +35,21 @@ export function execFile(
     const child = spawn(file, args, {
       env: opts.env ?? process.env,
       cwd: opts.cwd,
-      stdio: ["ignore", "pipe", "pipe"],
+      stdio: [opts.input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
     });
+    if (opts.input !== undefined && child.stdin) {
+      child.stdin.on("error", () => undefined);
+      child.stdin.end(opts.input);
+    }
     let stdout = "";
     let stderr = "";
-    child.stdout.on("data", (d: Buffer) => {
+    child.stdout?.on("data", (d: Buffer) => {
       stdout += d.toString();
       if (opts.echo) {
         process.stderr.write(d);
       }
     });
-    child.stderr.on("data", (d: Buffer) => {
+    child.stderr?.on("data", (d: Buffer) => {
       stderr += d.toString();
       if (opts.echo) {
         process.stderr.write(d);

@@ -2,16 +2,16 @@
  * Driving Kong's CLI exactly as ../shared/KONG.md describes it: the `KONG_*` environment of a
  * node or a migration job, and the migration state read from `kong migrations list` exit codes.
  */
-import { execFile, ExecResult, tail } from "./exec";
+import { ExecResult, tail } from "./exec";
+import type { NodeRuntime } from "./runtime";
 import { DatabaseSpec, NodeSpec, StepSpec } from "./spec";
 
 /** The database state `kong migrations list` reports through its exit code (KONG.md §1). */
 export type MigrationState = "up-to-date" | "needs-bootstrap" | "pending" | "new" | "error";
 
-/** `KONG_*` settings for the database and plugins; the password comes from our environment. */
-export function databaseEnv(db: DatabaseSpec, plugins: string): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
+/** `KONG_*` settings for the database and plugins (the password is added by the machine). */
+export function databaseSettings(db: DatabaseSpec, plugins: string): Record<string, string> {
+  const env: Record<string, string> = {
     KONG_DATABASE: "postgres",
     KONG_PG_HOST: db.host,
     KONG_PG_PORT: String(db.port),
@@ -23,7 +23,14 @@ export function databaseEnv(db: DatabaseSpec, plugins: string): NodeJS.ProcessEn
   if (db.schema) {
     env.KONG_PG_SCHEMA = db.schema;
   }
+  return env;
+}
+
+/** {@link databaseSettings} on top of this process's environment (which holds the password). */
+export function databaseEnv(db: DatabaseSpec, plugins: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...databaseSettings(db, plugins) };
   delete env.KONG_GW_SPEC;
+  delete env.KONG_GW_SSH_KEY;
   return env;
 }
 
@@ -50,30 +57,14 @@ export function nodeSettings(
   return settings;
 }
 
-/** Runs `kong <args>` with the given environment. */
-export function kong(
-  bin: string,
-  args: readonly string[],
-  env: NodeJS.ProcessEnv,
-  timeoutSeconds = 600,
-): Promise<ExecResult> {
-  return execFile(bin, args, { env, timeoutSeconds, echo: true });
-}
-
 /** Reads the migration state with `kong migrations list` (KONG.md §1: exit 0, 3, 4 or 5). */
 export async function migrationState(
-  bin: string,
-  env: NodeJS.ProcessEnv,
+  rt: Pick<NodeRuntime, "kong">,
   dbTimeoutSeconds: number,
 ): Promise<{ state: MigrationState; result: ExecResult }> {
-  const result = await execFile(
-    bin,
-    ["migrations", "list", "--db-timeout", String(dbTimeoutSeconds)],
-    {
-      env,
-      timeoutSeconds: dbTimeoutSeconds + 30,
-    },
-  );
+  const result = await rt.kong(["migrations", "list", "--db-timeout", String(dbTimeoutSeconds)], {
+    timeoutSeconds: dbTimeoutSeconds + 30,
+  });
   const state: MigrationState =
     result.code === 0
       ? "up-to-date"

@@ -1,12 +1,12 @@
 /**
- * Kong nodes of one cluster on this machine: each lives in its own prefix directory, which also
- * holds `kong-gateway.json` (who owns it, which binary and settings started it). Steps find the
- * nodes by reading those files and the pid files, never by trusting what the program believes,
- * so a re-run after a crash sees the real state.
+ * What the runner knows about each node it started: a record (`kong-gateway.json`: owner, binary,
+ * settings, URLs) under `<stateDir>/nodes/<group>/<id>` — for the local runtime that is the node's
+ * prefix itself — written before the node starts. Steps find the nodes by reading those records
+ * and asking the runtime whether each runs, never by trusting what the program believes, so a
+ * re-run after a crash sees the real state. Also the HTTP probes every runtime shares.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { describeFailure, kong } from "./kong";
+import { basename, dirname, join } from "node:path";
 
 /** What a node's prefix records about it. */
 export interface NodeRecord {
@@ -15,7 +15,12 @@ export interface NodeRecord {
   readonly version: string;
   readonly generation: number;
   readonly kongBin: string;
+  /** The prefix on the node's machine (`docker:<name>` on the docker runtime). */
   readonly prefix: string;
+  /** `hosts` runtime: the machine's SSH address. */
+  readonly host?: string;
+  /** `docker` runtime: the container's name. */
+  readonly container?: string;
   readonly statusUrl: string;
   readonly adminUrl: string;
   readonly proxyUrl: string;
@@ -25,15 +30,24 @@ export interface NodeRecord {
 
 const RECORD = "kong-gateway.json";
 
-/** Writes the node's record into its prefix (creating the prefix). */
-export function writeNodeRecord(rec: NodeRecord): void {
-  mkdirSync(rec.prefix, { recursive: true, mode: 0o700 });
-  writeFileSync(join(rec.prefix, RECORD), JSON.stringify(rec, null, 2) + "\n", { mode: 0o600 });
+/**
+ * Where the runner keeps a node's record: `<stateDir>/nodes/<group>/<id>`, the last two parts of
+ * its prefix (so on the local runtime the prefix itself).
+ */
+export function recordDir(stateDir: string, rec: Pick<NodeRecord, "prefix">): string {
+  return join(stateDir, "nodes", basename(dirname(rec.prefix)), basename(rec.prefix));
 }
 
-/** The record in a prefix, if any. */
-export function readNodeRecord(prefix: string): NodeRecord | undefined {
-  const file = join(prefix, RECORD);
+/** Writes the node's record (creating its directory). */
+export function writeNodeRecord(stateDir: string, rec: NodeRecord): void {
+  const dir = recordDir(stateDir, rec);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  writeFileSync(join(dir, RECORD), JSON.stringify(rec, null, 2) + "\n", { mode: 0o600 });
+}
+
+/** The record in a record directory (see {@link recordDir}), if any. */
+export function readNodeRecord(dir: string): NodeRecord | undefined {
+  const file = join(dir, RECORD);
   return existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as NodeRecord) : undefined;
 }
 
@@ -64,24 +78,6 @@ function safeReaddir(dir: string): string[] {
     return readdirSync(dir);
   } catch {
     return [];
-  }
-}
-
-/** The pid in `<prefix>/pids/nginx.pid` if that process is alive. */
-export function runningPid(prefix: string): number | undefined {
-  const file = join(prefix, "pids", "nginx.pid");
-  if (!existsSync(file)) {
-    return undefined;
-  }
-  const pid = Number(readFileSync(file, "utf8").trim());
-  if (!Number.isInteger(pid) || pid <= 0) {
-    return undefined;
-  }
-  try {
-    process.kill(pid, 0);
-    return pid;
-  } catch {
-    return undefined;
   }
 }
 
@@ -158,69 +154,4 @@ export async function httpJson(url: string): Promise<Record<string, unknown> | u
 /** Sleeps `ms` milliseconds. */
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
-}
-
-/** The environment a node runs with: its settings plus the password from our environment. */
-export function nodeEnv(rec: NodeRecord): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, ...rec.settings };
-  delete env.KONG_GW_SPEC;
-  return env;
-}
-
-/** Starts a node unless it already runs; waits for readiness. Throws with Kong's message. */
-export async function startNode(
-  rec: NodeRecord,
-  startSeconds: number,
-): Promise<{ startedAt: Date; readyAt: Date; skipped: boolean }> {
-  const startedAt = new Date();
-  if (runningPid(rec.prefix) !== undefined) {
-    // Already running: keep it only if it runs with these settings (plugins, listeners, database).
-    const same =
-      JSON.stringify(readNodeRecord(rec.prefix)?.settings) === JSON.stringify(rec.settings);
-    const readyAt = same ? await waitReady(rec.statusUrl, Math.min(startSeconds, 5)) : undefined;
-    if (readyAt) {
-      return { startedAt, readyAt, skipped: true };
-    }
-    await stopNode(readNodeRecord(rec.prefix) ?? rec, 10);
-  }
-  writeNodeRecord(rec);
-  const r = await kong(rec.kongBin, ["start", "-p", rec.prefix], nodeEnv(rec), startSeconds + 30);
-  if (r.code !== 0) {
-    throw new Error(describeFailure(`${rec.id}: kong start (${rec.version})`, r));
-  }
-  const readyAt = await waitReady(rec.statusUrl, startSeconds);
-  if (!readyAt) {
-    throw new Error(
-      `${rec.id}: Kong ${rec.version} started but ${rec.statusUrl}/status/ready did not answer 200 within ${startSeconds}s`,
-    );
-  }
-  return { startedAt, readyAt, skipped: false };
-}
-
-/**
- * Stops a node gracefully (`kong quit -t`, draining in-flight requests), then forcefully if it is
- * still alive. Returns when the process is gone; a node that is not running is left as it is.
- */
-export async function stopNode(
-  rec: NodeRecord,
-  quitSeconds: number,
-): Promise<{ stopped: boolean }> {
-  if (runningPid(rec.prefix) === undefined) {
-    return { stopped: false };
-  }
-  await kong(
-    rec.kongBin,
-    ["quit", "-p", rec.prefix, "-t", String(quitSeconds)],
-    nodeEnv(rec),
-    quitSeconds + 30,
-  );
-  if (runningPid(rec.prefix) !== undefined) {
-    await kong(rec.kongBin, ["stop", "-p", rec.prefix], nodeEnv(rec), 30);
-  }
-  const pid = runningPid(rec.prefix);
-  if (pid !== undefined) {
-    process.kill(pid, "SIGKILL");
-    await sleep(200);
-  }
-  return { stopped: true };
 }

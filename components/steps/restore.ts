@@ -2,13 +2,15 @@
  * Database-level rollback (KONG.md §6): put the Kong database back exactly as a backup recorded
  * it. Objects the newer version created that the backup does not know (new tables, functions)
  * are dropped first, then `pg_restore --clean --if-exists`; the result is checked against the
- * row counts in the manifest.
+ * row counts in the manifest. pg_restore runs where pgclient.ts says (this machine unless the
+ * docker runtime's client spec says otherwise).
  */
 import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { BackupManifest, sha256File } from "./backup";
 import { libpqArgs, libpqEnv, schemaOf, tableCounts, withClient } from "./db";
 import { execFile, tail } from "./exec";
+import { pgCommand, PgClientSpec } from "./pgclient";
 import { DatabaseSpec } from "./spec";
 
 /** Reads a manifest by id from the backup directory. */
@@ -20,11 +22,19 @@ export function readManifest(dir: string, id: string): BackupManifest {
   return JSON.parse(readFileSync(file, "utf8")) as BackupManifest;
 }
 
-/** Restores `m` into the Kong database and proves the row counts match the manifest. */
+/**
+ * Restores `m` into the Kong database and proves the row counts match the manifest. `client`
+ * (the step spec) says where pg_restore runs; absent: on this machine.
+ */
 export async function restoreBackup(
   db: DatabaseSpec,
   m: BackupManifest,
+  client?: PgClientSpec,
 ): Promise<{ tables: number; rows: number }> {
+  const pgRestore = async (args: string[]) =>
+    client
+      ? pgCommand(client, "pg_restore", args, undefined, [dirname(m.path)])
+      : { file: "pg_restore", args };
   if (!existsSync(m.path)) {
     throw new Error(`backup file ${m.path} of ${m.id} is missing`);
   }
@@ -34,7 +44,8 @@ export async function restoreBackup(
       `backup file ${m.path} does not match its manifest (sha256 ${sum}, expected ${m.sha256}); refusing to restore a damaged backup`,
     );
   }
-  const list = await execFile("pg_restore", ["--list", m.path]);
+  const listCmd = await pgRestore(["--list", m.path]);
+  const list = await execFile(listCmd.file, listCmd.args, client ? { env: libpqEnv(db) } : {});
   const known = new Set<string>();
   for (const line of list.stdout.split("\n")) {
     const t = /^\d+; \d+ \d+ TABLE \S+ (\S+) /.exec(line);
@@ -62,23 +73,20 @@ export async function restoreBackup(
       }
     }
   });
-  const r = await execFile(
-    "pg_restore",
-    [
-      ...libpqArgs(db),
-      "--clean",
-      "--if-exists",
-      "--no-owner",
-      "--no-privileges",
-      "--single-transaction",
-      "--exit-on-error",
-      m.path,
-    ],
-    {
-      env: libpqEnv(db),
-      timeoutSeconds: 3600,
-    },
-  );
+  const restore = await pgRestore([
+    ...libpqArgs(db),
+    "--clean",
+    "--if-exists",
+    "--no-owner",
+    "--no-privileges",
+    "--single-transaction",
+    "--exit-on-error",
+    m.path,
+  ]);
+  const r = await execFile(restore.file, restore.args, {
+    env: libpqEnv(db),
+    timeoutSeconds: 3600,
+  });
   if (r.code !== 0) {
     throw new Error(`pg_restore of ${m.id} failed (exit ${r.code}): ${tail(r.stderr)}`);
   }

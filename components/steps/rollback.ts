@@ -7,8 +7,9 @@
 import { BackupManifest } from "./backup";
 import { previousCluster, targetNodes } from "./cluster";
 import { abortAttempt, attemptBackup, record } from "./journal";
-import { httpJson, startNode, stopNode } from "./nodes";
+import { httpJson } from "./nodes";
 import { readManifest, restoreBackup } from "./restore";
+import { runtimeFor } from "./runtime";
 import { StepName, StepSpec } from "./spec";
 
 /** Steps whose failure triggers the automatic rollback of an upgrade. */
@@ -33,9 +34,10 @@ export async function automaticRollback(
   const startedAt = new Date();
   const done: string[] = [];
   const problems: string[] = [];
+  const rt = runtimeFor(spec);
   const y = targetNodes(spec);
   await Promise.all(
-    y.map((n) => stopNode(n, 5).catch((e: Error) => problems.push(`stop ${n.id}: ${e.message}`))),
+    y.map((n) => rt.stop(n, 5).catch((e: Error) => problems.push(`stop ${n.id}: ${e.message}`))),
   );
   done.push(`stopped the Kong ${spec.to} nodes (${y.map((n) => n.id).join(", ")})`);
 
@@ -49,7 +51,7 @@ export async function automaticRollback(
       const restoreStarted = new Date();
       try {
         manifest = readManifest(spec.backup.dir, b.id);
-        const r = await restoreBackup(spec.database, manifest);
+        const r = await restoreBackup(spec.database, manifest, spec);
         done.push(
           `restored backup ${manifest.id} (sha256 ${manifest.sha256.slice(0, 12)}…, ${r.tables} tables, ${r.rows} rows, identical to the backup)`,
         );
@@ -74,11 +76,11 @@ export async function automaticRollback(
     }
   }
 
-  const x = previousCluster(spec, spec.from);
+  const x = problems.length === 0 ? await previousCluster(spec, rt, spec.from) : [];
   if (problems.length === 0) {
     for (const n of x) {
       try {
-        await startNode(n, spec.timeouts.startSeconds);
+        await rt.start(n, spec.timeouts.startSeconds);
         const root = await httpJson(`${n.adminUrl}/`);
         if (root?.version !== n.version) {
           problems.push(

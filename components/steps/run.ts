@@ -8,14 +8,12 @@
  * line `KONG_GW_STEP {...}` (and, after `verify`, `KONG_GW_REPORT {...}`) that the program turns
  * into stack outputs. Progress goes to stderr, so `pulumi up` shows it live.
  */
-import { existsSync, readdirSync, rmSync } from "node:fs";
-import { dirname } from "node:path";
 import { targetNodes } from "./cluster";
 import { attemptBackup, record } from "./journal";
-import { stopNode } from "./nodes";
 import { readManifest } from "./restore";
 import { buildReport, exportedCatalog } from "./report";
 import { automaticRollback, ROLLBACK_ON } from "./rollback";
+import { runtimeFor } from "./runtime";
 import { parseSpec, RunnerCommand, SPEC_ENV, StepName, StepSpec } from "./spec";
 import * as steps from "./steps";
 
@@ -97,12 +95,7 @@ async function main(argv: string[]): Promise<number> {
       // remove its prefix. Never touches another node's prefix.
       const rec = targetNodes(spec).find((n) => n.id === argv[1]);
       if (rec) {
-        await stopNode(rec, spec.timeouts.quitSeconds);
-        rmSync(rec.prefix, { recursive: true, force: true });
-        const group = dirname(rec.prefix);
-        if (existsSync(group) && readdirSync(group).length === 0) {
-          rmSync(group, { recursive: true, force: true });
-        }
+        await runtimeFor(spec).remove(rec, spec.timeouts.quitSeconds);
       }
       return 0;
     }

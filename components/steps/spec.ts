@@ -21,10 +21,17 @@ export interface NodeSpec {
   /** Stable id inside the cluster (`node-0`, `node-1`, ...). */
   readonly id: string;
   readonly version: string;
-  /** Absolute path of the `kong` executable of this version. */
+  /** Absolute path of the `kong` executable of this version (`kong` inside a container). */
   readonly kongBin: string;
-  /** Absolute prefix directory (`kong start -p`). */
+  /**
+   * Absolute prefix directory (`kong start -p`) on the node's machine; on the docker runtime
+   * `docker:<container name>`. Unique per node: the runner tells nodes apart by it.
+   */
   readonly prefix: string;
+  /** `hosts` runtime: the SSH address of the node's machine (absent elsewhere). */
+  readonly host?: string;
+  /** `docker` runtime: the container's name (absent elsewhere). */
+  readonly container?: string;
   readonly proxyListen: string;
   readonly adminListen: string;
   readonly statusListen: string;
@@ -57,8 +64,50 @@ export interface BackupSpec {
   readonly minFreeBytes: number;
 }
 
+/** How to reach the machines of the `hosts` runtime (the private key is `KONG_GW_SSH_KEY`). */
+export interface SshSpec {
+  readonly user: string;
+  readonly port: number;
+  /** Jump host, `user@host:port` (ssh -J); empty: direct. */
+  readonly bastion: string;
+  /** known_hosts file the runner pins host keys in (first contact accepted and recorded). */
+  readonly knownHosts: string;
+}
+
+/** Where Kong runs and how the runner reaches it; absent means `local`. */
+export type RuntimeSpec =
+  | { readonly kind: "local" }
+  | {
+      readonly kind: "hosts";
+      readonly ssh: SshSpec;
+      /** The address of the host that runs `kong migrations` (and `kong check`). */
+      readonly migrationHost: string;
+      /**
+       * The install command template (`{version}`, `{host}`). With one package per host, installing
+       * Y replaced X's binary, so a rollback runs it again for X before restarting X.
+       */
+      readonly install: string;
+    }
+  | {
+      readonly kind: "docker";
+      /** Image repository; a version's image is `<image>:<version>`. */
+      readonly image: string;
+      /** The docker network nodes and one-shot containers join. */
+      readonly network: string;
+      /** `DOCKER_HOST` for the docker CLI; empty: the environment's. */
+      readonly dockerHost: string;
+      /** `KONG_PG_HOST` as containers see the database (may differ from `database.host`). */
+      readonly databaseHost: string;
+      /** Where pg_dump/pg_restore/psql run: `auto` (local when new enough), `local` or `docker`. */
+      readonly pgClient: "auto" | "local" | "docker";
+      /** Image of the one-shot client; `{major}` is the server's major version. */
+      readonly pgClientImage: string;
+    };
+
 /** Everything a step needs. */
 export interface StepSpec {
+  /** Where Kong runs; absent: `local`. */
+  readonly runtime?: RuntimeSpec;
   /** The KongGateway component's name; marks the nodes this cluster owns. */
   readonly cluster: string;
   /** Absolute state directory: node prefixes, journal, attempt counters. */

@@ -3,23 +3,14 @@
  * list`) and does only what is still missing, so re-running a step after a crash is safe; none
  * blindly retries `kong migrations up` (Kong/kong#12978).
  */
-import { statSync } from "node:fs";
-import { checkRoom, pgDumpMajor, takeBackup } from "./backup";
+import { checkRoom, takeBackup } from "./backup";
 import { runningOthers, targetNodes } from "./cluster";
 import { databaseFacts, tableCounts } from "./db";
-import { execFile } from "./exec";
-import { databaseEnv, describeFailure, kong, migrationState } from "./kong";
-import {
-  httpJson,
-  httpStatus,
-  isReady,
-  nodeEnv,
-  sleep,
-  startNode,
-  stopNode,
-  watchUntilDown,
-} from "./nodes";
+import { describeFailure, migrationState } from "./kong";
+import { httpJson, httpStatus, isReady, sleep, watchUntilDown } from "./nodes";
+import { pgClientCheck } from "./pgclient";
 import { readManifest, restoreBackup } from "./restore";
+import { runtimeFor } from "./runtime";
 import { StepSpec } from "./spec";
 import { checkChange, checkWindow } from "./policy";
 
@@ -36,33 +27,11 @@ export async function preflight(spec: StepSpec): Promise<StepDetails> {
   if (windowProblem) {
     problems.push(windowProblem);
   }
-  const y = target(spec);
-  try {
-    statSync(y.kongBin);
-  } catch {
-    problems.push(
-      `Kong ${spec.to} binary ${y.kongBin} does not exist: install it first (kong-gateway:local.install)`,
-    );
-  }
+  const rt = runtimeFor(spec);
   if (problems.length === 0) {
-    const v = await execFile(y.kongBin, ["version"], {
-      env: databaseEnv(spec.database, spec.plugins),
-    });
-    // `3.6.1`, or `Kong Enterprise 3.4.3.12` for Enterprise builds.
-    const shown = v.stdout.trim().split("\n")[0] ?? "";
-    if (v.code !== 0 || shown.split(" ").at(-1) !== spec.to) {
-      problems.push(
-        `${y.kongBin} reports version "${shown}" (exit ${v.code}), expected ${spec.to}`,
-      );
-    }
-    const check = await execFile(y.kongBin, ["check"], { env: nodeEnv(y) });
-    if (check.code !== 0) {
-      problems.push(
-        describeFailure(`Kong ${spec.to} rejects the nodes' configuration: kong check`, check),
-      );
-    }
+    problems.push(...(await rt.checkTarget(target(spec))));
   }
-  const running = runningOthers(spec);
+  const running = await runningOthers(spec, rt);
   const runningVersions = [...new Set(running.map((r) => r.version))];
   facts.runningNodes = running.map((r) => `${r.id}@${r.version}`);
   if (spec.kind === "install" && running.length > 0) {
@@ -82,8 +51,7 @@ export async function preflight(spec: StepSpec): Promise<StepDetails> {
     }
   }
   if (problems.length === 0) {
-    const env = databaseEnv(spec.database, spec.plugins);
-    const { state, result } = await migrationState(y.kongBin, env, spec.timeouts.dbTimeoutSeconds);
+    const { state, result } = await migrationState(rt, spec.timeouts.dbTimeoutSeconds);
     facts.migrationState = state;
     if (state === "error") {
       problems.push(
@@ -115,13 +83,11 @@ export async function preflight(spec: StepSpec): Promise<StepDetails> {
         `the backup directory ${spec.backup.dir} has ${room.free} bytes free; the backup needs about ${room.needed} (database ${db.bytes} bytes + kong-gateway:backup.minFreeMb); free space or point backup.dir elsewhere`,
       );
     }
-    const dump = await pgDumpMajor();
-    facts.pgDump = dump.text;
-    const serverMajor = Math.floor(db.serverVersionNum / 10000);
-    if (dump.major < serverMajor) {
-      problems.push(
-        `pg_dump ${dump.major} cannot back up a PostgreSQL ${serverMajor} server; install postgresql-client-${serverMajor}`,
-      );
+    const pg = await pgClientCheck(spec, Math.floor(db.serverVersionNum / 10000));
+    facts.pgDump = pg.text;
+    facts.pgClient = pg.via;
+    if (pg.problem) {
+      problems.push(pg.problem);
     }
   }
   if (problems.length > 0) {
@@ -134,7 +100,8 @@ export async function preflight(spec: StepSpec): Promise<StepDetails> {
 
 /** Stops every other running node of this cluster (X), all at once, gracefully. */
 export async function stop(spec: StepSpec): Promise<StepDetails> {
-  const running = runningOthers(spec);
+  const rt = runtimeFor(spec);
+  const running = await runningOthers(spec, rt);
   if (running.length === 0) {
     return { stopped: [], note: "no other node of this cluster was running" };
   }
@@ -142,7 +109,7 @@ export async function stop(spec: StepSpec): Promise<StepDetails> {
   const downs = running.map((r) =>
     watchUntilDown(`${r.proxyUrl}/`, spec.timeouts.quitSeconds + 10),
   );
-  await Promise.all(running.map((r) => stopNode(r, spec.timeouts.quitSeconds)));
+  await Promise.all(running.map((r) => rt.stop(r, spec.timeouts.quitSeconds)));
   const firstDown = (await Promise.all(downs))
     .filter((d): d is Date => d !== undefined)
     .sort((a, b) => a.getTime() - b.getTime())[0];
@@ -155,19 +122,16 @@ export async function stop(spec: StepSpec): Promise<StepDetails> {
 
 /** Takes the verified backup of this change (skipped on a fresh database). */
 export async function backup(spec: StepSpec): Promise<StepDetails> {
-  const { state } = await migrationState(
-    target(spec).kongBin,
-    databaseEnv(spec.database, spec.plugins),
-    spec.timeouts.dbTimeoutSeconds,
-  );
+  const { state } = await migrationState(runtimeFor(spec), spec.timeouts.dbTimeoutSeconds);
   if (state === "needs-bootstrap") {
     return { skipped: "the database is not bootstrapped yet: nothing to back up" };
   }
-  const m = await takeBackup(spec.database, spec.backup, {
-    cluster: spec.cluster,
-    from: spec.from ?? "unknown",
-    to: spec.to,
-  });
+  const m = await takeBackup(
+    spec.database,
+    spec.backup,
+    { cluster: spec.cluster, from: spec.from ?? "unknown", to: spec.to },
+    spec,
+  );
   return {
     backup: { id: m.id, path: m.path, sha256: m.sha256, bytes: m.bytes },
     tables: Object.keys(m.tables).length,
@@ -177,8 +141,7 @@ export async function backup(spec: StepSpec): Promise<StepDetails> {
 
 /** `kong migrations bootstrap` or `up`, confirmed with `list` (exit 0 alone proves nothing). */
 export async function migrationsUp(spec: StepSpec): Promise<StepDetails> {
-  const bin = target(spec).kongBin;
-  const env = databaseEnv(spec.database, spec.plugins);
+  const rt = runtimeFor(spec);
   const t = spec.timeouts;
   const flags = [
     "--db-timeout",
@@ -187,7 +150,7 @@ export async function migrationsUp(spec: StepSpec): Promise<StepDetails> {
     String(t.lockTimeoutSeconds),
   ];
   for (let attempt = 1; attempt <= 3; attempt++) {
-    const { state, result } = await migrationState(bin, env, t.dbTimeoutSeconds);
+    const { state, result } = await migrationState(rt, t.dbTimeoutSeconds);
     if (state === "error") {
       throw new Error(describeFailure("kong migrations list", result));
     }
@@ -205,12 +168,10 @@ export async function migrationsUp(spec: StepSpec): Promise<StepDetails> {
         `the database is not bootstrapped, yet this is an ${spec.kind} from ${spec.from}: refusing to bootstrap over what should be an existing Kong database`,
       );
     }
-    const r = await kong(
-      bin,
-      ["migrations", sub, ...flags],
-      env,
-      t.dbTimeoutSeconds + t.lockTimeoutSeconds + 600,
-    );
+    const r = await rt.kong(["migrations", sub, ...flags], {
+      timeoutSeconds: t.dbTimeoutSeconds + t.lockTimeoutSeconds + 600,
+      echo: true,
+    });
     if (r.code !== 0) {
       throw new Error(describeFailure(`kong migrations ${sub} (${spec.to})`, r));
     }
@@ -225,10 +186,9 @@ export async function migrationsUp(spec: StepSpec): Promise<StepDetails> {
 
 /** `kong migrations finish` when migrations are pending, confirmed with `list`. */
 export async function migrationsFinish(spec: StepSpec): Promise<StepDetails> {
-  const bin = target(spec).kongBin;
-  const env = databaseEnv(spec.database, spec.plugins);
+  const rt = runtimeFor(spec);
   const t = spec.timeouts;
-  const before = await migrationState(bin, env, t.dbTimeoutSeconds);
+  const before = await migrationState(rt, t.dbTimeoutSeconds);
   if (before.state === "up-to-date") {
     return { state: "up-to-date", ran: false };
   }
@@ -237,8 +197,7 @@ export async function migrationsFinish(spec: StepSpec): Promise<StepDetails> {
       `cannot finish migrations: the database state is "${before.state}" (${describeFailure("kong migrations list", before.result)})`,
     );
   }
-  const r = await kong(
-    bin,
+  const r = await rt.kong(
     [
       "migrations",
       "finish",
@@ -247,13 +206,12 @@ export async function migrationsFinish(spec: StepSpec): Promise<StepDetails> {
       "--lock-timeout",
       String(t.lockTimeoutSeconds),
     ],
-    env,
-    t.dbTimeoutSeconds + 600,
+    { timeoutSeconds: t.dbTimeoutSeconds + 600, echo: true },
   );
   if (r.code !== 0) {
     throw new Error(describeFailure(`kong migrations finish (${spec.to})`, r));
   }
-  const after = await migrationState(bin, env, t.dbTimeoutSeconds);
+  const after = await migrationState(rt, t.dbTimeoutSeconds);
   if (after.state !== "up-to-date") {
     throw new Error(
       `kong migrations finish exited 0 but the database is "${after.state}" afterwards`,
@@ -270,7 +228,7 @@ export async function nodeStart(spec: StepSpec, id: string): Promise<StepDetails
       `node ${id} is not part of this cluster (${spec.nodes.map((n) => n.id).join(", ")})`,
     );
   }
-  const r = await startNode(rec, spec.timeouts.startSeconds);
+  const r = await runtimeFor(spec).start(rec, spec.timeouts.startSeconds);
   return {
     node: id,
     version: rec.version,
@@ -354,6 +312,6 @@ export async function restore(spec: StepSpec): Promise<StepDetails> {
     throw new Error("this rollback has no backup to restore (restoreBackupId is empty)");
   }
   const m = readManifest(spec.backup.dir, spec.restoreBackupId);
-  const r = await restoreBackup(spec.database, m);
+  const r = await restoreBackup(spec.database, m, spec);
   return { backup: { id: m.id, path: m.path, sha256: m.sha256, bytes: m.bytes }, ...r };
 }

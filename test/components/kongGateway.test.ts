@@ -305,3 +305,151 @@ describe("KongGateway with database.mode managed (mocks: the PostgreSQL provider
     );
   });
 });
+
+describe("KongGateway with runtime hosts (mocks here; test/e2e/hosts.test.ts runs it over real SSH)", () => {
+  const KEY =
+    "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n";
+  const hosts = {
+    addresses: ["10.0.0.11", "10.0.0.12"],
+    user: "deploy",
+    bastion: "jump@bastion.example.com:2222",
+  };
+
+  it("installs the version on every host with command.remote; the key stays secret", async () => {
+    const { name, byName } = await build("3.4.2", {
+      runtime: "hosts",
+      hosts,
+      sshPrivateKey: KEY,
+    });
+    const installs = registrations.filter((r) => r.type === "command:remote:Command");
+    assert.deepEqual(installs.map((r) => r.name).sort(), [
+      `${name}-3.4.2-install-10.0.0.11`,
+      `${name}-3.4.2-install-10.0.0.12`,
+    ]);
+    const first = byName("3.4.2-install-10.0.0.11")!;
+    assert.equal(first.inputs.create, "sudo apt-get install -y --allow-downgrades kong=3.4.2");
+    const conn = first.rawInputs.connection as Record<string, unknown>;
+    assert.ok(
+      isSecret(conn) || isSecret(conn.privateKey),
+      "the key is a secret input of the connection",
+    );
+    const c = first.inputs.connection as Record<string, unknown>;
+    assert.deepEqual([c.host, c.port, c.user], ["10.0.0.11", 22, "deploy"]);
+    assert.deepEqual(
+      [(c.proxy as Record<string, unknown>).host, (c.proxy as Record<string, unknown>).port],
+      ["bastion.example.com", 2222],
+    );
+    assert.deepEqual(deps(byName("install-3.4.2-preflight")).sort(), [
+      `${name}-3.4.2-install-10.0.0.11`,
+      `${name}-3.4.2-install-10.0.0.12`,
+      `${name}-db-server`,
+    ]);
+    const preflight = byName("install-3.4.2-preflight")!;
+    const env = preflight.rawInputs.environment as Record<string, unknown>;
+    assert.ok(
+      isSecret(env.KONG_GW_SSH_KEY) || isSecret(env),
+      "the runner gets the key as a secret",
+    );
+    const spec = JSON.parse(
+      (preflight.inputs.environment as Record<string, string>).KONG_GW_SPEC!,
+    ) as import("../../components/steps/spec").StepSpec;
+    assert.ok(!JSON.stringify(spec).includes("b3BlbnNzaC1rZXkt"), "the key is not in the spec");
+    assert.deepEqual(spec.runtime, {
+      kind: "hosts",
+      ssh: {
+        user: "deploy",
+        port: 22,
+        bastion: "jump@bastion.example.com:2222",
+        knownHosts: join(spec.stateDir, "known_hosts"),
+      },
+      migrationHost: "10.0.0.11",
+      install: "sudo apt-get install -y --allow-downgrades kong={version}",
+    });
+    assert.deepEqual(
+      spec.nodes.map((n) => [n.host, n.proxyUrl, n.adminListen, n.statusListen, n.kongBin]),
+      [
+        [
+          "10.0.0.11",
+          "http://10.0.0.11:8000",
+          "10.0.0.11:8001",
+          "0.0.0.0:8100",
+          "/usr/local/bin/kong",
+        ],
+        [
+          "10.0.0.12",
+          "http://10.0.0.12:8000",
+          "10.0.0.12:8001",
+          "0.0.0.0:8100",
+          "/usr/local/bin/kong",
+        ],
+      ],
+    );
+    assert.equal(spec.nodes[0]!.prefix, "/var/lib/kong-gateway/install-3.4.2-g1/node-0");
+  });
+
+  it("refuses a hosts stack without a key, or with more nodes than hosts, naming the setting", async () => {
+    await assert.rejects(
+      async () => build("3.4.2", { runtime: "hosts", hosts }),
+      /kong-gateway:sshPrivateKey is not set, but runtime is hosts; .*pulumi config set --secret kong-gateway:sshPrivateKey/,
+    );
+    await assert.rejects(
+      async () => build("3.4.2", { runtime: "hosts", hosts, nodes: 3, sshPrivateKey: KEY }),
+      /kong-gateway:nodes 3 is more than the 2 host\(s\) in kong-gateway:hosts.addresses/,
+    );
+    await assert.rejects(
+      async () => build("3.4.2", { runtime: "vms" }),
+      /kong-gateway:runtime "vms" is not a runtime; use "local" .*"hosts" .*"docker"/,
+    );
+  });
+});
+
+describe("KongGateway with runtime docker (mocks: no Docker engine runs here)", () => {
+  it("starts Y's containers after migrations finish and verifies after the last ready node", async () => {
+    const { name, byName } = await build("3.4.2", {
+      runtime: "docker",
+      nodes: 2,
+      docker: { image: "kong/kong-gateway", basePort: 9000 },
+    });
+    assert.equal(
+      registrations
+        .filter((r) => r.name.endsWith("3.4.2-install"))
+        .map((r) => r.name)
+        .join(),
+      "",
+      "no install command: the image is the installation",
+    );
+    const containers = registrations.filter((r) => r.type === "docker:index/container:Container");
+    assert.equal(containers.length, 2);
+    assert.deepEqual(
+      containers.map((c) => c.inputs.name),
+      [`${name}-3.4.2-node-0`, `${name}-3.4.2-node-1`],
+    );
+    assert.ok(
+      registrations.some(
+        (r) =>
+          r.type === "docker:index/remoteImage:RemoteImage" &&
+          r.inputs.name === "kong/kong-gateway:3.4.2",
+      ),
+    );
+    const verify = byName("install-3.4.2-verify")!;
+    assert.deepEqual(deps(verify), [`${name}-3.4.2-node-0-ready`, `${name}-3.4.2-node-1-ready`]);
+    const spec = JSON.parse(
+      (verify.inputs.environment as Record<string, string>).KONG_GW_SPEC!,
+    ) as import("../../components/steps/spec").StepSpec;
+    assert.equal(spec.runtime?.kind, "docker");
+    assert.deepEqual(
+      spec.nodes.map((n) => n.proxyUrl),
+      ["http://127.0.0.1:9000", "http://127.0.0.1:9010"],
+    );
+    for (const c of containers) {
+      assert.ok(!JSON.stringify(c.inputs.envs).includes(PASSWORD), "no password in the env");
+    }
+  });
+
+  it("refuses a tagged image, naming the setting", async () => {
+    await assert.rejects(
+      async () => build("3.4.2", { runtime: "docker", docker: { image: "kong:3.4.2" } }),
+      /kong-gateway:docker\.image "kong:3\.4\.2" is not an image repository without a tag/,
+    );
+  });
+});

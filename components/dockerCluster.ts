@@ -1,0 +1,313 @@
+import * as command from "@pulumi/command";
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import {
+  CONTAINER_PORTS,
+  containerSettings,
+  HOST_GATEWAY,
+  hostPorts,
+  imageRef,
+  nodeIndex,
+  nodeLabels,
+  PASSWORD_FILE,
+  statusHealthcheckTest,
+} from "./docker/argv";
+import {
+  dockerClusterDefaults,
+  DockerClusterSettings,
+  ResolvedDockerClusterSettings,
+} from "./docker/settings";
+import { runnerCommand, runnerEnvironment } from "./runner";
+import { nodeSettings } from "./steps/kong";
+import { NodeSpec, RuntimeSpec, StepSpec } from "./steps/spec";
+
+/** Arguments of {@link DockerCluster}. */
+export interface DockerClusterArgs {
+  /** The chain's spec; its `nodes` are this cluster's nodes (all of version `to`), its runtime docker. */
+  readonly spec: StepSpec;
+  /** The database password; reaches the containers only as a secret file upload. */
+  readonly password: pulumi.Input<string>;
+  /** The project root (the runner's working directory). */
+  readonly root: string;
+  /** The step after which the first node may start (`migrations-finish`, or `restore`). */
+  readonly startAfter: pulumi.Resource;
+  /** Image, network, engine and published ports; must agree with `spec.runtime`. */
+  readonly docker: DockerClusterSettings;
+}
+
+type DockerRuntime = Extract<RuntimeSpec, { kind: "docker" }>;
+
+/**
+ * `nodes` Kong nodes of one version as Docker containers on a shared PostgreSQL — the docker
+ * counterpart of KongCluster, with the same public shape.
+ *
+ * The Pulumi docker provider owns what a container IS (image `<image>:<version>`, settings,
+ * ports, labels, the password file); the step runner owns whether it RUNS. So containers are
+ * created stopped, and each node's `-ready` command runs the runner's `node-start <id>`: it
+ * starts the container (`docker start`), waits for `/status/ready` and records the moment in
+ * the journal (the downtime report reads it). A node that fails to come up therefore fails a
+ * runner step, and the runner rolls back (restore the backup, restart X). Were the provider to
+ * start and wait for the container itself (`wait: true`), that failure would end `pulumi up` with
+ * no step failing and nobody restoring the database that `migrations finish` already changed.
+ *
+ * Containers are created as soon as their image is pulled (creating one starts nothing, and it
+ * surfaces configuration errors before X stops); the starts are sequential, the first after
+ * `startAfter`. Names carry the version, so a version bump takes X's containers out of the
+ * program and Pulumi removes them at the end of the update, after Y is verified.
+ */
+export class DockerCluster extends pulumi.ComponentResource {
+  /** The node-start commands in start order: what `verify` depends on. */
+  public readonly nodes: command.local.Command[];
+  /** The containers, by node in start order. */
+  public readonly containers: docker.Container[];
+  public readonly version: string;
+  public readonly proxyUrls: string[];
+  public readonly adminUrls: string[];
+
+  constructor(name: string, args: DockerClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("kong-gateway:index:DockerCluster", name, {}, opts);
+    const { rt, settings } = validate(args, this);
+    this.version = args.spec.to;
+    const provider = createProvider(args.spec.cluster, settings, this);
+    const image = new docker.RemoteImage(
+      `${name}-image`,
+      // Kept on the engine when this version leaves the program: a later rollback starts it.
+      { name: imageRef(rt.image, args.spec.to), keepLocally: true },
+      { parent: this, provider },
+    );
+    const network = settings.createNetwork
+      ? createNetwork(args.spec.cluster, settings, provider, this)
+      : undefined;
+    this.containers = args.spec.nodes.map((n) =>
+      createContainer(name, n, args, { rt, settings, image, network, provider }, this),
+    );
+    this.nodes = createReadyCommands(name, args, this.containers, this);
+    const urls = args.spec.nodes.map((n) => nodeUrls(settings, n));
+    this.proxyUrls = urls.map((u) => u.proxy);
+    this.adminUrls = urls.map((u) => u.admin);
+    this.registerOutputs({
+      version: this.version,
+      proxyUrls: this.proxyUrls,
+      adminUrls: this.adminUrls,
+    });
+  }
+}
+
+/** Checks the spec and the settings agree before anything is created. */
+function validate(
+  args: DockerClusterArgs,
+  parent: pulumi.Resource,
+): { rt: DockerRuntime; settings: ResolvedDockerClusterSettings } {
+  const fail = (msg: string): never => {
+    throw new pulumi.ResourceError(msg, parent);
+  };
+  const rt = args.spec.runtime;
+  if (rt?.kind !== "docker") {
+    return fail(
+      `DockerCluster needs a spec with runtime "docker", got "${rt?.kind ?? "local"}"; use KongCluster for other runtimes`,
+    );
+  }
+  let settings: ResolvedDockerClusterSettings;
+  try {
+    settings = dockerClusterDefaults(args.docker, args.spec.cluster);
+  } catch (e) {
+    return fail((e as Error).message);
+  }
+  for (const [key, mine, spec] of [
+    ["image", settings.image, rt.image],
+    ["network", settings.network, rt.network],
+    ["dockerHost", settings.dockerHost, rt.dockerHost],
+  ] as const) {
+    if (mine !== spec) {
+      fail(
+        `kong-gateway:docker.${key} is "${mine}" for the containers but "${spec}" for the step runner; both must come from the same setting`,
+      );
+    }
+  }
+  for (const n of args.spec.nodes) {
+    const want = nodeUrls(settings, n);
+    for (const [what, url, port] of [
+      ["proxyUrl", n.proxyUrl, want.proxyPort],
+      ["adminUrl", n.adminUrl, want.adminPort],
+      ["statusUrl", n.statusUrl, want.statusPort],
+    ] as const) {
+      if (new URL(url).port !== String(port)) {
+        fail(
+          `${n.id}: ${what} ${url} does not use host port ${port} (kong-gateway:docker.basePort ${settings.basePort} + 10×${nodeIndex(n.id)}); the spec and the containers must publish the same ports`,
+        );
+      }
+    }
+  }
+  return { rt, settings };
+}
+
+/** Host ports and URLs of a node, reached at the publish address. */
+function nodeUrls(settings: ResolvedDockerClusterSettings, n: NodeSpec) {
+  const p = hostPorts(settings.basePort, nodeIndex(n.id));
+  const a = settings.publishAddress === "0.0.0.0" ? "127.0.0.1" : settings.publishAddress;
+  const at = a.includes(":") && !a.startsWith("[") ? `[${a}]` : a;
+  return {
+    proxyPort: p.proxy,
+    adminPort: p.admin,
+    statusPort: p.status,
+    proxy: `http://${at}:${p.proxy}`,
+    admin: `http://${at}:${p.admin}`,
+  };
+}
+
+/**
+ * The docker provider. Named by the cluster, not the version (an exception to `${name}-<role>`):
+ * every version's DockerCluster then declares the same provider, and X's containers, still in
+ * the state until the update ends, keep a provider to be removed with.
+ */
+function createProvider(
+  cluster: string,
+  settings: ResolvedDockerClusterSettings,
+  parent: pulumi.Resource,
+): docker.Provider {
+  return new docker.Provider(
+    `${cluster}-docker`,
+    settings.dockerHost ? { host: settings.dockerHost } : {},
+    { parent },
+  );
+}
+
+/**
+ * The nodes' network. Named by the cluster, not the version, on purpose: the next version's
+ * DockerCluster declares the very same resource, so an upgrade keeps the network (X's stopped
+ * containers and the runner's one-shots stay on it) instead of creating a second network of the
+ * same docker name while the first still exists.
+ */
+function createNetwork(
+  cluster: string,
+  settings: ResolvedDockerClusterSettings,
+  provider: docker.Provider,
+  parent: pulumi.Resource,
+): docker.Network {
+  return new docker.Network(
+    `${cluster}-net`,
+    { name: settings.network, labels: [{ label: "kong-gateway.cluster", value: cluster }] },
+    { parent, provider },
+  );
+}
+
+interface Shared {
+  readonly rt: DockerRuntime;
+  readonly settings: ResolvedDockerClusterSettings;
+  readonly image: docker.RemoteImage;
+  readonly network: docker.Network | undefined;
+  readonly provider: docker.Provider;
+}
+
+/** The `KONG_*` environment of a node container; no password (that is a file). */
+export function containerEnvs(
+  spec: StepSpec,
+  n: NodeSpec,
+  databaseHost: string,
+): Record<string, string> {
+  return {
+    ...containerSettings(nodeSettings(spec, n), databaseHost),
+    KONG_PG_PASSWORD_FILE: PASSWORD_FILE,
+    // Kong's logs on the container's output, where `docker logs` (and the runner) read them.
+    KONG_PROXY_ACCESS_LOG: "/dev/stdout",
+    KONG_ADMIN_ACCESS_LOG: "/dev/stdout",
+    KONG_PROXY_ERROR_LOG: "/dev/stderr",
+    KONG_ADMIN_ERROR_LOG: "/dev/stderr",
+  };
+}
+
+function createContainer(
+  name: string,
+  n: NodeSpec,
+  args: DockerClusterArgs,
+  s: Shared,
+  parent: pulumi.Resource,
+): docker.Container {
+  const { spec } = args;
+  const ports = hostPorts(s.settings.basePort, nodeIndex(n.id));
+  const ip = s.settings.publishAddress;
+  const labels = nodeLabels({
+    cluster: spec.cluster,
+    id: n.id,
+    version: n.version,
+    generation: spec.generation,
+    statusUrl: n.statusUrl,
+    adminUrl: n.adminUrl,
+    proxyUrl: n.proxyUrl,
+  });
+  return new docker.Container(
+    `${name}-${n.id}`,
+    {
+      name: n.container ?? `${spec.cluster}-${n.version}-${n.id}`,
+      image: s.image.imageId,
+      envs: Object.entries(containerEnvs(spec, n, s.rt.databaseHost)).map(([k, v]) => `${k}=${v}`),
+      uploads: [
+        { file: PASSWORD_FILE, content: pulumi.secret(args.password), permissions: "0444" },
+      ],
+      ports: [
+        { internal: CONTAINER_PORTS.proxy, external: ports.proxy, ip },
+        { internal: CONTAINER_PORTS.admin, external: ports.admin, ip },
+        { internal: CONTAINER_PORTS.status, external: ports.status, ip },
+      ],
+      labels: Object.entries(labels).map(([label, value]) => ({ label, value })),
+      hosts: [{ host: HOST_GATEWAY.host, ip: HOST_GATEWAY.ip }],
+      networksAdvanced: [{ name: s.network ? s.network.name : s.settings.network }],
+      healthcheck: {
+        tests: statusHealthcheckTest(),
+        interval: `${s.settings.healthcheckIntervalSeconds}s`,
+        timeout: "3s",
+        retries: 3,
+        startPeriod: `${spec.timeouts.startSeconds}s`,
+      },
+      // Kong images stop with SIGQUIT (graceful drain, like `kong quit`); SIGKILL after quitSeconds.
+      stopSignal: "SIGQUIT",
+      stopTimeout: spec.timeouts.quitSeconds,
+      destroyGraceSeconds: spec.timeouts.quitSeconds,
+      // Never "always"/"unless-stopped": the daemon would bring back a node the runner stopped
+      // (after a daemon restart, or a crash), and X must never run again after `migrations finish`
+      // (KONG.md §3). Which version runs is the runner's decision alone.
+      restart: "no",
+      // Created stopped; the runner starts it (see the class comment). `mustRun: false` so a node
+      // the runner stopped is not "missing" to the provider.
+      start: false,
+      mustRun: false,
+    },
+    // Fixed container names and host ports: the old container must go before its replacement.
+    {
+      parent,
+      provider: s.provider,
+      deleteBeforeReplace: true,
+      dependsOn: s.network ? [s.image, s.network] : [s.image],
+    },
+  );
+}
+
+/** One `node-start <id>` command per node, each after its container and the previous start. */
+function createReadyCommands(
+  name: string,
+  args: DockerClusterArgs,
+  containers: docker.Container[],
+  parent: pulumi.Resource,
+): command.local.Command[] {
+  const environment = runnerEnvironment(args.spec, args.password);
+  const ready: command.local.Command[] = [];
+  let after = args.startAfter;
+  args.spec.nodes.forEach((n, i) => {
+    const cmd = new command.local.Command(
+      `${name}-${n.id}-ready`,
+      {
+        create: runnerCommand("node-start", n.id),
+        // Stops the container before the provider removes it.
+        delete: runnerCommand("node-delete", n.id),
+        dir: args.root,
+        environment,
+        triggers: [args.spec.generation, args.spec.kind],
+        logging: "stdoutAndStderr",
+      },
+      { parent, dependsOn: [containers[i]!, after] },
+    );
+    ready.push(cmd);
+    after = cmd;
+  });
+  return ready;
+}

@@ -1,0 +1,105 @@
+/**
+ * A machine the step runner acts on: this one (the `local` runtime), or a host reached over SSH
+ * (the `hosts` runtime). The node lifecycle in processRuntime.ts is written once against this
+ * interface, so starting, stopping and checking a Kong node is the same code on both.
+ */
+import { existsSync, readFileSync, rmdirSync, rmSync, statSync } from "node:fs";
+import { execFile, ExecResult } from "./exec";
+
+/** How a program runs on a machine. */
+export interface MachineExec {
+  /** Non-secret environment (`KONG_*` settings). */
+  readonly env: Record<string, string>;
+  /**
+   * Secret environment. Locally it is plain environment; over SSH it travels on stdin (sshd drops
+   * client environment unless AcceptEnv allows it, and a command line is visible in `ps`).
+   */
+  readonly secrets: Record<string, string>;
+  readonly timeoutSeconds: number;
+  /** Echo output to our stderr while it runs. @default false */
+  readonly echo?: boolean;
+}
+
+/** One machine. Every method resolves; failures come back as exit codes or `undefined`. */
+export interface Machine {
+  /** `this machine` or `host 10.0.0.11`, for messages. */
+  readonly label: string;
+  exec(file: string, args: readonly string[], opts: MachineExec): Promise<ExecResult>;
+  /** The pid in `pidFile` if that process is alive. */
+  alivePid(pidFile: string): Promise<number | undefined>;
+  kill(pid: number): Promise<void>;
+  /** Whether `path` is an executable file. */
+  isExecutable(path: string): Promise<boolean>;
+  /** Removes a directory tree (no error when it does not exist). */
+  removeTree(path: string): Promise<void>;
+  /** Removes a directory if it is empty (nothing otherwise). */
+  removeIfEmpty(path: string): Promise<void>;
+}
+
+/** The environment without the runner's own variables (the spec, the SSH key). */
+export function cleanEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  delete env.KONG_GW_SPEC;
+  delete env.KONG_GW_SSH_KEY;
+  return env;
+}
+
+/** This machine. */
+export const localMachine: Machine = {
+  label: "this machine",
+  exec: (file, args, opts) =>
+    execFile(file, args, {
+      env: { ...cleanEnv(), ...opts.env, ...opts.secrets },
+      timeoutSeconds: opts.timeoutSeconds,
+      echo: opts.echo,
+    }),
+  alivePid: (pidFile) => Promise.resolve(localAlivePid(pidFile)),
+  kill: (pid) => {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+    return Promise.resolve();
+  },
+  isExecutable: (path) => {
+    try {
+      return Promise.resolve(statSync(path).isFile());
+    } catch {
+      return Promise.resolve(false);
+    }
+  },
+  removeTree: (path) => {
+    rmSync(path, { recursive: true, force: true });
+    return Promise.resolve();
+  },
+  removeIfEmpty: (path) => {
+    try {
+      rmdirSync(path);
+    } catch {
+      // not empty, or already gone
+    }
+    return Promise.resolve();
+  },
+};
+
+function localAlivePid(pidFile: string): number | undefined {
+  if (!existsSync(pidFile)) {
+    return undefined;
+  }
+  const pid = Number(readFileSync(pidFile, "utf8").trim());
+  if (!Number.isInteger(pid) || pid <= 0) {
+    return undefined;
+  }
+  try {
+    process.kill(pid, 0);
+    return pid;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Quotes one word for a POSIX shell. */
+export function shq(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}

@@ -1,0 +1,198 @@
+/**
+ * Kong as processes (`kong start -p <prefix>`): on this machine (`local`) or on hosts over SSH
+ * (`hosts`). A node's prefix holds its pid file; the runner keeps each node's record (owner,
+ * binary, settings) under `<stateDir>/nodes/`, written before the node starts, so a re-run after a
+ * crash finds every node it may have started and asks the machine whether it still runs.
+ */
+import { existsSync, readdirSync, rmSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { ExecResult } from "./exec";
+import { fillTemplate } from "../config";
+import { databaseSettings, describeFailure } from "./kong";
+import { Machine } from "./machine";
+import {
+  discoverNodes,
+  NodeRecord,
+  readNodeRecord,
+  recordDir,
+  sleep,
+  waitReady,
+  writeNodeRecord,
+} from "./nodes";
+import type { NodeRuntime, StartResult } from "./runtime";
+import { StepSpec } from "./spec";
+
+/** The process runtime; `machineOf(host)` is the machine of a node (`undefined`: the migration host). */
+export function processRuntime(
+  spec: StepSpec,
+  machineOf: (host: string | undefined) => Machine,
+): NodeRuntime {
+  const password = process.env.KONG_PG_PASSWORD;
+  const secrets: Record<string, string> = password ? { KONG_PG_PASSWORD: password } : {};
+  const pidFile = (rec: NodeRecord) => join(rec.prefix, "pids", "nginx.pid");
+  const migrationBin = spec.nodes[0]?.kongBin ?? "kong";
+  /** Where a node is, in messages (nothing for the local runtime: there is only this machine). */
+  const on = (m: Machine) => (spec.runtime?.kind === "hosts" ? ` on ${m.label}` : "");
+  const installHint =
+    spec.runtime?.kind === "hosts" ? "kong-gateway:hosts.install" : "kong-gateway:local.install";
+
+  const running = async (rec: NodeRecord) =>
+    (await machineOf(rec.host).alivePid(pidFile(rec))) !== undefined;
+
+  const kongOn = (
+    m: Machine,
+    bin: string,
+    args: readonly string[],
+    env: Record<string, string>,
+    timeoutSeconds: number,
+    echo = true,
+  ): Promise<ExecResult> => m.exec(bin, args, { env, secrets, timeoutSeconds, echo });
+
+  /**
+   * Before restarting an older node (a rollback): its binary must still be its version. With one
+   * package per host, installing Y replaced it, so the hosts' install command runs again for X.
+   */
+  const ensureVersion = async (m: Machine, rec: NodeRecord) => {
+    const shown = async () =>
+      (await kongOn(m, rec.kongBin, ["version"], {}, 60, false)).stdout.trim().split(" ").at(-1);
+    if ((await shown()) === rec.version) {
+      return;
+    }
+    const install = spec.runtime?.kind === "hosts" ? spec.runtime.install : "";
+    if (!install) {
+      throw new Error(
+        `${rec.kongBin} on ${m.label} is no longer Kong ${rec.version}, and no install command is configured to put it back`,
+      );
+    }
+    const command = fillTemplate(install, { version: rec.version, host: rec.host ?? "" });
+    process.stderr.write(
+      `[kong-gateway] reinstalling Kong ${rec.version} on ${m.label}: ${command}\n`,
+    );
+    const r = await m.exec("/bin/sh", ["-c", command], {
+      env: {},
+      secrets: {},
+      timeoutSeconds: 900,
+      echo: true,
+    });
+    if (r.code !== 0 || (await shown()) !== rec.version) {
+      throw new Error(describeFailure(`reinstalling Kong ${rec.version} on ${m.label}`, r));
+    }
+  };
+
+  const stop = async (rec: NodeRecord, quitSeconds: number) => {
+    const m = machineOf(rec.host);
+    if (!(await running(rec))) {
+      return { stopped: false };
+    }
+    const args = ["quit", "-p", rec.prefix, "-t", String(quitSeconds)];
+    await kongOn(m, rec.kongBin, args, rec.settings, quitSeconds + 30);
+    if (await running(rec)) {
+      await kongOn(m, rec.kongBin, ["stop", "-p", rec.prefix], rec.settings, 30);
+    }
+    const pid = await m.alivePid(pidFile(rec));
+    if (pid !== undefined) {
+      await m.kill(pid);
+      await sleep(200);
+    }
+    return { stopped: true };
+  };
+
+  const start = async (rec: NodeRecord, startSeconds: number): Promise<StartResult> => {
+    const startedAt = new Date();
+    const m = machineOf(rec.host);
+    if (await running(rec)) {
+      // Already running: keep it only if it runs with these settings (plugins, listeners, database).
+      const recorded = readNodeRecord(recordDir(spec.stateDir, rec));
+      const same = JSON.stringify(recorded?.settings) === JSON.stringify(rec.settings);
+      const readyAt = same ? await waitReady(rec.statusUrl, Math.min(startSeconds, 5)) : undefined;
+      if (readyAt) {
+        return { startedAt, readyAt, skipped: true };
+      }
+      await stop(recorded ?? rec, 10);
+    }
+    if (rec.version !== spec.to) {
+      await ensureVersion(m, rec);
+    }
+    writeNodeRecord(spec.stateDir, rec);
+    const r = await kongOn(
+      m,
+      rec.kongBin,
+      ["start", "-p", rec.prefix],
+      rec.settings,
+      startSeconds + 30,
+    );
+    if (r.code !== 0) {
+      throw new Error(describeFailure(`${rec.id}: kong start (${rec.version})${on(m)}`, r));
+    }
+    const readyAt = await waitReady(rec.statusUrl, startSeconds);
+    if (!readyAt) {
+      throw new Error(
+        `${rec.id}: Kong ${rec.version} started${on(m)} but ${rec.statusUrl}/status/ready did not answer 200 within ${startSeconds}s`,
+      );
+    }
+    return { startedAt, readyAt, skipped: false };
+  };
+
+  return {
+    discover: () => Promise.resolve(discoverNodes(spec.stateDir, spec.cluster)),
+    running,
+    start,
+    stop,
+    remove: async (rec, quitSeconds) => {
+      await stop(rec, quitSeconds);
+      const m = machineOf(rec.host);
+      await m.removeTree(rec.prefix);
+      await m.removeIfEmpty(dirname(rec.prefix));
+      const local = recordDir(spec.stateDir, rec);
+      rmSync(local, { recursive: true, force: true });
+      const group = dirname(local);
+      if (existsSync(group) && readdirSync(group).length === 0) {
+        rmSync(group, { recursive: true, force: true });
+      }
+    },
+    kong: (args, opts) =>
+      kongOn(
+        machineOf(undefined),
+        migrationBin,
+        args,
+        databaseSettings(spec.database, spec.plugins),
+        opts.timeoutSeconds,
+        opts.echo ?? false,
+      ),
+    checkTarget: async (y) => {
+      const problems: string[] = [];
+      const seen = new Set<string>();
+      for (const n of spec.nodes) {
+        const m = machineOf(n.host);
+        if (seen.has(m.label)) {
+          continue;
+        }
+        seen.add(m.label);
+        if (!(await m.isExecutable(n.kongBin))) {
+          problems.push(
+            `Kong ${spec.to} binary ${n.kongBin} does not exist${on(m)}: install it first (${installHint})`,
+          );
+          continue;
+        }
+        const v = await kongOn(m, n.kongBin, ["version"], {}, 60, false);
+        // `3.6.1`, or `Kong Enterprise 3.4.3.12` for Enterprise builds.
+        const shown = v.stdout.trim().split("\n")[0] ?? "";
+        if (v.code !== 0 || shown.split(" ").at(-1) !== spec.to) {
+          problems.push(
+            `${n.kongBin}${on(m)} reports version "${shown}" (exit ${v.code}), expected ${spec.to}`,
+          );
+        }
+      }
+      if (problems.length === 0) {
+        const m = machineOf(y.host);
+        const check = await kongOn(m, y.kongBin, ["check"], y.settings, 60, false);
+        if (check.code !== 0) {
+          problems.push(
+            describeFailure(`Kong ${spec.to} rejects the nodes' configuration: kong check`, check),
+          );
+        }
+      }
+      return problems;
+    },
+  };
+}

@@ -1,0 +1,164 @@
+/**
+ * The `hosts` runtime for real: two machines played by two OpenSSH daemons on 127.0.0.2 and
+ * 127.0.0.3 (test/support/sshd.ts), each with its own directory tree standing in for its disk.
+ * The stack installs Kong (the stand-in) on each host with command.remote, the step runner drives
+ * every node over SSH with the generated key, and the database password reaches the remote
+ * `kong` only on stdin. Checked: install, seeded data, the upgrade 3.5 → 3.6 across both hosts
+ * (steps in order, X stopped on both hosts, every entity kept), no-op second up, and that no
+ * secret ends up on a command line or left on disk.
+ */
+import assert from "node:assert/strict";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { seed } from "../../scripts/seed";
+import { repoRoot } from "../support/engine";
+import { E2E_PASSWORD, entityCounts, LastUpgrade, outputs, progress, status } from "../support/e2e";
+import { createKongStack, KongStack } from "../support/kongStack";
+import { startSshHosts, SshHosts } from "../support/sshd";
+
+const STEP_ORDER = [
+  "preflight",
+  "stop",
+  "backup",
+  "migrations-up",
+  "migrations-finish",
+  "start",
+  "verify",
+];
+
+/** JSON paths of the strings in `value` that contain `needle`. */
+function pathsOf(value: unknown, needle: string, path = "$"): string[] {
+  if (typeof value === "string") {
+    return value.includes(needle) ? [path] : [];
+  }
+  if (value && typeof value === "object") {
+    return Object.entries(value).flatMap(([k, v]) => pathsOf(v, needle, `${path}.${k}`));
+  }
+  return [];
+}
+
+async function adminVersionAt(url: string): Promise<string | undefined> {
+  try {
+    const res = await fetch(`${url}/`, { signal: AbortSignal.timeout(2000) });
+    return ((await res.json()) as { version?: string }).version;
+  } catch {
+    return undefined;
+  }
+}
+
+describe("runtime hosts: install and upgrade over real SSH", { timeout: 900_000 }, () => {
+  let ssh: SshHosts;
+  let ks: KongStack;
+  let hostsDir: string;
+  let seeded: Record<string, number>;
+  const kongPort = 24000 + (process.pid % 100) * 10;
+
+  before(async () => {
+    ssh = await startSshHosts({ count: 2 });
+    const ports = new Set(ssh.hosts.map((h) => h.port));
+    assert.equal(ports.size, 1, "every host listens on the same SSH port");
+    const addresses = ssh.hosts.map((h) => h.address);
+    ks = await createKongStack("hosts", "3.5.0", {
+      "kong-gateway:runtime": "hosts",
+      "kong-gateway:hosts": {
+        addresses,
+        user: ssh.user,
+        port: ssh.hosts[0]!.port,
+        knownHosts: ssh.knownHostsFile,
+        // Each "host" gets its own tree under hostsDir, as if it had its own disk.
+        install: `${repoRoot}/test/kong-sim/install {version} HOSTS/{host}/kong/{version}`,
+        kongBinary: "HOSTS/{host}/kong/{version}/bin/kong",
+        prefix: "HOSTS/{host}/prefixes",
+        listenAddress: "{host}",
+        proxyPort: kongPort,
+        adminPort: kongPort + 1,
+        statusPort: kongPort + 2,
+      },
+    });
+    hostsDir = join(dirname(ks.stateDir), "hosts");
+    // The stack file is JSON: put the hosts' directory in now that the stack's folder exists.
+    const file = join(dirname(ks.stateDir), "project", "stacks", "Pulumi.hosts.yaml");
+    const text = readFileSync(file, "utf8").replaceAll("HOSTS/", `${hostsDir}/`);
+    (await import("node:fs")).writeFileSync(file, text);
+    await ks.stack.setConfig("kong-gateway:sshPrivateKey", { value: ssh.privateKey, secret: true });
+  });
+
+  after(async () => {
+    progress("hosts: destroying the stack");
+    await ks?.dispose();
+    await ssh?.stop();
+  });
+
+  const url = (i: number, port: number) => `http://${ssh.hosts[i]!.address}:${port}`;
+
+  it("installs 3.5.0 on both hosts over SSH; each node serves on its host's address", async () => {
+    progress("hosts: fresh install of 3.5.0 on 127.0.0.2 and 127.0.0.3");
+    const res = await ks.stack.up();
+    assert.equal(res.summary.result, "succeeded");
+    const out = await outputs(ks.stack);
+    assert.deepEqual(out.proxyUrls, [url(0, kongPort), url(1, kongPort)]);
+    assert.equal(await adminVersionAt(url(0, kongPort + 1)), "3.5.0");
+    assert.equal(await adminVersionAt(url(1, kongPort + 1)), "3.5.0");
+    for (const h of ssh.hosts) {
+      assert.ok(
+        existsSync(join(hostsDir, h.address, "kong", "3.5.0", "bin", "kong")),
+        `command.remote installed Kong on ${h.address}`,
+      );
+    }
+    await seed(url(0, kongPort + 1), { services: 50, consumers: 100 });
+    seeded = await entityCounts(ks);
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(await status(`${url(1, kongPort)}/svc-7`), 200, "node-1 routes a seeded route");
+  });
+
+  it("upgrades 3.5.0 → 3.6.0 on both hosts: steps in order, X stopped, every entity kept", async () => {
+    await ks.setVersion("3.6.0");
+    const preview = await ks.stack.preview();
+    assert.match(preview.stdout, /Kong 3\.5\.0 → 3\.6\.0: in-place upgrade/);
+    progress("hosts: up 3.5.0 → 3.6.0");
+    const res = await ks.stack.up();
+    assert.equal(res.summary.result, "succeeded");
+    const report = (await outputs(ks.stack)).lastUpgrade as LastUpgrade;
+    progress(
+      `hosts: downtime ${report.downtimeSeconds}s; steps ${report.steps.map((s) => `${s.name} ${s.seconds}s`).join(", ")}`,
+    );
+    assert.deepEqual(
+      report.steps.map((s) => s.name),
+      STEP_ORDER,
+    );
+    assert.equal(await adminVersionAt(url(0, kongPort + 1)), "3.6.0");
+    assert.equal(await adminVersionAt(url(1, kongPort + 1)), "3.6.0");
+    assert.equal(await status(`${url(1, kongPort)}/svc-49`), 200);
+    assert.deepEqual(await entityCounts(ks), seeded);
+    for (const h of ssh.hosts) {
+      const groups = readdirSync(join(hostsDir, h.address, "prefixes"));
+      assert.deepEqual(groups, ["upgrade-3.6.0-g1"], `X's prefix on ${h.address} was removed`);
+    }
+    assert.ok(
+      report.backup && existsSync(report.backup.path),
+      "the backup is on the Pulumi machine",
+    );
+  });
+
+  it("a second up changes nothing; no secret is left on disk or in the stack state", async () => {
+    const res = await ks.stack.up();
+    assert.deepEqual(Object.keys(res.summary.resourceChanges ?? {}).sort(), ["read", "same"]);
+    const keyDir = join(ks.stateDir, "ssh");
+    assert.deepEqual(existsSync(keyDir) ? readdirSync(keyDir) : [], [], "no key file remains");
+    // The checkpoint file itself (the Automation API's exportStack decrypts secrets).
+    const backend = join(dirname(ks.stateDir), "backend", ".pulumi", "stacks");
+    const file = readdirSync(backend, { recursive: true })
+      .map(String)
+      .find((f) => f.endsWith("hosts.json"));
+    assert.ok(file, `a checkpoint in ${backend}`);
+    const state = JSON.parse(readFileSync(join(backend, file), "utf8")) as unknown;
+    assert.ok(
+      JSON.stringify(state).includes("ciphertext"),
+      "secrets are in the checkpoint, encrypted",
+    );
+    assert.deepEqual(pathsOf(state, E2E_PASSWORD), [], "the database password is not in the state");
+    const keyBody = ssh.privateKey.split("\n")[1]!;
+    assert.deepEqual(pathsOf(state, keyBody), [], "the private key is not in the state");
+  });
+});

@@ -1,0 +1,71 @@
+/**
+ * How the hosts runtime talks to a host: the ssh arguments, and the remote script that gets the
+ * secrets from stdin. The script is run here by a real POSIX shell, exactly as sshd would run it,
+ * so quoting and the secret hand-over are proven rather than compared as text.
+ */
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { describe, it } from "node:test";
+import { remoteScript, sshArgs } from "../../components/steps/ssh";
+
+const ssh = { user: "kong", port: 2222, bastion: "", knownHosts: "/s/known_hosts" };
+
+/** Runs a remote script with `sh -c`, feeding `input` on stdin; returns stdout. */
+function runScript(script: string, input: string): string {
+  const r = spawnSync("/bin/sh", ["-c", script], { input, encoding: "utf8", env: {} });
+  assert.equal(r.status, 0, r.stderr);
+  return r.stdout;
+}
+
+describe("remoteScript", () => {
+  it("exports secrets read from stdin and keeps them off the command line", () => {
+    const password = `pa$$ 'word"\\ ;rm -rf /`;
+    const script = remoteScript(
+      "/usr/bin/env",
+      [],
+      { KONG_PG_HOST: "db.internal", KONG_PLUGINS: "bundled,my plugin" },
+      ["KONG_PG_PASSWORD"],
+    );
+    assert.ok(!script.includes(password) && !script.includes("pa$$"));
+    const out = runScript(script, `${Buffer.from(password).toString("base64")}\n`);
+    const env = Object.fromEntries(
+      out
+        .trim()
+        .split("\n")
+        .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
+    );
+    assert.equal(env.KONG_PG_PASSWORD, password);
+    assert.equal(env.KONG_PG_HOST, "db.internal");
+    assert.equal(env.KONG_PLUGINS, "bundled,my plugin");
+    assert.equal(env.kgw_s0, undefined, "the raw stdin line is not left in the environment");
+  });
+
+  it("passes arguments through unchanged, however they are quoted", () => {
+    const args = ["start", "-p", "/var/lib/kong gateway/it's here", "$HOME", "a;b"];
+    const out = runScript(remoteScript("printf", ["%s\\n", ...args], {}, []), "");
+    assert.deepEqual(out.trim().split("\n"), args);
+  });
+});
+
+describe("sshArgs", () => {
+  it("pins host keys, never prompts, and uses only the given key", () => {
+    const args = sshArgs(ssh, "10.0.0.11", "/s/ssh/id-1");
+    assert.deepEqual(args.slice(-3), ["-p", "2222", "kong@10.0.0.11"]);
+    for (const opt of [
+      "IdentitiesOnly=yes",
+      "BatchMode=yes",
+      "UserKnownHostsFile=/s/known_hosts",
+      "StrictHostKeyChecking=accept-new",
+    ]) {
+      assert.ok(args.includes(opt), opt);
+    }
+    assert.equal(args[args.indexOf("-i") + 1], "/s/ssh/id-1");
+  });
+
+  it("goes through the bastion with the same key and host-key pinning", () => {
+    const args = sshArgs({ ...ssh, bastion: "jump@bastion.example.com:2200" }, "10.0.0.11", "/k");
+    const proxy = args[args.indexOf("-o", args.indexOf("2222")) + 1]!;
+    assert.match(proxy, /^ProxyCommand=ssh -i \/k .*-p 2200 -W %h:%p jump@bastion\.example\.com$/);
+    assert.match(proxy, /UserKnownHostsFile=\/s\/known_hosts/);
+  });
+});
