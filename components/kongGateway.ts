@@ -87,7 +87,7 @@ export class KongGateway extends pulumi.ComponentResource {
     );
     const sshPrivateKey = cfg.hosts ? requireSshKey(args, this) : undefined;
     const install = cfg.hosts
-      ? createHostInstalls(name, cfg, cfg.hosts, sshPrivateKey!, this)
+      ? createHostInstalls(name, cfg, chain, cfg.hosts, sshPrivateKey!, this)
       : cfg.docker
         ? []
         : createInstall(name, cfg, root, this);
@@ -255,11 +255,14 @@ function requireSshKey(args: KongGatewayArgs, parent: pulumi.Resource): pulumi.I
 
 /**
  * The target version's installation on every host (command.remote over SSH, one per host, named
- * by version and host), when the stack configures an install command.
+ * by version and host), when the stack configures an install command. With one package per host
+ * (the default, apt) this replaces the running version's files before preflight; the running
+ * nodes keep serving from memory, and a rollback reinstalls the old version before restarting it.
  */
 function createHostInstalls(
   name: string,
   cfg: ResolvedConfig,
+  chain: ChainDecision,
   hosts: NonNullable<ResolvedConfig["hosts"]>,
   privateKey: pulumi.Input<string>,
   parent: pulumi.Resource,
@@ -282,6 +285,9 @@ function createHostInstalls(
           },
           create: fillTemplate(hosts.install, { version: cfg.version, host }),
           logging: "stdoutAndStderr",
+          // An aborted attempt's rollback may have reinstalled the old version over this one
+          // (one package per host), so the next attempt installs again.
+          triggers: [chain.generation],
         },
         { parent },
       ),

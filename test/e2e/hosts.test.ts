@@ -1,19 +1,31 @@
 /**
  * The `hosts` runtime for real: two machines played by two OpenSSH daemons on 127.0.0.2 and
  * 127.0.0.3 (test/support/sshd.ts), each with its own directory tree standing in for its disk.
- * The stack installs Kong (the stand-in) on each host with command.remote, the step runner drives
- * every node over SSH with the generated key, and the database password reaches the remote
- * `kong` only on stdin. Checked: install, seeded data, the upgrade 3.5 → 3.6 across both hosts
- * (steps in order, X stopped on both hosts, every entity kept), no-op second up, and that no
- * secret ends up on a command line or left on disk.
+ * The stack installs Kong (the stand-in) on each host with command.remote the way a package
+ * manager does — one installation per host, replaced by the next version — the step runner
+ * drives every node over SSH with the generated key, and the database password reaches the
+ * remote `kong` only on stdin. Checked: install, seeded data, the upgrade 3.5 → 3.6 across both
+ * hosts (steps in order, X stopped on both hosts, every entity kept), a no-op second up, no
+ * secret in the state or left on disk, and a migration crash on the migration host during
+ * 3.6 → 3.7: the automatic rollback restores the database byte for byte, reinstalls 3.6 over the
+ * 3.7 package on both hosts and restarts it; the next attempt succeeds.
  */
 import assert from "node:assert/strict";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { seed } from "../../scripts/seed";
 import { repoRoot } from "../support/engine";
-import { E2E_PASSWORD, entityCounts, LastUpgrade, outputs, progress, status } from "../support/e2e";
+import {
+  dataHash,
+  dumpDiff,
+  E2E_PASSWORD,
+  entityCounts,
+  LastUpgrade,
+  outputs,
+  progress,
+  status,
+} from "../support/e2e";
 import { createKongStack, KongStack } from "../support/kongStack";
 import { startSshHosts, SshHosts } from "../support/sshd";
 
@@ -51,6 +63,7 @@ describe("runtime hosts: install and upgrade over real SSH", { timeout: 900_000 
   let ssh: SshHosts;
   let ks: KongStack;
   let hostsDir: string;
+  let faultFile: string;
   let seeded: Record<string, number>;
   const kongPort = 24000 + (process.pid % 100) * 10;
 
@@ -59,6 +72,15 @@ describe("runtime hosts: install and upgrade over real SSH", { timeout: 900_000 
     const ports = new Set(ssh.hosts.map((h) => h.port));
     assert.equal(ports.size, 1, "every host listens on the same SSH port");
     const addresses = ssh.hosts.map((h) => h.address);
+    // After installing, a host wraps its `kong` to crash the migration named in the fault file
+    // (the stand-in reads KONG_SIM_FAIL_MIGRATION; sshd would drop it from our environment).
+    const hook = join(ssh.dir, "fault-hook");
+    faultFile = join(ssh.dir, "fault");
+    writeFileSync(
+      hook,
+      `#!/bin/sh\nset -e\n[ -f ${faultFile} ] || exit 0\ncd "$1/bin"\nmv kong kong.real\nprintf '#!/bin/sh\\nKONG_SIM_FAIL_MIGRATION=%s exec %s/kong.real "$@"\\n' "$(cat ${faultFile})" "$PWD" > kong\nchmod 755 kong\n`,
+    );
+    chmodSync(hook, 0o755);
     ks = await createKongStack("hosts", "3.5.0", {
       "kong-gateway:runtime": "hosts",
       "kong-gateway:hosts": {
@@ -66,9 +88,10 @@ describe("runtime hosts: install and upgrade over real SSH", { timeout: 900_000 
         user: ssh.user,
         port: ssh.hosts[0]!.port,
         knownHosts: ssh.knownHostsFile,
-        // Each "host" gets its own tree under hostsDir, as if it had its own disk.
-        install: `${repoRoot}/test/kong-sim/install {version} HOSTS/{host}/kong/{version}`,
-        kongBinary: "HOSTS/{host}/kong/{version}/bin/kong",
+        // Each "host" gets its own tree under hostsDir, as if it had its own disk, and one Kong
+        // installation that the next version's install replaces, as a package does.
+        install: `${repoRoot}/test/kong-sim/install {version} HOSTS/{host}/kong && ${hook} HOSTS/{host}/kong`,
+        kongBinary: "HOSTS/{host}/kong/bin/kong",
         prefix: "HOSTS/{host}/prefixes",
         listenAddress: "{host}",
         proxyPort: kongPort,
@@ -101,9 +124,10 @@ describe("runtime hosts: install and upgrade over real SSH", { timeout: 900_000 
     assert.equal(await adminVersionAt(url(0, kongPort + 1)), "3.5.0");
     assert.equal(await adminVersionAt(url(1, kongPort + 1)), "3.5.0");
     for (const h of ssh.hosts) {
-      assert.ok(
-        existsSync(join(hostsDir, h.address, "kong", "3.5.0", "bin", "kong")),
-        `command.remote installed Kong on ${h.address}`,
+      assert.equal(
+        readFileSync(join(hostsDir, h.address, "kong", "lib", "VERSION"), "utf8").trim(),
+        "3.5.0",
+        `command.remote installed Kong 3.5.0 on ${h.address}`,
       );
     }
     await seed(url(0, kongPort + 1), { services: 50, consumers: 100 });
@@ -160,5 +184,45 @@ describe("runtime hosts: install and upgrade over real SSH", { timeout: 900_000 
     assert.deepEqual(pathsOf(state, E2E_PASSWORD), [], "the database password is not in the state");
     const keyBody = ssh.privateKey.split("\n")[1]!;
     assert.deepEqual(pathsOf(state, keyBody), [], "the private key is not in the state");
+  });
+
+  it("a crash in migrations finish on the migration host rolls back: same bytes, 3.6 reinstalled and serving", async () => {
+    const before = dataHash(ks);
+    writeFileSync(faultFile, "ai-proxy/001_360_to_370:teardown");
+    await ks.setVersion("3.7.0");
+    progress("hosts: up 3.6.0 → 3.7.0 with a crash injected into a 3.7 teardown");
+    const failed = await ks.stack.up().then(
+      () => undefined,
+      (e: Error) => e.message,
+    );
+    assert.ok(failed, "the update fails");
+    assert.match(failed, /failed in step "migrations-finish"/);
+    assert.match(failed, /Automatic rollback completed/);
+    assert.match(failed, /reinstalling Kong 3\.6\.0 on host 127\.0\.0\.2/);
+    for (const h of ssh.hosts) {
+      assert.equal(
+        readFileSync(join(hostsDir, h.address, "kong", "lib", "VERSION"), "utf8").trim(),
+        "3.6.0",
+        `3.6.0 is installed again on ${h.address}`,
+      );
+    }
+    assert.equal(await adminVersionAt(url(0, kongPort + 1)), "3.6.0");
+    assert.equal(await adminVersionAt(url(1, kongPort + 1)), "3.6.0");
+    const after = dataHash(ks);
+    assert.equal(
+      after,
+      before,
+      `the database is as before the upgrade:\n${dumpDiff(before, after)}`,
+    );
+
+    rmSync(faultFile);
+    progress("hosts: next attempt of 3.6.0 → 3.7.0 without the fault");
+    const res = await ks.stack.up();
+    assert.equal(res.summary.result, "succeeded");
+    const report = (await outputs(ks.stack)).lastUpgrade as LastUpgrade & { generation: number };
+    assert.equal(report.generation, 2, "the second attempt ran every step again");
+    assert.equal(await adminVersionAt(url(0, kongPort + 1)), "3.7.0");
+    assert.equal(await adminVersionAt(url(1, kongPort + 1)), "3.7.0");
+    assert.deepEqual(await entityCounts(ks), seeded);
   });
 });
