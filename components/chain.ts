@@ -107,6 +107,7 @@ export function clusterNodes(
         kongBin: fill(h.kongBinary),
         prefix: `${fill(h.prefix).replace(/\/+$/, "")}/${chain.kind}-${chain.to}-g${chain.generation}/${id}`,
         host,
+        ...(h.startCommand ? { envFile: `${fill(h.prefix).replace(/\/+$/, "")}/${id}.env` } : {}),
         proxyListen: `${listen}:${h.proxyPort}`,
         adminListen: `${admin}:${h.adminPort}`,
         statusListen: `${listen}:${h.statusPort}`,
@@ -159,6 +160,8 @@ export function runtimeSpec(cfg: ResolvedConfig, cluster: string): RuntimeSpec {
       },
       migrationHost: cfg.hosts.migrationHost,
       install: cfg.hosts.install,
+      startCommand: cfg.hosts.startCommand,
+      stopCommand: cfg.hosts.stopCommand,
     };
   }
   if (cfg.docker) {

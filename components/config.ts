@@ -80,6 +80,15 @@ export interface HostsRuntimeArgs {
   /** @default 8100 */ readonly statusPort?: number;
   /** The host that runs `kong migrations`. @default the first address */
   readonly migrationHost?: string;
+  /**
+   * Start a node through a service manager instead of `kong start -p`, e.g. `sudo systemctl start
+   * kong-gateway@{id}`; the runner first writes the node's settings to `{envFile}` (0600,
+   * `<prefix>/<id>.env`, systemd EnvironmentFile syntax). Placeholders: `{id}`, `{version}`,
+   * `{prefix}`, `{envFile}`, `{kongBinary}`, `{host}`. @default "" (`kong start -p <prefix>`)
+   */
+  readonly startCommand?: string;
+  /** Stop a node through the service manager (`sudo systemctl stop kong-gateway@{id}`). @default "" (`kong quit -p <prefix> -t <quitSeconds>`) */
+  readonly stopCommand?: string;
 }
 
 /** Where Kong runs when `runtime` is `docker`: containers on a Docker engine. */
@@ -353,6 +362,14 @@ function hostsDefaults(
   if (!/^[a-z_][a-z0-9_.-]*$/i.test(user)) {
     fail("hosts.user", user, "is not a user name", 'use e.g. "kong"');
   }
+  if (Boolean(h.startCommand) !== Boolean(h.stopCommand)) {
+    fail(
+      h.startCommand ? "hosts.stopCommand" : "hosts.startCommand",
+      h.startCommand ? (h.stopCommand ?? "") : (h.startCommand ?? ""),
+      "is empty while the other one is set (nodes started by a service manager must be stopped by it)",
+      'set both, e.g. "sudo systemctl start kong-gateway@{id}" and "sudo systemctl stop kong-gateway@{id}"',
+    );
+  }
   const prefix = h.prefix ?? "/var/lib/kong-gateway";
   if (!prefix.startsWith("/")) {
     fail("hosts.prefix", prefix, "is not an absolute path", 'use e.g. "/var/lib/kong-gateway"');
@@ -372,6 +389,8 @@ function hostsDefaults(
     adminPort: positiveInt("hosts.adminPort", h.adminPort ?? 8001),
     statusPort: positiveInt("hosts.statusPort", h.statusPort ?? 8100),
     migrationHost,
+    startCommand: h.startCommand ?? "",
+    stopCommand: h.stopCommand ?? "",
   };
 }
 

@@ -18,6 +18,7 @@ export function targetNodes(spec: StepSpec): NodeRecord[] {
     prefix: n.prefix,
     ...(n.host !== undefined ? { host: n.host } : {}),
     ...(n.container !== undefined ? { container: n.container } : {}),
+    ...(n.envFile !== undefined ? { envFile: n.envFile } : {}),
     statusUrl: n.statusUrl,
     adminUrl: n.adminUrl,
     proxyUrl: n.proxyUrl,

@@ -3,7 +3,17 @@
  * (the `hosts` runtime). The node lifecycle in processRuntime.ts is written once against this
  * interface, so starting, stopping and checking a Kong node is the same code on both.
  */
-import { existsSync, readFileSync, rmdirSync, rmSync, statSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
+import { dirname } from "node:path";
 import { execFile, ExecResult } from "./exec";
 
 /** How a program runs on a machine. */
@@ -34,6 +44,8 @@ export interface Machine {
   removeTree(path: string): Promise<void>;
   /** Removes a directory if it is empty (nothing otherwise). */
   removeIfEmpty(path: string): Promise<void>;
+  /** Writes a file only its owner can read (mode 0600), creating its directory. */
+  writePrivateFile(path: string, content: string): Promise<void>;
 }
 
 /** The environment without the runner's own variables (the spec, the SSH key). */
@@ -71,6 +83,12 @@ export const localMachine: Machine = {
   },
   removeTree: (path) => {
     rmSync(path, { recursive: true, force: true });
+    return Promise.resolve();
+  },
+  writePrivateFile: (path, content) => {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    writeFileSync(path, content, { mode: 0o600 });
+    chmodSync(path, 0o600);
     return Promise.resolve();
   },
   removeIfEmpty: (path) => {

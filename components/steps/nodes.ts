@@ -21,6 +21,8 @@ export interface NodeRecord {
   readonly host?: string;
   /** `docker` runtime: the container's name. */
   readonly container?: string;
+  /** `hosts` runtime with a service manager: the node's environment file on its host. */
+  readonly envFile?: string;
   readonly statusUrl: string;
   readonly adminUrl: string;
   readonly proxyUrl: string;

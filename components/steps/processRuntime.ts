@@ -79,13 +79,37 @@ export function processRuntime(
     }
   };
 
+  const service = spec.runtime?.kind === "hosts" ? spec.runtime : undefined;
+  /** A service-manager command of the node (`hosts.startCommand` / `stopCommand`). */
+  const serviceCommand = (m: Machine, template: string, rec: NodeRecord, quitSeconds: number) =>
+    m.exec(
+      "/bin/sh",
+      [
+        "-c",
+        fillTemplate(template, {
+          id: rec.id,
+          version: rec.version,
+          prefix: rec.prefix,
+          envFile: rec.envFile ?? "",
+          kongBinary: rec.kongBin,
+          host: rec.host ?? "",
+          quitSeconds: String(quitSeconds),
+        }),
+      ],
+      { env: {}, secrets: {}, timeoutSeconds: quitSeconds + 60, echo: true },
+    );
+
   const stop = async (rec: NodeRecord, quitSeconds: number) => {
     const m = machineOf(rec.host);
     if (!(await running(rec))) {
       return { stopped: false };
     }
     const args = ["quit", "-p", rec.prefix, "-t", String(quitSeconds)];
-    await kongOn(m, rec.kongBin, args, rec.settings, quitSeconds + 30);
+    if (service?.stopCommand && rec.envFile) {
+      await serviceCommand(m, service.stopCommand, rec, quitSeconds);
+    } else {
+      await kongOn(m, rec.kongBin, args, rec.settings, quitSeconds + 30);
+    }
     if (await running(rec)) {
       await kongOn(m, rec.kongBin, ["stop", "-p", rec.prefix], rec.settings, 30);
     }
@@ -114,13 +138,21 @@ export function processRuntime(
       await ensureVersion(m, rec);
     }
     writeNodeRecord(spec.stateDir, rec);
-    const r = await kongOn(
-      m,
-      rec.kongBin,
-      ["start", "-p", rec.prefix],
-      rec.settings,
-      startSeconds + 30,
-    );
+    let r: ExecResult;
+    if (service?.startCommand && rec.envFile) {
+      // The service manager starts Kong with this file as its environment (and restarts it
+      // with it after a reboot), so it holds the password: mode 0600, written over stdin.
+      await m.writePrivateFile(rec.envFile, envFileText(rec, secrets));
+      r = await serviceCommand(m, service.startCommand, rec, startSeconds);
+    } else {
+      r = await kongOn(
+        m,
+        rec.kongBin,
+        ["start", "-p", rec.prefix],
+        rec.settings,
+        startSeconds + 30,
+      );
+    }
     if (r.code !== 0) {
       throw new Error(describeFailure(`${rec.id}: kong start (${rec.version})${on(m)}`, r));
     }
@@ -195,4 +227,25 @@ export function processRuntime(
       return problems;
     },
   };
+}
+
+/**
+ * A node's environment file, readable both as a systemd EnvironmentFile and by a POSIX shell
+ * (`set -a; . file`): double quotes, with `\`, `"`, `$` and backquote escaped by a backslash.
+ */
+export function envFileText(rec: NodeRecord, secrets: Record<string, string>): string {
+  const vars: Record<string, string> = {
+    ...rec.settings,
+    ...secrets,
+    KONG_PREFIX: rec.prefix,
+    KGW_BINARY: rec.kongBin,
+  };
+  return (
+    "# Written by kong-gateway for node " +
+    `${rec.id} (Kong ${rec.version}); holds the database password.\n` +
+    Object.entries(vars)
+      .map(([k, v]) => `${k}="${v.replace(/[\\"$`]/g, (c) => `\\${c}`)}"`)
+      .join("\n") +
+    "\n"
+  );
 }

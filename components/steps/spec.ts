@@ -32,6 +32,11 @@ export interface NodeSpec {
   readonly host?: string;
   /** `docker` runtime: the container's name (absent elsewhere). */
   readonly container?: string;
+  /**
+   * `hosts` runtime with a service manager (`hosts.startCommand`): the node's environment file
+   * on its host (0600; `KONG_*` settings, the password, `KGW_BINARY`, `KONG_PREFIX`).
+   */
+  readonly envFile?: string;
   readonly proxyListen: string;
   readonly adminListen: string;
   readonly statusListen: string;
@@ -87,6 +92,10 @@ export type RuntimeSpec =
        * Y replaced X's binary, so a rollback runs it again for X before restarting X.
        */
       readonly install: string;
+      /** Starts a node through a service manager (`{id}`, `{envFile}`, …); empty: `kong start -p`. */
+      readonly startCommand: string;
+      /** Stops a node through the service manager; empty: `kong quit -p -t`. */
+      readonly stopCommand: string;
     }
   | {
       readonly kind: "docker";

@@ -143,6 +143,17 @@ export function sshMachine(ssh: SshSpec, host: string, stateDir: string): Machin
     removeTree: async (path) => {
       await query(`rm -rf -- ${shq(path)}`);
     },
+    writePrivateFile: async (path, content) => {
+      const dir = path.slice(0, path.lastIndexOf("/")) || "/";
+      const r = await run(
+        `umask 077 && mkdir -p ${shq(dir)} && cat > ${shq(path)}.tmp && chmod 600 ${shq(path)}.tmp && mv -f ${shq(path)}.tmp ${shq(path)}`,
+        60,
+        content,
+      );
+      if (r.code !== 0) {
+        throw new Error(`cannot write ${path} on host ${host}: ${transportError(r)}`);
+      }
+    },
     removeIfEmpty: async (path) => {
       await query(`rmdir -- ${shq(path)} 2>/dev/null`);
     },

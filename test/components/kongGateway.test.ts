@@ -364,6 +364,8 @@ describe("KongGateway with runtime hosts (mocks here; test/e2e/hosts.test.ts run
       },
       migrationHost: "10.0.0.11",
       install: "sudo apt-get install -y --allow-downgrades kong={version}",
+      startCommand: "",
+      stopCommand: "",
     });
     assert.deepEqual(
       spec.nodes.map((n) => [n.host, n.proxyUrl, n.adminListen, n.statusListen, n.kongBin]),
@@ -395,6 +397,15 @@ describe("KongGateway with runtime hosts (mocks here; test/e2e/hosts.test.ts run
     await assert.rejects(
       async () => build("3.4.2", { runtime: "hosts", hosts, nodes: 3, sshPrivateKey: KEY }),
       /kong-gateway:nodes 3 is more than the 2 host\(s\) in kong-gateway:hosts.addresses/,
+    );
+    await assert.rejects(
+      async () =>
+        build("3.4.2", {
+          runtime: "hosts",
+          hosts: { ...hosts, startCommand: "sudo systemctl start kong-gateway@{id}" },
+          sshPrivateKey: KEY,
+        }),
+      /kong-gateway:hosts\.stopCommand "" is empty while the other one is set/,
     );
     await assert.rejects(
       async () => build("3.4.2", { runtime: "vms" }),

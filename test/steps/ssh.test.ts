@@ -5,7 +5,11 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, it } from "node:test";
+import { envFileText } from "../../components/steps/processRuntime";
 import { remoteScript, sshArgs } from "../../components/steps/ssh";
 
 const ssh = { user: "kong", port: 2222, bastion: "", knownHosts: "/s/known_hosts" };
@@ -67,5 +71,39 @@ describe("sshArgs", () => {
     const proxy = args[args.indexOf("-o", args.indexOf("2222")) + 1]!;
     assert.match(proxy, /^ProxyCommand=ssh -i \/k .*-p 2200 -W %h:%p jump@bastion\.example\.com$/);
     assert.match(proxy, /UserKnownHostsFile=\/s\/known_hosts/);
+  });
+});
+
+describe("envFileText (hosts.startCommand)", () => {
+  it("is read back exactly by a POSIX shell, password and all", () => {
+    const password = `p"a$$w\\o\`rd' x`;
+    const text = envFileText(
+      {
+        cluster: "kong",
+        id: "node-0",
+        version: "3.6.0",
+        generation: 1,
+        kongBin: "/usr/local/bin/kong",
+        prefix: "/var/lib/kong-gateway/upgrade-3.6.0-g1/node-0",
+        statusUrl: "http://10.0.0.11:8100",
+        adminUrl: "http://10.0.0.11:8001",
+        proxyUrl: "http://10.0.0.11:8000",
+        settings: { KONG_PLUGINS: "bundled,my plugin", KONG_PG_HOST: "db" },
+      },
+      { KONG_PG_PASSWORD: password },
+    );
+    const dir = mkdtempSync(join(tmpdir(), "kgw-env-"));
+    writeFileSync(join(dir, "node-0.env"), text);
+    const out = runScript(`set -a; . ${dir}/node-0.env; set +a; env`, "");
+    const env = Object.fromEntries(
+      out
+        .trim()
+        .split("\n")
+        .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
+    );
+    assert.equal(env.KONG_PG_PASSWORD, password);
+    assert.equal(env.KONG_PLUGINS, "bundled,my plugin");
+    assert.equal(env.KONG_PREFIX, "/var/lib/kong-gateway/upgrade-3.6.0-g1/node-0");
+    assert.equal(env.KGW_BINARY, "/usr/local/bin/kong");
   });
 });
