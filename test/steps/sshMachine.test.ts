@@ -1,0 +1,84 @@
+/**
+ * A host of the `hosts` runtime as the step runner reaches it, against a real OpenSSH daemon
+ * (test/support/sshd.ts): the password a remote program needs arrives in its environment but is
+ * on no command line on either side while it runs; pid checks and file writes work remotely; an
+ * unreachable host is an error naming the host, never "not running".
+ */
+import assert from "node:assert/strict";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { Machine } from "../../components/steps/machine";
+import { SSH_KEY_ENV, sshMachine } from "../../components/steps/ssh";
+import { startSshHosts, SshHosts } from "../support/sshd";
+
+/** Every process's command line on this machine (the SSH "host" shares it). */
+function commandLines(): string[] {
+  const out: string[] = [];
+  for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
+    try {
+      out.push(readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " "));
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
+
+describe("a host over SSH", { timeout: 60_000 }, () => {
+  let ssh: SshHosts;
+  let host: Machine;
+  const secret = "s3cr3t-'quoted' $pass";
+
+  before(async () => {
+    ssh = await startSshHosts({ count: 1 });
+    process.env[SSH_KEY_ENV] = ssh.privateKey;
+    host = sshMachine(
+      { user: ssh.user, port: ssh.hosts[0]!.port, bastion: "", knownHosts: ssh.knownHostsFile },
+      ssh.hosts[0]!.address,
+      ssh.dir,
+    );
+  });
+
+  after(async () => {
+    await ssh?.stop();
+  });
+
+  it("hands the secret to the remote program's environment, never to a command line", async () => {
+    const run = host.exec("/bin/sh", ["-c", 'sleep 1; printf %s "$KONG_PG_PASSWORD"'], {
+      env: { KONG_PG_HOST: "db" },
+      secrets: { KONG_PG_PASSWORD: secret },
+      timeoutSeconds: 20,
+    });
+    await new Promise((r) => setTimeout(r, 500));
+    const leaked = commandLines().filter((c) => c.includes("s3cr3t"));
+    const r = await run;
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, secret);
+    assert.deepEqual(leaked, [], "no command line holds the secret");
+  });
+
+  it("checks pids, writes private files and removes trees on the host", async () => {
+    const dir = join(ssh.dir, "remote-prefix");
+    await host.writePrivateFile(join(dir, "pids", "nginx.pid"), `${process.pid}\n`);
+    assert.equal(statSync(join(dir, "pids", "nginx.pid")).mode & 0o777, 0o600);
+    assert.equal(await host.alivePid(join(dir, "pids", "nginx.pid")), process.pid);
+    assert.equal(await host.alivePid(join(dir, "missing.pid")), undefined);
+    assert.equal(await host.isExecutable("/bin/sh"), true);
+    assert.equal(await host.isExecutable(join(dir, "nope")), false);
+    await host.removeTree(dir);
+    assert.throws(() => statSync(dir));
+  });
+
+  it("reports an unreachable host as an error naming it, not as a stopped node", async () => {
+    const gone = sshMachine(
+      { user: ssh.user, port: 1, bastion: "", knownHosts: ssh.knownHostsFile },
+      "127.0.0.254",
+      ssh.dir,
+    );
+    await assert.rejects(
+      gone.alivePid("/var/lib/kong-gateway/node-0/pids/nginx.pid"),
+      /cannot reach host 127\.0\.0\.254 over SSH: .*(refused|timed out)/i,
+    );
+  });
+});
