@@ -65,6 +65,7 @@ describe("runtime hosts: install and upgrade over real SSH", { timeout: 900_000 
   let hostsDir: string;
   let faultFile: string;
   let seeded: Record<string, number>;
+  let before36: string;
   const kongPort = 24000 + (process.pid % 100) * 10;
 
   before(async () => {
@@ -188,6 +189,7 @@ describe("runtime hosts: install and upgrade over real SSH", { timeout: 900_000 
 
   it("a crash in migrations finish on the migration host rolls back: same bytes, 3.6 reinstalled and serving", async () => {
     const before = dataHash(ks);
+    before36 = before;
     writeFileSync(faultFile, "ai-proxy/001_360_to_370:teardown");
     await ks.setVersion("3.7.0");
     progress("hosts: up 3.6.0 → 3.7.0 with a crash injected into a 3.7 teardown");
@@ -224,5 +226,21 @@ describe("runtime hosts: install and upgrade over real SSH", { timeout: 900_000 
     assert.equal(await adminVersionAt(url(0, kongPort + 1)), "3.7.0");
     assert.equal(await adminVersionAt(url(1, kongPort + 1)), "3.7.0");
     assert.deepEqual(await entityCounts(ks), seeded);
+  });
+
+  it("rolls back by version (3.7.0 → 3.6.0): 3.6 reinstalled on both hosts, the backup restored", async () => {
+    await ks.setVersion("3.6.0");
+    progress("hosts: rollback by version 3.7.0 → 3.6.0");
+    const res = await ks.stack.up();
+    assert.equal(res.summary.result, "succeeded");
+    const report = (await outputs(ks.stack)).lastUpgrade as LastUpgrade;
+    assert.deepEqual(
+      report.steps.map((s) => s.name),
+      ["stop", "restore", "start", "verify"],
+    );
+    assert.equal(await adminVersionAt(url(0, kongPort + 1)), "3.6.0");
+    assert.equal(await adminVersionAt(url(1, kongPort + 1)), "3.6.0");
+    const now = dataHash(ks);
+    assert.equal(now, before36, `the database is as before 3.7:\n${dumpDiff(before36, now)}`);
   });
 });
