@@ -350,12 +350,12 @@ function hostsDefaults(
     );
   }
   const migrationHost = h.migrationHost ?? addresses[0]!;
-  if (!addresses.includes(migrationHost)) {
+  if (!addresses.slice(0, nodes).includes(migrationHost)) {
     fail(
       "hosts.migrationHost",
       migrationHost,
-      "is not one of kong-gateway:hosts.addresses",
-      "name one of the hosts (it needs the target version installed)",
+      "is not one of the hosts that run a node (the first kong-gateway:nodes of hosts.addresses)",
+      "name one of them: only they get the target version installed",
     );
   }
   const user = h.user ?? "kong";

@@ -30,7 +30,10 @@ export function processRuntime(
   const password = process.env.KONG_PG_PASSWORD;
   const secrets: Record<string, string> = password ? { KONG_PG_PASSWORD: password } : {};
   const pidFile = (rec: NodeRecord) => join(rec.prefix, "pids", "nginx.pid");
-  const migrationBin = spec.nodes[0]?.kongBin ?? "kong";
+  // The target binary on the host that runs migrations (on `local`, the only machine).
+  const migrationHost = spec.runtime?.kind === "hosts" ? spec.runtime.migrationHost : undefined;
+  const migrationBin =
+    spec.nodes.find((n) => n.host === migrationHost)?.kongBin ?? spec.nodes[0]?.kongBin ?? "kong";
   /** Where a node is, in messages (nothing for the local runtime: there is only this machine). */
   const on = (m: Machine) => (spec.runtime?.kind === "hosts" ? ` on ${m.label}` : "");
   const installHint =

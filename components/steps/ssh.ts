@@ -5,7 +5,7 @@
  * exported by the remote shell just before `exec` — never on a command line, never through
  * `SendEnv` (sshd drops it unless AcceptEnv allows it).
  */
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execFile, ExecResult } from "./exec";
@@ -30,6 +30,7 @@ export function privateKeyFile(stateDir: string): string {
   }
   const dir = join(stateDir, "ssh");
   mkdirSync(dir, { recursive: true, mode: 0o700 });
+  removeStaleKeys(dir);
   const file = join(dir, `id-${process.pid}`);
   writeFileSync(file, key.endsWith("\n") ? key : `${key}\n`, { mode: 0o600 });
   keyFile = file;
@@ -42,6 +43,21 @@ function controlDir(): string {
   const dir = join(tmpdir(), `kong-gateway-ssh-${process.getuid?.() ?? "u"}`);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   return dir;
+}
+
+/** Removes key files of runner processes that are gone (killed before their exit handler ran). */
+function removeStaleKeys(dir: string): void {
+  for (const f of readdirSync(dir)) {
+    const pid = Number(/^id-(\d+)$/.exec(f)?.[1]);
+    if (!pid) {
+      continue;
+    }
+    try {
+      process.kill(pid, 0);
+    } catch {
+      rmSync(join(dir, f), { force: true });
+    }
+  }
 }
 
 /** The `ssh` arguments that reach `host` (before the remote command). */

@@ -86,6 +86,7 @@ export async function preflight(spec: StepSpec): Promise<StepDetails> {
     const pg = await pgClientCheck(spec, Math.floor(db.serverVersionNum / 10000));
     facts.pgDump = pg.text;
     facts.pgClient = pg.via;
+    process.stderr.write(`[kong-gateway] backups: ${pg.text}\n`);
     if (pg.problem) {
       problems.push(pg.problem);
     }

@@ -408,6 +408,16 @@ describe("KongGateway with runtime hosts (mocks here; test/e2e/hosts.test.ts run
       /kong-gateway:hosts\.stopCommand "" is empty while the other one is set/,
     );
     await assert.rejects(
+      async () =>
+        build("3.4.2", {
+          runtime: "hosts",
+          nodes: 1,
+          hosts: { ...hosts, migrationHost: "10.0.0.12" },
+          sshPrivateKey: KEY,
+        }),
+      /kong-gateway:hosts\.migrationHost "10\.0\.0\.12" is not one of the hosts that run a node/,
+    );
+    await assert.rejects(
       async () => build("3.4.2", { runtime: "vms" }),
       /kong-gateway:runtime "vms" is not a runtime; use "local" .*"hosts" .*"docker"/,
     );
