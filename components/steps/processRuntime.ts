@@ -203,6 +203,20 @@ export function processRuntime(
           continue;
         }
         seen.add(m.label);
+        if (spec.runtime?.kind === "hosts") {
+          // Kong creates the node's prefix below this directory at start, inside the downtime.
+          const root = dirname(dirname(n.prefix));
+          const w = await m.exec("/bin/sh", ["-c", 'mkdir -p "$1" && test -w "$1"', "sh", root], {
+            env: {},
+            secrets: {},
+            timeoutSeconds: 60,
+          });
+          if (w.code !== 0) {
+            problems.push(
+              `${root} on ${m.label} is not writable by the SSH user: create it and give it to that user (kong-gateway:hosts.prefix, hosts.user)`,
+            );
+          }
+        }
         if (!(await m.isExecutable(n.kongBin))) {
           problems.push(
             `Kong ${spec.to} binary ${n.kongBin} does not exist${on(m)}: install it first (${installHint})`,

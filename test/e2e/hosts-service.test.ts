@@ -1,6 +1,8 @@
 /**
  * The `hosts` runtime with a service manager (`hosts.startCommand` / `stopCommand`), over real
- * SSH: one host (an OpenSSH daemon on 127.0.0.2). No systemd runs here, so a small script plays
+ * SSH through a bastion: one Kong host (an OpenSSH daemon on 127.0.0.3) reached through a jump
+ * host (another on 127.0.0.2) by both the installs (command.remote's proxy) and the step runner
+ * (ssh with a ProxyCommand). No systemd runs here, so a small script plays
  * `systemctl` for a template unit — it loads the node's environment file the way a unit's
  * `EnvironmentFile=` does (`set -a; . file`) and runs `kong start` / `kong quit` — and logs every
  * call. Checked: install and upgrade 3.5 → 3.6 go through the service commands in the right
@@ -16,7 +18,7 @@ import { E2E_PASSWORD, outputs, progress, status } from "../support/e2e";
 import { createKongStack, KongStack } from "../support/kongStack";
 import { startSshHosts, SshHosts } from "../support/sshd";
 
-describe("runtime hosts with a service manager", { timeout: 600_000 }, () => {
+describe("runtime hosts with a service manager, through a bastion", { timeout: 600_000 }, () => {
   let ssh: SshHosts;
   let ks: KongStack;
   let hostDir: string;
@@ -24,7 +26,7 @@ describe("runtime hosts with a service manager", { timeout: 600_000 }, () => {
   const kongPort = 25000 + (process.pid % 100) * 10;
 
   before(async () => {
-    ssh = await startSshHosts({ count: 1 });
+    ssh = await startSshHosts({ count: 2 });
     calls = join(ssh.dir, "service-calls.log");
     // Plays `systemctl start|stop kong-gateway@<id>` for a unit with EnvironmentFile=<envFile>.
     const svc = join(ssh.dir, "svc");
@@ -42,7 +44,7 @@ describe("runtime hosts with a service manager", { timeout: 600_000 }, () => {
       ].join("\n"),
     );
     chmodSync(svc, 0o755);
-    const host = ssh.hosts[0]!;
+    const [bastion, host] = [ssh.hosts[0]!, ssh.hosts[1]!];
     ks = await createKongStack("svc", "3.5.0", {
       "kong-gateway:nodes": 1,
       "kong-gateway:runtime": "hosts",
@@ -50,6 +52,7 @@ describe("runtime hosts with a service manager", { timeout: 600_000 }, () => {
         addresses: [host.address],
         user: ssh.user,
         port: host.port,
+        bastion: `${ssh.user}@${bastion.address}:${bastion.port}`,
         knownHosts: ssh.knownHostsFile,
         install: `${repoRoot}/test/kong-sim/install {version} HOST/kong/{version}`,
         kongBinary: "HOST/kong/{version}/bin/kong",
@@ -80,7 +83,7 @@ describe("runtime hosts with a service manager", { timeout: 600_000 }, () => {
     assert.equal(statSync(envFile).mode & 0o777, 0o600);
     const text = readFileSync(envFile, "utf8");
     assert.match(text, new RegExp(`^KONG_PG_PASSWORD="${E2E_PASSWORD}"$`, "m"));
-    assert.match(text, /^KONG_PROXY_LISTEN="127\.0\.0\.2:\d+"$/m);
+    assert.match(text, /^KONG_PROXY_LISTEN="127\.0\.0\.3:\d+"$/m);
 
     await ks.setVersion("3.6.0");
     progress("svc: upgrade 3.5.0 → 3.6.0 through the service manager");
