@@ -1,24 +1,14 @@
 import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import {
-  CONTAINER_PORTS,
-  containerSettings,
-  HOST_GATEWAY,
-  hostPorts,
-  imageRef,
-  nodeIndex,
-  nodeLabels,
-  PASSWORD_FILE,
-  statusHealthcheckTest,
-} from "./docker/argv";
+import { hostPorts, imageRef, nodeIndex } from "./docker/argv";
+import { nodeContainer } from "./docker/container";
 import {
   dockerClusterDefaults,
   DockerClusterSettings,
   ResolvedDockerClusterSettings,
 } from "./docker/settings";
 import { runnerCommand, runnerEnvironment } from "./runner";
-import { nodeSettings } from "./steps/kong";
 import { NodeSpec, RuntimeSpec, StepSpec } from "./steps/spec";
 
 /** Arguments of {@link DockerCluster}. */
@@ -199,23 +189,6 @@ interface Shared {
   readonly provider: docker.Provider;
 }
 
-/** The `KONG_*` environment of a node container; no password (that is a file). */
-export function containerEnvs(
-  spec: StepSpec,
-  n: NodeSpec,
-  databaseHost: string,
-): Record<string, string> {
-  return {
-    ...containerSettings(nodeSettings(spec, n), databaseHost),
-    KONG_PG_PASSWORD_FILE: PASSWORD_FILE,
-    // Kong's logs on the container's output, where `docker logs` (and the runner) read them.
-    KONG_PROXY_ACCESS_LOG: "/dev/stdout",
-    KONG_ADMIN_ACCESS_LOG: "/dev/stdout",
-    KONG_PROXY_ERROR_LOG: "/dev/stderr",
-    KONG_ADMIN_ERROR_LOG: "/dev/stderr",
-  };
-}
-
 function createContainer(
   name: string,
   n: NodeSpec,
@@ -223,50 +196,37 @@ function createContainer(
   s: Shared,
   parent: pulumi.Resource,
 ): docker.Container {
-  const { spec } = args;
-  const ports = hostPorts(s.settings.basePort, nodeIndex(n.id));
-  const ip = s.settings.publishAddress;
-  const labels = nodeLabels({
-    cluster: spec.cluster,
-    id: n.id,
-    version: n.version,
-    generation: spec.generation,
-    statusUrl: n.statusUrl,
-    adminUrl: n.adminUrl,
-    proxyUrl: n.proxyUrl,
-  });
+  // Every setting comes from nodeContainer (components/docker/container.ts), which the
+  // real-engine test also creates its containers from.
+  const c = nodeContainer(args.spec, n, s.settings);
   return new docker.Container(
     `${name}-${n.id}`,
     {
-      name: n.container ?? `${spec.cluster}-${n.version}-${n.id}`,
+      name: c.name,
       image: s.image.imageId,
-      envs: Object.entries(containerEnvs(spec, n, s.rt.databaseHost)).map(([k, v]) => `${k}=${v}`),
+      envs: Object.entries(c.env).map(([k, v]) => `${k}=${v}`),
       uploads: [
-        { file: PASSWORD_FILE, content: pulumi.secret(args.password), permissions: "0444" },
+        {
+          file: c.passwordFile.path,
+          content: pulumi.secret(args.password),
+          permissions: c.passwordFile.permissions,
+        },
       ],
-      ports: [
-        { internal: CONTAINER_PORTS.proxy, external: ports.proxy, ip },
-        { internal: CONTAINER_PORTS.admin, external: ports.admin, ip },
-        { internal: CONTAINER_PORTS.status, external: ports.status, ip },
-      ],
-      labels: Object.entries(labels).map(([label, value]) => ({ label, value })),
-      hosts: [{ host: HOST_GATEWAY.host, ip: HOST_GATEWAY.ip }],
-      networksAdvanced: [{ name: s.network ? s.network.name : s.settings.network }],
+      ports: c.ports.map((p) => ({ ...p })),
+      labels: Object.entries(c.labels).map(([label, value]) => ({ label, value })),
+      hosts: c.hosts.map((h) => ({ ...h })),
+      networksAdvanced: [{ name: s.network ? s.network.name : c.network }],
       healthcheck: {
-        tests: statusHealthcheckTest(),
-        interval: `${s.settings.healthcheckIntervalSeconds}s`,
-        timeout: "3s",
-        retries: 3,
-        startPeriod: `${spec.timeouts.startSeconds}s`,
+        tests: [...c.healthcheck.test],
+        interval: `${c.healthcheck.intervalSeconds}s`,
+        timeout: `${c.healthcheck.timeoutSeconds}s`,
+        retries: c.healthcheck.retries,
+        startPeriod: `${c.healthcheck.startPeriodSeconds}s`,
       },
-      // Kong images stop with SIGQUIT (graceful drain, like `kong quit`); SIGKILL after quitSeconds.
-      stopSignal: "SIGQUIT",
-      stopTimeout: spec.timeouts.quitSeconds,
-      destroyGraceSeconds: spec.timeouts.quitSeconds,
-      // Never "always"/"unless-stopped": the daemon would bring back a node the runner stopped
-      // (after a daemon restart, or a crash), and X must never run again after `migrations finish`
-      // (KONG.md §3). Which version runs is the runner's decision alone.
-      restart: "no",
+      stopSignal: c.stopSignal,
+      stopTimeout: c.stopTimeoutSeconds,
+      destroyGraceSeconds: c.stopTimeoutSeconds,
+      restart: c.restart,
       // Created stopped; the runner starts it (see the class comment). `mustRun: false` so a node
       // the runner stopped is not "missing" to the provider.
       start: false,

@@ -13,6 +13,8 @@ cd "$root"
 bash scripts/setup.sh
 source scripts/env.sh
 stack=local
+# The version the demo deploys first (stacks/Pulumi.local.yaml as committed).
+first_version=3.5.0
 banner() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 p() { "$root/.tools/bin/pulumi" "$@"; }
 
@@ -23,6 +25,10 @@ if [[ "${1:-}" == "--destroy" ]]; then
   p destroy --yes --skip-preview -s "$stack"
   p stack rm "$stack" --yes --preserve-config
   rm -rf ".state/$stack/nodes" ".state/$stack/kong" ".state/$stack/journal" ".state/$stack/attempts.json"
+  # The runs bumped the version in the stack file; put the first one back, so the file is as
+  # committed and the next demo starts from the beginning.
+  sed -i "s/^  kong-gateway:version: .*/  kong-gateway:version: \"$first_version\"/" "stacks/Pulumi.$stack.yaml"
+  echo "stacks/Pulumi.$stack.yaml: kong-gateway:version is $first_version again"
   exit 0
 fi
 

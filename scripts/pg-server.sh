@@ -6,6 +6,10 @@
 #   pg-server.sh status <dir>          exit 0 when running
 #   pg-server.sh bindir                print the directory of the server binaries
 #
+# Environment (read when the directory is initialised): PG_LISTEN_ADDRESSES (default 127.0.0.1; `*`
+# for every address, e.g. so containers reach it at their bridge gateway) and PG_HBA_ALLOW
+# (space-separated CIDRs allowed in besides loopback, with the password; default none).
+#
 # The superuser is `postgres`; its password comes from $PGPASSWORD (never the command line) and is
 # required on TCP (scram-sha-256). No Unix socket is created, so clients use 127.0.0.1:<port>.
 # PostgreSQL refuses to run as root: when called as root, the server runs as the `postgres` system
@@ -55,7 +59,7 @@ case "$cmd" in
         { rm -f "$pwfile"; cat "$dir/initdb.log" >&2; exit 1; }
       rm -f "$pwfile"
       cat >>"$data/postgresql.conf" <<CONF
-listen_addresses = '127.0.0.1'
+listen_addresses = '${PG_LISTEN_ADDRESSES:-127.0.0.1}'
 port = $port
 unix_socket_directories = ''
 fsync = off
@@ -63,6 +67,9 @@ synchronous_commit = off
 full_page_writes = off
 max_connections = 200
 CONF
+      for cidr in ${PG_HBA_ALLOW:-}; do
+        printf 'host all all %s scram-sha-256\n' "$cidr" >>"$data/pg_hba.conf"
+      done
     fi
     if as_owner "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then exit 0; fi
     as_owner "$bin/pg_ctl" -D "$data" -l "$dir/server.log" -o "-p $port" -w -t 60 start >/dev/null ||

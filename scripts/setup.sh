@@ -54,6 +54,8 @@ if [[ ! -x /usr/sbin/sshd ]] || ! command -v ssh >/dev/null 2>&1 || ! command -v
 fi
 log "OpenSSH: $(ssh -V 2>&1)"
 
+bash scripts/setup-podman.sh  # podman for the docker runtime's real-engine test (no service)
+
 bash scripts/setup-engine.sh
 
 # The embedded `local` stack exists on the file backend, so `npm run pulumi -- preview -s local`

@@ -59,15 +59,32 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** Who may reach a {@link startPostgres} server besides this machine's loopback clients. */
+export interface PostgresOptions {
+  /**
+   * Listen on every address (`listen_addresses = '*'`), so containers reach the server at their
+   * network's gateway address — which only exists once the engine has created the bridge.
+   * @default false (127.0.0.1 only)
+   */
+  readonly listenAll?: boolean;
+  /** CIDRs let in with the password (pg_hba.conf), e.g. container subnets. @default [] */
+  readonly allow?: readonly string[];
+}
+
 /** Starts a fresh server; call `stop()` when done (e.g. in an `after` hook). */
-export async function startPostgres(): Promise<PostgresServer> {
+export async function startPostgres(opts: PostgresOptions = {}): Promise<PostgresServer> {
   const base = mkdtempSync(join(tmpdir(), "kong-gw-pg-"));
   // The server runs as the unprivileged `postgres` user when tests run as root: it must reach it.
   chmodSync(base, 0o755);
   const dir = join(base, "pg");
   const password = "test-superuser-password";
   const port = await freePort();
-  const env = { ...process.env, PGPASSWORD: password };
+  const env = {
+    ...process.env,
+    PGPASSWORD: password,
+    PG_LISTEN_ADDRESSES: opts.listenAll ? "*" : "127.0.0.1",
+    PG_HBA_ALLOW: (opts.allow ?? []).join(" "),
+  };
   await run("bash", [script, "start", dir, String(port)], { env });
   const host = "127.0.0.1";
 

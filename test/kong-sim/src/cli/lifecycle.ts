@@ -2,7 +2,7 @@
  * `kong start|stop|quit|restart|health` (kong/cmd/*.lua): the prefix, its `.kong_env` and
  * `pids/nginx.pid`, the schema checks before start, and signals to the node process.
  */
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { bundledPlugins, loadedPlugins } from "../catalog";
@@ -63,16 +63,27 @@ function checkState(state: SchemaState): void {
   }
 }
 
-function spawnNode(version: KongVersion, conf: KongConf): Promise<void> {
-  const logFd = openSync(join(conf.prefix, "logs", "error.log"), "a");
+/**
+ * Spawns the node process and resolves once its listeners are bound. Detached with its output in
+ * `logs/error.log` for `kong start`; for `docker-start` (`onSpawn` given) attached to this
+ * process's stdout/stderr (the container's output), and handed to `onSpawn` at once so a stop
+ * signal that arrives during init reaches it.
+ */
+function spawnNode(
+  version: KongVersion,
+  conf: KongConf,
+  onSpawn?: (child: ChildProcess) => void,
+): Promise<void> {
+  const out = onSpawn ? "inherit" : openSync(join(conf.prefix, "logs", "error.log"), "a");
   const child = spawn(
     process.execPath,
     [join(__dirname, "kong-node.js"), version.raw, conf.prefix],
     {
-      detached: true,
-      stdio: ["ignore", logFd, logFd, "ipc"],
+      detached: !onSpawn,
+      stdio: ["ignore", out, out, "ipc"],
     },
   );
+  onSpawn?.(child);
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
@@ -89,7 +100,9 @@ function spawnNode(version: KongVersion, conf: KongConf): Promise<void> {
       if (child.connected) {
         child.disconnect();
       }
-      child.unref();
+      if (!onSpawn) {
+        child.unref();
+      }
       if (err) {
         reject(err);
       } else {
@@ -116,6 +129,69 @@ export async function start(version: KongVersion, args: ParsedArgs): Promise<num
   if (runningPid(conf.prefix) !== undefined) {
     throw new KongError(`Kong is already running in ${conf.prefix}`, `${START}:38`);
   }
+  await checkAndLaunch(version, args, conf, () => spawnNode(version, conf));
+  log.info("Kong started");
+  return 0;
+}
+
+/**
+ * `kong docker-start`: what the official images run as their CMD (their entrypoint prepares the
+ * prefix and execs nginx with `daemon off`). The same checks and prefix as `start`, then the node
+ * runs attached: its output is the container's, this process (the container's main process)
+ * lives exactly as long as it and exits with its code. SIGQUIT is passed on (graceful, like `kong
+ * quit`: the container's STOPSIGNAL), SIGTERM/SIGINT too (fast stop). No "already running"
+ * refusal: the container holds one node, and a pid file left by a killed container is stale.
+ */
+export async function dockerStart(version: KongVersion, args: ParsedArgs): Promise<number> {
+  const conf = loadConfLogged(version, str(args, "conf"), str(args, "prefix"));
+  let child: ChildProcess | undefined;
+  let stopping: NodeJS.Signals | undefined;
+  for (const sig of ["SIGQUIT", "SIGTERM", "SIGINT"] as const) {
+    process.on(sig, () => {
+      stopping = sig;
+      if (child) {
+        child.kill(sig);
+      } else {
+        // Stopped before the node exists: nothing to drain.
+        process.exit(0);
+      }
+    });
+  }
+  await checkAndLaunch(version, args, conf, () =>
+    spawnNode(version, conf, (c) => {
+      child = c;
+    }),
+  );
+  log.info("Kong started");
+  const node = child!;
+  return new Promise((resolve) => {
+    const exited = (code: number | null, signal: NodeJS.Signals | null) =>
+      resolve(code ?? (signal === stopping ? 0 : 128 + signalNumber(signal)));
+    if (node.exitCode !== null || node.signalCode !== null) {
+      exited(node.exitCode, node.signalCode);
+    } else {
+      node.once("exit", exited);
+    }
+  });
+}
+
+function signalNumber(signal: NodeJS.Signals | null): number {
+  const numbers: Partial<Record<NodeJS.Signals, number>> = {
+    SIGINT: 2,
+    SIGQUIT: 3,
+    SIGKILL: 9,
+    SIGTERM: 15,
+  };
+  return numbers[signal ?? "SIGKILL"] ?? 9;
+}
+
+/** The checks of `kong start` (database, migrations, plugins), the prefix, then `launch`. */
+async function checkAndLaunch(
+  version: KongVersion,
+  args: ParsedArgs,
+  conf: KongConf,
+  launch: () => Promise<void>,
+): Promise<void> {
   const s = await connect(version, conf, (num(args, "db-timeout") ?? 60) * 1000);
   let prepared = false;
   try {
@@ -151,10 +227,8 @@ export async function start(version: KongVersion, args: ParsedArgs): Promise<num
       );
     }
     log.debug(`starting nginx: nginx -p ${conf.prefix} -c nginx.conf`);
-    await spawnNode(version, conf);
+    await launch();
     log.debug("nginx started");
-    log.info("Kong started");
-    return 0;
   } catch (err) {
     log.verbose("could not start Kong, stopping services");
     log.verbose("stopped services");

@@ -8,7 +8,7 @@ import { parseVersion, type KongVersion } from "../version";
 import { parseArgs, UsageError, flag, str, type OptSpec, type ParsedArgs } from "./args";
 import { configCommand } from "./config";
 import { ExitRequest, KongError, reportError } from "./errors";
-import { health, quit, restart, runningPid, start, stop } from "./lifecycle";
+import { dockerStart, health, quit, restart, runningPid, start, stop } from "./lifecycle";
 import { log } from "./log";
 import {
   MIGRATIONS_USAGE,
@@ -38,6 +38,11 @@ interface Command {
 const COMMANDS: Record<string, Command> = {
   start: { opts: () => startOpts, usage: "Usage: kong start [OPTIONS]\n", run: start },
   restart: { opts: () => startOpts, usage: "Usage: kong restart [OPTIONS]\n", run: restart },
+  "docker-start": {
+    opts: () => startOpts,
+    usage: "Usage: kong docker-start [OPTIONS]\n",
+    run: dockerStart,
+  },
   stop: {
     opts: () => [p("prefix", "p")],
     usage: "Usage: kong stop [OPTIONS]\n",

@@ -1,5 +1,5 @@
 /** The node's `logs/error.log`, in nginx's format: `YYYY/MM/DD HH:MM:SS [level] pid#0: message`. */
-import { appendFileSync, mkdirSync } from "node:fs";
+import { appendFileSync, mkdirSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 
 /** nginx log levels the stand-in writes. */
@@ -7,8 +7,15 @@ export type NginxLevel = "debug" | "info" | "notice" | "warn" | "error" | "crit"
 
 /** Appends lines to one log file; never throws (a node keeps serving when its disk is full). */
 export class ErrorLog {
+  /** `/dev/stdout` and `/dev/stderr` (Kong's docker settings) write to the inherited fd. */
+  private readonly fd: number | undefined;
+
   constructor(private readonly path: string) {
-    mkdirSync(dirname(path), { recursive: true });
+    // Opening /dev/stderr fails (ENXIO) when it is a socket, as node's child stdio pipes are.
+    this.fd = { "/dev/stdout": 1, "/dev/stderr": 2 }[path];
+    if (this.fd === undefined) {
+      mkdirSync(dirname(path), { recursive: true });
+    }
   }
 
   /** Writes one line. */
@@ -17,7 +24,12 @@ export class ErrorLog {
     const p = (n: number) => String(n).padStart(2, "0");
     const when = `${d.getFullYear()}/${p(d.getMonth() + 1)}/${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
     try {
-      appendFileSync(this.path, `${when} [${level}] ${process.pid}#0: ${msg}\n`);
+      const line = `${when} [${level}] ${process.pid}#0: ${msg}\n`;
+      if (this.fd === undefined) {
+        appendFileSync(this.path, line);
+      } else {
+        writeSync(this.fd, line);
+      }
     } catch {
       // nothing sensible to do
     }
