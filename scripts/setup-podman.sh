@@ -49,4 +49,8 @@ if [[ ! -f $conf || $(cat "$conf") != "$want" ]]; then
   printf '%s\n' "$want" >"$conf"
   log "wrote $conf (nofile $nofile, nproc $nproc, runtime runc)"
 fi
-log "podman: $(podman --version)"
+if ! command -v docker >/dev/null 2>&1; then
+  echo "setup: the docker CLI is missing; the docker runtime and its engine test drive podman through it (DOCKER_HOST). Install a docker client (e.g. 'sudo apt-get install -y docker.io', whose daemon need not run)" >&2
+  exit 1
+fi
+log "podman: $(podman --version); docker CLI: $(docker --version)"

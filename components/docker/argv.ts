@@ -216,16 +216,20 @@ export interface KongRun {
 }
 
 /**
- * `docker run --rm` of `kong <args>` in the version's image — how Kong's own docs run migrations
- * (KONG.md §3). Named, so a second run of the same command waits on docker's name conflict
- * instead of racing the first, and a timed-out run can be removed by name.
+ * `docker run` of `kong <args>` in the version's image — how Kong's own docs run migrations
+ * (KONG.md §3). Named, so a second run of the same command fails on docker's name conflict
+ * instead of racing the first, and the runner removes it by name once it ended.
+ *
+ * Not `--rm`: the exit code is how the runner knows a migration failed, and with `--rm` the
+ * docker CLI reports 0 for a failed container on engines that remove it before the client
+ * collects the code (podman's Docker API, containers/podman#18889; seen in
+ * test/docker/engine.test.ts). Without it every engine reports the container's own code.
  */
 export function kongRunArgs(r: KongRun): string[] {
   const job = jobName(r.args);
   return [
     ...globalFlags(r.dockerHost),
     "run",
-    "--rm",
     ...(r.network ? ["--network", r.network] : []),
     "--name",
     oneShotName(r.cluster, r.args, r.version),
@@ -255,17 +259,34 @@ export interface PgRun {
   readonly mounts: readonly string[];
   /** `uid:gid` the client runs as, so the files it writes belong to the runner's user. */
   readonly user?: string;
+  /** Container name, unique per run (the container is removed by it afterwards). */
+  readonly name?: string;
 }
 
 /**
- * `docker run --rm -i` of a PostgreSQL client: `-i` so psql can read a script on stdin; libpq's
- * settings (`PGPASSWORD`, `PGSSLMODE`, `PGCONNECT_TIMEOUT`) forwarded by name.
+ * Runs a pg client container and removes it, exiting with the client's own code: `sh -c` around
+ * `docker run` (no `--rm`, see {@link kongRunArgs}) and `docker rm -f <name>`. The caller runs
+ * `file args` with its libpq environment, which `docker run` forwards by name.
+ */
+export function pgRunCommand(r: PgRun & { readonly name: string }): {
+  file: string;
+  args: string[];
+} {
+  const script =
+    'name=$1; host=$2; shift 2; docker "$@"; code=$?; docker ${host:+--host "$host"} rm -f "$name" >/dev/null 2>&1; exit $code';
+  return { file: "sh", args: ["-c", script, "sh", r.name, r.dockerHost, ...pgRunArgs(r)] };
+}
+
+/**
+ * `docker run -i --name <name>` of a PostgreSQL client: `-i` so psql can read a script on stdin;
+ * libpq's settings (`PGPASSWORD`, `PGSSLMODE`, `PGCONNECT_TIMEOUT`) forwarded by name. Not
+ * `--rm`, for the exit code (see {@link kongRunArgs}); {@link pgRunCommand} removes it after.
  */
 export function pgRunArgs(r: PgRun): string[] {
   return [
     ...globalFlags(r.dockerHost),
     "run",
-    "--rm",
+    ...(r.name ? ["--name", r.name] : []),
     "-i",
     "--network",
     r.network,
@@ -317,7 +338,7 @@ export function killArgs(dockerHost: string, name: string): string[] {
   return [...globalFlags(dockerHost), "kill", name];
 }
 
-/** `docker rm -f <name>`: removes a one-shot whose client was killed on timeout. */
+/** `docker rm -f <name>`: removes a one-shot once it ended, or after its client was killed. */
 export function removeArgs(dockerHost: string, name: string): string[] {
   return [...globalFlags(dockerHost), "rm", "-f", name];
 }

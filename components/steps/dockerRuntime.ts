@@ -210,7 +210,11 @@ export function dockerRuntime(spec: StepSpec): NodeRuntime {
     }
   };
 
-  /** Runs a one-shot Kong container; removes it by name if its client was killed on timeout. */
+  /**
+   * Runs a one-shot Kong container and removes it by name after (not `--rm`: see kongRunArgs).
+   * An ended container of the same command, left by a runner that died, is removed first; a
+   * running one makes docker refuse the name, and is left alone.
+   */
   const oneShot = async (
     args: readonly string[],
     settings: Record<string, string>,
@@ -227,10 +231,17 @@ export function dockerRuntime(spec: StepSpec): NodeRuntime {
       settings,
       args,
     });
-    const r = await docker(argv, timeoutSeconds, echo);
-    if (/killed by SIG/.test(r.stderr)) {
-      const name = oneShotName(spec.cluster, args, spec.to);
+    const name = oneShotName(spec.cluster, args, spec.to);
+    const left = await inspectOne(name);
+    if (left && !left.State.Running) {
       await docker(removeArgs(host, name), 30);
+    }
+    const r = await docker(argv, timeoutSeconds, echo);
+    if (/is already in use/.test(r.stderr)) {
+      return r;
+    }
+    await docker(removeArgs(host, name), 30);
+    if (/killed by SIG/.test(r.stderr)) {
       return { ...r, stderr: `${r.stderr}container ${name} removed after ${timeoutSeconds}s\n` };
     }
     return r;

@@ -9,7 +9,7 @@ import {
   globalFlags,
   imageInspectArgs,
   pgClientImageFor,
-  pgRunArgs,
+  pgRunCommand,
   pullArgs,
 } from "../docker/argv";
 import { databaseFacts } from "./db";
@@ -23,7 +23,10 @@ export type PgTool = "pg_dump" | "pg_restore" | "psql";
 /** What {@link pgCommand} needs of the step spec. */
 export type PgClientSpec = Pick<StepSpec, "runtime" | "cluster" | "database" | "backup">;
 
-/** The program to execute (with the caller's libpq environment) and how it runs. */
+/**
+ * The program to execute (with the caller's libpq environment) and how it runs: the tool itself,
+ * or (`via` docker) `sh -c` running the tool's container and removing it after.
+ */
 export interface PgCommand {
   readonly file: string;
   readonly args: string[];
@@ -31,6 +34,9 @@ export interface PgCommand {
   /** The client image, when `via` is `docker`. */
   readonly image?: string;
 }
+
+/** Containers this process ran, for unique names. */
+let runs = 0;
 
 const localVersions = new Map<string, Promise<{ major: number; version: string }>>();
 
@@ -103,21 +109,18 @@ export async function pgCommand(
   const image = pgClientImageFor(rt.pgClientImage, await server());
   const uid = process.getuid?.();
   const gid = process.getgid?.();
-  return {
-    file: "docker",
-    args: pgRunArgs({
-      dockerHost: rt.dockerHost,
-      cluster: spec.cluster,
-      network: rt.network,
-      image,
-      tool,
-      args: inner,
-      mounts: [spec.backup.dir, ...mounts],
-      user: uid !== undefined && gid !== undefined ? `${uid}:${gid}` : undefined,
-    }),
-    via: "docker",
+  const { file, args: argv } = pgRunCommand({
+    dockerHost: rt.dockerHost,
+    cluster: spec.cluster,
+    network: rt.network,
     image,
-  };
+    tool,
+    args: inner,
+    mounts: [spec.backup.dir, ...mounts],
+    user: uid !== undefined && gid !== undefined ? `${uid}:${gid}` : undefined,
+    name: `${spec.cluster}-${tool.replace("_", "-")}-${process.pid}-${++runs}`,
+  });
+  return { file, args: argv, via: "docker", image };
 }
 
 /**

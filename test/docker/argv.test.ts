@@ -53,7 +53,6 @@ describe("one-shot Kong containers", () => {
       run: migration,
       want: [
         "run",
-        "--rm",
         "--network",
         "kgw-net",
         "--name",
@@ -105,7 +104,6 @@ describe("one-shot Kong containers", () => {
         "--host",
         "ssh://ops@docker-1",
         "run",
-        "--rm",
         "--name",
         "kgw-kong-version-3.4.3.12",
         "--add-host",
@@ -219,7 +217,6 @@ describe("the pg client container", () => {
   it("fills in the server's major and mounts the backup dir at the same path once", () => {
     assert.deepEqual(pgRunArgs(base), [
       "run",
-      "--rm",
       "-i",
       "--network",
       "kgw-net",

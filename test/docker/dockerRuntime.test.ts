@@ -13,6 +13,7 @@ import { after, before, beforeEach, describe, it } from "node:test";
 import { containerSettings, nodeLabels } from "../../components/docker/argv";
 import { targetNodes } from "../../components/steps/cluster";
 import { dockerRuntime } from "../../components/steps/dockerRuntime";
+import { execFile } from "../../components/steps/exec";
 import { nodeSettings } from "../../components/steps/kong";
 import { pgClientCheck, pgCommand } from "../../components/steps/pgclient";
 import { NodeSpec, StepSpec } from "../../components/steps/spec";
@@ -264,14 +265,18 @@ describe("Kong's CLI in one-shot containers", () => {
     });
     assert.equal(r.code, 0);
     const calls = fake.calls();
+    // Not `--rm` (engines that remove the container first report exit 0): run, then rm by name.
     assert.deepEqual(
       calls.map((c) => c.argv.slice(0, 2)),
       [
         ["network", "inspect"],
-        ["run", "--rm"],
+        ["container", "inspect"],
+        ["run", "--network"],
+        ["rm", "-f"],
       ],
     );
-    const run = calls[1]!;
+    assert.equal(calls[3]!.argv.at(-1), "kgw-kong-migrations-up-3.6.1");
+    const run = calls[2]!;
     assert.ok(!JSON.stringify(calls.map((c) => c.argv)).includes(PASSWORD), "never on argv");
     const i = run.argv.indexOf("KONG_PG_PASSWORD");
     assert.equal(run.argv[i - 1], "-e");
@@ -294,8 +299,18 @@ describe("Kong's CLI in one-shot containers", () => {
     state.pullable = ["kong:3.6.1"];
     fake.reset(state);
     assert.deepEqual(await dockerRuntime(y).checkTarget(targetNodes(y)[0]!), []);
-    assert.deepEqual(actions(), ["pull kong:3.6.1", "run version", "run check"]);
-    const check = fake.calls().at(-1)!.argv;
+    assert.deepEqual(actions(), [
+      "pull kong:3.6.1",
+      "run version",
+      "rm kgw-kong-version-3.6.1",
+      "run check",
+      "rm kgw-kong-check-3.6.1",
+    ]);
+    const check = fake
+      .calls()
+      .map((c) => c.argv)
+      .filter((a) => a[0] === "run")
+      .at(-1)!;
     assert.ok(check.includes("KONG_PROXY_LISTEN=0.0.0.0:8000"), "the node's container settings");
     assert.ok(!check.includes("--network"), "needs no database, so no network");
   });
@@ -350,7 +365,7 @@ describe("the PostgreSQL client", () => {
       via: "local",
     });
     const c = await pgCommand(spec(), "pg_dump", args, 16);
-    assert.equal(c.file, "docker");
+    assert.equal(c.file, "sh", "docker run, then docker rm (the exit code survives every engine)");
     assert.equal(c.via, "docker");
     assert.equal(c.image, "postgres:16");
     const tail = c.args.slice(c.args.indexOf("postgres:16"));
@@ -359,6 +374,23 @@ describe("the PostgreSQL client", () => {
     assert.equal(c.args[c.args.indexOf("PGPASSWORD") - 1], "-e");
     const local = await pgCommand({ ...spec(), runtime: { kind: "local" } }, "pg_dump", args, 16);
     assert.equal(local.via, "local", "other runtimes always use this machine's client");
+  });
+
+  it("runs the client container without --rm, keeps its exit code and removes it by name", async () => {
+    withLocalPgDump("13.16");
+    const c = await pgCommand(spec(), "pg_dump", ["-h", "127.0.0.1", "-f", "/x.dump"], 16);
+    // The MOCK docker refuses the pg_dump run (exit 2): the wrapper must exit 2, not rm's 0.
+    const r = await execFile(c.file, c.args, { timeoutSeconds: 30 });
+    assert.equal(r.code, 2);
+    const calls = fake.calls().map((x) => x.argv);
+    assert.deepEqual(
+      calls.map((a) => a[0]),
+      ["run", "rm"],
+    );
+    assert.ok(!calls[0]!.includes("--rm"));
+    const name = calls[0]![calls[0]!.indexOf("--name") + 1]!;
+    assert.match(name, /^kgw-pg-dump-\d+-\d+$/);
+    assert.deepEqual(calls[1], ["rm", "-f", name]);
   });
 
   it("explains the choice in preflight, and keeps the old message where nothing can help", async () => {
