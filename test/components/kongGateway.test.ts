@@ -424,7 +424,7 @@ describe("KongGateway with runtime hosts (mocks here; test/e2e/hosts.test.ts run
   });
 });
 
-describe("KongGateway with runtime docker (mocks: no Docker engine runs here)", () => {
+describe("KongGateway with runtime docker (mocks: the Docker provider cannot run here)", () => {
   it("starts Y's containers after migrations finish and verifies after the last ready node", async () => {
     const { name, byName } = await build("3.4.2", {
       runtime: "docker",
