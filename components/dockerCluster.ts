@@ -72,9 +72,8 @@ export class DockerCluster extends pulumi.ComponentResource {
       createContainer(name, n, args, { rt, settings, image, network, provider }, this),
     );
     this.nodes = createReadyCommands(name, args, this.containers, this);
-    const urls = args.spec.nodes.map((n) => nodeUrls(settings, n));
-    this.proxyUrls = urls.map((u) => u.proxy);
-    this.adminUrls = urls.map((u) => u.admin);
+    this.proxyUrls = args.spec.nodes.map((n) => n.proxyUrl);
+    this.adminUrls = args.spec.nodes.map((n) => n.adminUrl);
     this.registerOutputs({
       version: this.version,
       proxyUrls: this.proxyUrls,
@@ -115,11 +114,11 @@ function validate(
     }
   }
   for (const n of args.spec.nodes) {
-    const want = nodeUrls(settings, n);
+    const want = hostPorts(settings.basePort, nodeIndex(n.id));
     for (const [what, url, port] of [
-      ["proxyUrl", n.proxyUrl, want.proxyPort],
-      ["adminUrl", n.adminUrl, want.adminPort],
-      ["statusUrl", n.statusUrl, want.statusPort],
+      ["proxyUrl", n.proxyUrl, want.proxy],
+      ["adminUrl", n.adminUrl, want.admin],
+      ["statusUrl", n.statusUrl, want.status],
     ] as const) {
       if (new URL(url).port !== String(port)) {
         fail(
@@ -129,20 +128,6 @@ function validate(
     }
   }
   return { rt, settings };
-}
-
-/** Host ports and URLs of a node, reached at the publish address. */
-function nodeUrls(settings: ResolvedDockerClusterSettings, n: NodeSpec) {
-  const p = hostPorts(settings.basePort, nodeIndex(n.id));
-  const a = settings.publishAddress === "0.0.0.0" ? "127.0.0.1" : settings.publishAddress;
-  const at = a.includes(":") && !a.startsWith("[") ? `[${a}]` : a;
-  return {
-    proxyPort: p.proxy,
-    adminPort: p.admin,
-    statusPort: p.status,
-    proxy: `http://${at}:${p.proxy}`,
-    admin: `http://${at}:${p.admin}`,
-  };
 }
 
 /**

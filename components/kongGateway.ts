@@ -2,7 +2,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { join, resolve } from "node:path";
 import { ChainDecision, decideChain, DeployedState, PastRunRecord, stepSpec } from "./chain";
-import { fillTemplate, PlainSettings, ResolvedConfig, withDefaults } from "./config";
+import { fillTemplate, parseBastion, PlainSettings, ResolvedConfig, withDefaults } from "./config";
 import { InPlaceUpgrade } from "./inPlaceUpgrade";
 import { DockerCluster } from "./dockerCluster";
 import { KongCluster } from "./kongCluster";
@@ -300,16 +300,8 @@ function bastionConnection(
   defaultUser: string,
   privateKey: pulumi.Input<string>,
 ): command.types.input.remote.ProxyConnectionArgs | undefined {
-  const m = /^(?:([^@]+)@)?([^:]+)(?::(\d+))?$/.exec(bastion);
-  if (!bastion || !m) {
-    return undefined;
-  }
-  return {
-    host: m[2]!,
-    port: Number(m[3] ?? 22),
-    user: m[1] ?? defaultUser,
-    privateKey: pulumi.secret(privateKey),
-  };
+  const jump = parseBastion(bastion, defaultUser);
+  return jump && { ...jump, privateKey: pulumi.secret(privateKey) };
 }
 
 interface ParsedReport {

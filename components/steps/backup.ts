@@ -23,7 +23,7 @@ import {
 import { dirname, join } from "node:path";
 import { databaseFacts, libpqArgs, libpqEnv, tableCounts, withClient } from "./db";
 import { execFile, tail } from "./exec";
-import { pgCommand, PgClientSpec } from "./pgclient";
+import { pgCommand, PgClientSpec, localClient } from "./pgclient";
 import { BackupSpec, DatabaseSpec } from "./spec";
 
 /** What the catalog records about one backup. */
@@ -65,13 +65,6 @@ export function catalog(dir: string, cluster: string): BackupManifest[] {
     .sort((a, b) => a.takenAt.localeCompare(b.takenAt));
 }
 
-/** The major version of the `pg_dump` on PATH (client must be at least the server's major). */
-export async function pgDumpMajor(): Promise<{ major: number; text: string }> {
-  const r = await execFile("pg_dump", ["--version"]);
-  const m = /(\d+)(?:\.\d+)?/.exec(r.stdout);
-  return { major: m ? Number(m[1]) : 0, text: r.stdout.trim() || r.stderr.trim() };
-}
-
 /** Checks the backup volume has room for a dump of `dbBytes` plus the configured reserve. */
 export function checkRoom(
   spec: BackupSpec,
@@ -109,7 +102,7 @@ export async function takeBackup(
   const id = `${meta.cluster}-${meta.from}-to-${meta.to}-${stamp}`;
   const path = join(spec.dir, `${id}.dump`);
   const tmp = `${path}.partial`;
-  const dump = await pgDumpMajor();
+  const dump = await localClient("pg_dump");
   const facts = await databaseFacts(db);
   const serverMajor = Math.floor(facts.serverVersionNum / 10000);
   const cmd = await pgCommand(

@@ -28,7 +28,7 @@ import {
   withDatabaseHost,
 } from "../docker/argv";
 import { execFile, ExecResult, tail } from "./exec";
-import { databaseSettings, describeFailure } from "./kong";
+import { databaseSettings, describeFailure, reportedVersion } from "./kong";
 import { cleanEnv } from "./machine";
 import { isReady, NodeRecord, sleep } from "./nodes";
 import type { NodeRuntime, StartResult } from "./runtime";
@@ -308,11 +308,10 @@ export function dockerRuntime(spec: StepSpec): NodeRuntime {
       const problems: string[] = [];
       // Neither needs the database, so neither joins the network (which may not exist yet).
       const v = await oneShot(["version"], {}, "", 120, false);
-      // `3.6.1`, or `Kong Enterprise 3.4.3.12` for Enterprise builds.
-      const shown = v.stdout.trim().split("\n")[0] ?? "";
-      if (v.code !== 0 || shown.split(" ").at(-1) !== spec.to) {
+      const shown = reportedVersion(v.stdout);
+      if (v.code !== 0 || shown.version !== spec.to) {
         problems.push(
-          `${ref} reports version "${shown}" (exit ${v.code}: ${v.code === 0 ? "ok" : reason(v)}), expected ${spec.to}`,
+          `${ref} reports version "${shown.line}" (exit ${v.code}: ${v.code === 0 ? "ok" : reason(v)}), expected ${spec.to}`,
         );
       }
       const check = await oneShot(["check", KONG_CONF_DEFAULT], expected(y), "", 120, false);

@@ -26,14 +26,6 @@ export function databaseSettings(db: DatabaseSpec, plugins: string): Record<stri
   return env;
 }
 
-/** {@link databaseSettings} on top of this process's environment (which holds the password). */
-export function databaseEnv(db: DatabaseSpec, plugins: string): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, ...databaseSettings(db, plugins) };
-  delete env.KONG_GW_SPEC;
-  delete env.KONG_GW_SSH_KEY;
-  return env;
-}
-
 /** The non-secret `KONG_*` settings of one node (recorded in its prefix for a later restart). */
 export function nodeSettings(
   spec: Pick<StepSpec, "database" | "plugins">,
@@ -76,6 +68,15 @@ export async function migrationState(
             ? "new"
             : "error";
   return { state, result };
+}
+
+/**
+ * The version `kong version` printed: `3.6.1`, or `Kong Enterprise 3.4.3.12` for Enterprise
+ * builds (the last word either way).
+ */
+export function reportedVersion(stdout: string): { line: string; version: string } {
+  const line = stdout.trim().split("\n")[0] ?? "";
+  return { line, version: line.split(" ").at(-1) ?? "" };
 }
 
 /**

@@ -38,16 +38,27 @@ export interface PgCommand {
 /** Containers this process ran, for unique names. */
 let runs = 0;
 
-const localVersions = new Map<string, Promise<{ major: number; version: string }>>();
+/** A client program's version: its major, `15.18`, and the whole `--version` line. */
+export interface ClientVersion {
+  readonly major: number;
+  readonly version: string;
+  readonly text: string;
+}
+
+const localVersions = new Map<string, Promise<ClientVersion>>();
 
 /** This machine's client version (`0` when the program is missing); asked once per PATH. */
-export function localClient(tool: PgTool): Promise<{ major: number; version: string }> {
+export function localClient(tool: PgTool): Promise<ClientVersion> {
   const key = `${tool}\0${process.env.PATH ?? ""}`;
   let v = localVersions.get(key);
   if (!v) {
     v = execFile(tool, ["--version"], { timeoutSeconds: 30 }).then((r) => {
       const m = /(\d+)(\.\d+)?/.exec(r.code === 0 ? r.stdout : "");
-      return { major: m ? Number(m[1]) : 0, version: m ? m[0] : "" };
+      return {
+        major: m ? Number(m[1]) : 0,
+        version: m ? m[0] : "",
+        text: r.stdout.trim() || r.stderr.trim(),
+      };
     });
     localVersions.set(key, v);
   }

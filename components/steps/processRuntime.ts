@@ -8,7 +8,7 @@ import { existsSync, readdirSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { ExecResult } from "./exec";
 import { fillTemplate } from "../config";
-import { databaseSettings, describeFailure } from "./kong";
+import { databaseSettings, describeFailure, reportedVersion } from "./kong";
 import { Machine } from "./machine";
 import {
   discoverNodes,
@@ -57,7 +57,7 @@ export function processRuntime(
    */
   const ensureVersion = async (m: Machine, rec: NodeRecord) => {
     const shown = async () =>
-      (await kongOn(m, rec.kongBin, ["version"], {}, 60, false)).stdout.trim().split(" ").at(-1);
+      reportedVersion((await kongOn(m, rec.kongBin, ["version"], {}, 60, false)).stdout).version;
     if ((await shown()) === rec.version) {
       return;
     }
@@ -224,11 +224,10 @@ export function processRuntime(
           continue;
         }
         const v = await kongOn(m, n.kongBin, ["version"], {}, 60, false);
-        // `3.6.1`, or `Kong Enterprise 3.4.3.12` for Enterprise builds.
-        const shown = v.stdout.trim().split("\n")[0] ?? "";
-        if (v.code !== 0 || shown.split(" ").at(-1) !== spec.to) {
+        const shown = reportedVersion(v.stdout);
+        if (v.code !== 0 || shown.version !== spec.to) {
           problems.push(
-            `${n.kongBin}${on(m)} reports version "${shown}" (exit ${v.code}), expected ${spec.to}`,
+            `${n.kongBin}${on(m)} reports version "${shown.line}" (exit ${v.code}), expected ${spec.to}`,
           );
         }
       }

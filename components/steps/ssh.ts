@@ -8,6 +8,7 @@
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { parseBastion } from "../config";
 import { execFile, ExecResult } from "./exec";
 import { cleanEnv, Machine, MachineExec, shq } from "./machine";
 import { SshSpec } from "./spec";
@@ -92,12 +93,17 @@ export function sshArgs(ssh: SshSpec, host: string, key: string): string[] {
     "ControlPersist=60",
   ];
   const args = [...common, ...mux, "-p", String(ssh.port)];
-  if (ssh.bastion) {
-    const m = /^(?:([^@]+)@)?([^:]+)(?::(\d+))?$/.exec(ssh.bastion);
-    const user = m?.[1] ?? ssh.user;
-    const bastionHost = m?.[2] ?? ssh.bastion;
-    const port = m?.[3] ?? "22";
-    const jump = ["ssh", ...common, "-p", port, "-W", "%h:%p", `${user}@${bastionHost}`];
+  const bastion = parseBastion(ssh.bastion, ssh.user);
+  if (bastion) {
+    const jump = [
+      "ssh",
+      ...common,
+      "-p",
+      String(bastion.port),
+      "-W",
+      "%h:%p",
+      `${bastion.user}@${bastion.host}`,
+    ];
     args.push("-o", `ProxyCommand=${jump.map(shq).join(" ")}`);
   }
   args.push(`${ssh.user}@${host}`);

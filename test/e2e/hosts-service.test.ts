@@ -45,7 +45,7 @@ describe("runtime hosts with a service manager, through a bastion", { timeout: 6
     );
     chmodSync(svc, 0o755);
     const [bastion, host] = [ssh.hosts[0]!, ssh.hosts[1]!];
-    ks = await createKongStack("svc", "3.5.0", {
+    ks = await createKongStack("svc", "3.5.0", (base) => ({
       "kong-gateway:nodes": 1,
       "kong-gateway:runtime": "hosts",
       "kong-gateway:hosts": {
@@ -54,9 +54,9 @@ describe("runtime hosts with a service manager, through a bastion", { timeout: 6
         port: host.port,
         bastion: `${ssh.user}@${bastion.address}:${bastion.port}`,
         knownHosts: ssh.knownHostsFile,
-        install: `${repoRoot}/test/kong-sim/install {version} HOST/kong/{version}`,
-        kongBinary: "HOST/kong/{version}/bin/kong",
-        prefix: "HOST/kong-gateway",
+        install: `${repoRoot}/test/kong-sim/install {version} ${base}/host/kong/{version}`,
+        kongBinary: `${base}/host/kong/{version}/bin/kong`,
+        prefix: `${base}/host/kong-gateway`,
         listenAddress: "{host}",
         proxyPort: kongPort,
         adminPort: kongPort + 1,
@@ -64,10 +64,8 @@ describe("runtime hosts with a service manager, through a bastion", { timeout: 6
         startCommand: `${svc} start {id} {envFile}`,
         stopCommand: `${svc} stop {id} {envFile} {quitSeconds}`,
       },
-    });
+    }));
     hostDir = join(dirname(ks.stateDir), "host");
-    const file = join(dirname(ks.stateDir), "project", "stacks", "Pulumi.svc.yaml");
-    writeFileSync(file, readFileSync(file, "utf8").replaceAll("HOST/", `${hostDir}/`));
     await ks.stack.setConfig("kong-gateway:sshPrivateKey", { value: ssh.privateKey, secret: true });
   });
 

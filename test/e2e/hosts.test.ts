@@ -25,19 +25,11 @@ import {
   outputs,
   progress,
   status,
+  UPGRADE_STEPS,
+  versionAt,
 } from "../support/e2e";
 import { createKongStack, KongStack } from "../support/kongStack";
 import { startSshHosts, SshHosts } from "../support/sshd";
-
-const STEP_ORDER = [
-  "preflight",
-  "stop",
-  "backup",
-  "migrations-up",
-  "migrations-finish",
-  "start",
-  "verify",
-];
 
 /** JSON paths of the strings in `value` that contain `needle`. */
 function pathsOf(value: unknown, needle: string, path = "$"): string[] {
@@ -48,15 +40,6 @@ function pathsOf(value: unknown, needle: string, path = "$"): string[] {
     return Object.entries(value).flatMap(([k, v]) => pathsOf(v, needle, `${path}.${k}`));
   }
   return [];
-}
-
-async function adminVersionAt(url: string): Promise<string | undefined> {
-  try {
-    const res = await fetch(`${url}/`, { signal: AbortSignal.timeout(2000) });
-    return ((await res.json()) as { version?: string }).version;
-  } catch {
-    return undefined;
-  }
 }
 
 describe("runtime hosts: install and upgrade over real SSH", { timeout: 900_000 }, () => {
@@ -82,7 +65,7 @@ describe("runtime hosts: install and upgrade over real SSH", { timeout: 900_000 
       `#!/bin/sh\nset -e\n[ -f ${faultFile} ] || exit 0\ncd "$1/bin"\nmv kong kong.real\nprintf '#!/bin/sh\\nKONG_SIM_FAIL_MIGRATION=%s exec %s/kong.real "$@"\\n' "$(cat ${faultFile})" "$PWD" > kong\nchmod 755 kong\n`,
     );
     chmodSync(hook, 0o755);
-    ks = await createKongStack("hosts", "3.5.0", {
+    ks = await createKongStack("hosts", "3.5.0", (base) => ({
       "kong-gateway:runtime": "hosts",
       "kong-gateway:hosts": {
         addresses,
@@ -91,20 +74,16 @@ describe("runtime hosts: install and upgrade over real SSH", { timeout: 900_000 
         knownHosts: ssh.knownHostsFile,
         // Each "host" gets its own tree under hostsDir, as if it had its own disk, and one Kong
         // installation that the next version's install replaces, as a package does.
-        install: `${repoRoot}/test/kong-sim/install {version} HOSTS/{host}/kong && ${hook} HOSTS/{host}/kong`,
-        kongBinary: "HOSTS/{host}/kong/bin/kong",
-        prefix: "HOSTS/{host}/prefixes",
+        install: `${repoRoot}/test/kong-sim/install {version} ${base}/hosts/{host}/kong && ${hook} ${base}/hosts/{host}/kong`,
+        kongBinary: `${base}/hosts/{host}/kong/bin/kong`,
+        prefix: `${base}/hosts/{host}/prefixes`,
         listenAddress: "{host}",
         proxyPort: kongPort,
         adminPort: kongPort + 1,
         statusPort: kongPort + 2,
       },
-    });
+    }));
     hostsDir = join(dirname(ks.stateDir), "hosts");
-    // The stack file is JSON: put the hosts' directory in now that the stack's folder exists.
-    const file = join(dirname(ks.stateDir), "project", "stacks", "Pulumi.hosts.yaml");
-    const text = readFileSync(file, "utf8").replaceAll("HOSTS/", `${hostsDir}/`);
-    (await import("node:fs")).writeFileSync(file, text);
     await ks.stack.setConfig("kong-gateway:sshPrivateKey", { value: ssh.privateKey, secret: true });
   });
 
@@ -122,8 +101,8 @@ describe("runtime hosts: install and upgrade over real SSH", { timeout: 900_000 
     assert.equal(res.summary.result, "succeeded");
     const out = await outputs(ks.stack);
     assert.deepEqual(out.proxyUrls, [url(0, kongPort), url(1, kongPort)]);
-    assert.equal(await adminVersionAt(url(0, kongPort + 1)), "3.5.0");
-    assert.equal(await adminVersionAt(url(1, kongPort + 1)), "3.5.0");
+    assert.equal(await versionAt(url(0, kongPort + 1)), "3.5.0");
+    assert.equal(await versionAt(url(1, kongPort + 1)), "3.5.0");
     for (const h of ssh.hosts) {
       assert.equal(
         readFileSync(join(hostsDir, h.address, "kong", "lib", "VERSION"), "utf8").trim(),
@@ -150,10 +129,10 @@ describe("runtime hosts: install and upgrade over real SSH", { timeout: 900_000 
     );
     assert.deepEqual(
       report.steps.map((s) => s.name),
-      STEP_ORDER,
+      UPGRADE_STEPS,
     );
-    assert.equal(await adminVersionAt(url(0, kongPort + 1)), "3.6.0");
-    assert.equal(await adminVersionAt(url(1, kongPort + 1)), "3.6.0");
+    assert.equal(await versionAt(url(0, kongPort + 1)), "3.6.0");
+    assert.equal(await versionAt(url(1, kongPort + 1)), "3.6.0");
     assert.equal(await status(`${url(1, kongPort)}/svc-49`), 200);
     assert.deepEqual(await entityCounts(ks), seeded);
     for (const h of ssh.hosts) {
@@ -208,8 +187,8 @@ describe("runtime hosts: install and upgrade over real SSH", { timeout: 900_000 
         `3.6.0 is installed again on ${h.address}`,
       );
     }
-    assert.equal(await adminVersionAt(url(0, kongPort + 1)), "3.6.0");
-    assert.equal(await adminVersionAt(url(1, kongPort + 1)), "3.6.0");
+    assert.equal(await versionAt(url(0, kongPort + 1)), "3.6.0");
+    assert.equal(await versionAt(url(1, kongPort + 1)), "3.6.0");
     const after = dataHash(ks);
     assert.equal(
       after,
@@ -223,8 +202,8 @@ describe("runtime hosts: install and upgrade over real SSH", { timeout: 900_000 
     assert.equal(res.summary.result, "succeeded");
     const report = (await outputs(ks.stack)).lastUpgrade as LastUpgrade & { generation: number };
     assert.equal(report.generation, 2, "the second attempt ran every step again");
-    assert.equal(await adminVersionAt(url(0, kongPort + 1)), "3.7.0");
-    assert.equal(await adminVersionAt(url(1, kongPort + 1)), "3.7.0");
+    assert.equal(await versionAt(url(0, kongPort + 1)), "3.7.0");
+    assert.equal(await versionAt(url(1, kongPort + 1)), "3.7.0");
     assert.deepEqual(await entityCounts(ks), seeded);
   });
 
@@ -238,8 +217,8 @@ describe("runtime hosts: install and upgrade over real SSH", { timeout: 900_000 
       report.steps.map((s) => s.name),
       ["stop", "restore", "start", "verify"],
     );
-    assert.equal(await adminVersionAt(url(0, kongPort + 1)), "3.6.0");
-    assert.equal(await adminVersionAt(url(1, kongPort + 1)), "3.6.0");
+    assert.equal(await versionAt(url(0, kongPort + 1)), "3.6.0");
+    assert.equal(await versionAt(url(1, kongPort + 1)), "3.6.0");
     const now = dataHash(ks);
     assert.equal(now, before36, `the database is as before 3.7:\n${dumpDiff(before36, now)}`);
   });

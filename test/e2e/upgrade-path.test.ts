@@ -19,19 +19,10 @@ import {
   resourceNames,
   sql,
   status,
+  UPGRADE_STEPS,
 } from "../support/e2e";
 import { createKongStack, KongStack } from "../support/kongStack";
 import { longestOutage, startProber } from "../support/prober";
-
-const STEP_ORDER = [
-  "preflight",
-  "stop",
-  "backup",
-  "migrations-up",
-  "migrations-finish",
-  "start",
-  "verify",
-];
 
 /** Parses `1m 05s` / `12s` / `0.8s` from the rendered plan. */
 function parseDuration(text: string): number {
@@ -78,7 +69,7 @@ describe("a version bump upgrades in place (3.4 → 3.5 → 3.6)", { timeout: 90
     const before = dataHash(ks);
     const res = await ks.stack.preview();
     const text = res.stdout;
-    const order = STEP_ORDER.map((s) => text.indexOf(`. ${s} `));
+    const order = UPGRADE_STEPS.map((s) => text.indexOf(`. ${s} `));
     assert.ok(
       order.every((i) => i > 0),
       `every step is listed:\n${text}`,
@@ -110,7 +101,7 @@ describe("a version bump upgrades in place (3.4 → 3.5 → 3.6)", { timeout: 90
     assert.equal(report.outcome, "succeeded");
     assert.deepEqual(
       report.steps.map((s) => s.name),
-      STEP_ORDER,
+      UPGRADE_STEPS,
     );
     for (let i = 1; i < report.steps.length; i++) {
       assert.ok(

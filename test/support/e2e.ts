@@ -118,14 +118,30 @@ export async function status(url: string): Promise<number> {
 }
 
 /** The version the Admin API of node i reports. */
-export async function adminVersion(ks: KongStack, i = 0): Promise<string | undefined> {
+export function adminVersion(ks: KongStack, i = 0): Promise<string | undefined> {
+  return versionAt(ks.adminUrl(i));
+}
+
+/** The version the Admin API at `adminUrl` reports, or undefined when nothing answers. */
+export async function versionAt(adminUrl: string): Promise<string | undefined> {
   try {
-    const res = await fetch(`${ks.adminUrl(i)}/`, { signal: AbortSignal.timeout(2000) });
+    const res = await fetch(`${adminUrl}/`, { signal: AbortSignal.timeout(2000) });
     return ((await res.json()) as { version?: string }).version;
   } catch {
     return undefined;
   }
 }
+
+/** The steps of an upgrade, in the order they must run and be reported. */
+export const UPGRADE_STEPS = [
+  "preflight",
+  "stop",
+  "backup",
+  "migrations-up",
+  "migrations-finish",
+  "start",
+  "verify",
+];
 
 /** The stack's outputs as plain values. */
 export async function outputs(stack: Stack): Promise<Record<string, unknown>> {

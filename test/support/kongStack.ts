@@ -38,11 +38,14 @@ export interface KongStack {
 
 let nextBase = 21000 + (process.pid % 50) * 200;
 
-/** Creates a fresh stack named `name` at `version`. */
+/**
+ * Creates a fresh stack named `name` at `version`; `extra` config may depend on the stack's own
+ * temp directory (e.g. to give SSH "hosts" their trees beside it).
+ */
 export async function createKongStack(
   name: string,
   version: string,
-  extra: Record<string, unknown> = {},
+  extra: Record<string, unknown> | ((base: string) => Record<string, unknown>) = {},
   env: Record<string, string> = {},
 ): Promise<KongStack> {
   const base = mkdtempSync(join(tmpdir(), `kong-gw-e2e-${name}-`));
@@ -69,7 +72,7 @@ export async function createKongStack(
       install: `${repoRoot}/test/kong-sim/install {version} {dir}`,
       basePort,
     },
-    ...extra,
+    ...(typeof extra === "function" ? extra(base) : extra),
   };
   writeFileSync(join(dir, "stacks", `Pulumi.${name}.yaml`), JSON.stringify({ config }, null, 2));
   await stack.setConfig("kong-gateway:dbPassword", { value: E2E_PASSWORD, secret: true });
