@@ -37,7 +37,8 @@ function dockerStart(env: Record<string, string>) {
   const out = { stdout: "", stderr: "" };
   child.stdout.on("data", (d: Buffer) => (out.stdout += d.toString()));
   child.stderr.on("data", (d: Buffer) => (out.stderr += d.toString()));
-  const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+  // "close", not "exit": the pipes are drained by then, so the output is all there.
+  const exited = new Promise<number | null>((r) => child.once("close", (code) => r(code)));
   return { child, out, exited };
 }
 
@@ -60,6 +61,18 @@ async function ready(url: string, seconds = 10): Promise<void> {
   assert.fail(`${url}/status/ready did not answer 200 within ${seconds}s`);
 }
 
+/** Waits until `out.stdout` contains `text` (the pipe delivers after the node is already up). */
+async function printed(out: { stdout: string }, text: string, seconds = 10): Promise<void> {
+  const until = Date.now() + seconds * 1000;
+  while (!out.stdout.includes(text) && Date.now() < until) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.ok(
+    out.stdout.includes(text),
+    `stdout never showed ${JSON.stringify(text)}: ${out.stdout}`,
+  );
+}
+
 describe("kong docker-start", () => {
   test("runs the node in the foreground; its log goes to the process's output; SIGQUIT drains", async () => {
     const slow = createServer((_req, res) => setTimeout(() => res.end("late but complete"), 1500));
@@ -68,6 +81,8 @@ describe("kong docker-start", () => {
       const n = await bootstrapped("dstart", { KONG_PROXY_ERROR_LOG: "/dev/stderr" });
       const d = dockerStart(n.env);
       await ready(n.status);
+      // The node answers before the command has printed: wait for the line, then check it is all.
+      await printed(d.out, "Kong started\n");
       assert.equal(d.out.stdout, "Kong started\n");
       assert.equal(d.child.exitCode, null, "the command must stay in the foreground");
       assert.equal((await kong(k36, ["health", "-p", n.prefix], {})).code, 0);
