@@ -28,6 +28,7 @@ import {
   UPGRADE_STEPS,
   versionAt,
 } from "../support/e2e";
+import { eventually } from "../support/eventually";
 import { createKongStack, KongStack } from "../support/kongStack";
 import { startSshHosts, SshHosts } from "../support/sshd";
 
@@ -112,8 +113,12 @@ describe("runtime hosts: install and upgrade over real SSH", { timeout: 900_000 
     }
     await seed(url(0, kongPort + 1), { services: 50, consumers: 100 });
     seeded = await entityCounts(ks);
-    await new Promise((r) => setTimeout(r, 1500));
-    assert.equal(await status(`${url(1, kongPort)}/svc-7`), 200, "node-1 routes a seeded route");
+    // node-1 picks node-0's writes up on its next router refresh from the database.
+    const routed = await eventually(
+      () => status(`${url(1, kongPort)}/svc-7`),
+      (s) => s === 200,
+    );
+    assert.equal(routed, 200, "node-1 routes a seeded route");
   });
 
   it("upgrades 3.5.0 → 3.6.0 on both hosts: steps in order, X stopped, every entity kept", async () => {

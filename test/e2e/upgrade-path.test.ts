@@ -21,6 +21,7 @@ import {
   status,
   UPGRADE_STEPS,
 } from "../support/e2e";
+import { eventually } from "../support/eventually";
 import { createKongStack, KongStack } from "../support/kongStack";
 import { longestOutage, startProber } from "../support/prober";
 
@@ -59,9 +60,14 @@ describe("a version bump upgrades in place (3.4 → 3.5 → 3.6)", { timeout: 90
       plugins: 300,
     });
     progress(`path: seeded ${JSON.stringify(c)}`);
-    await new Promise((r) => setTimeout(r, 1500)); // nodes refresh their routers from the database
-    assert.equal(await status(`${ks.proxyUrl(0)}/svc-7`), 200, "node-0 routes a seeded route");
-    assert.equal(await status(`${ks.proxyUrl(1)}/svc-7`), 200, "node-1 routes a seeded route");
+    // Nodes pick the seeded routes up on their next router refresh from the database.
+    const routed = (i: number) =>
+      eventually(
+        () => status(`${ks.proxyUrl(i)}/svc-7`),
+        (s) => s === 200,
+      );
+    assert.equal(await routed(0), 200, "node-0 routes a seeded route");
+    assert.equal(await routed(1), 200, "node-1 routes a seeded route");
   });
 
   it("2a. preview shows the planned downtime and changes nothing", async () => {

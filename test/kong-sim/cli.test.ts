@@ -36,13 +36,11 @@ test("install refuses versions the stand-in does not know, with a clear message"
   }
 });
 
-test("install is idempotent and quick when already installed", async () => {
+test("install is idempotent: an installed version is not rebuilt", async () => {
   const dir = mkdtempSync(join(tmpdir(), "kong-sim-idem-"));
   assert.equal((await install("3.4.2", dir)).code, 0);
   const built = statSync(join(dir, "lib", "kong.js")).mtimeMs;
-  const t = Date.now();
   assert.equal((await install("3.4.2", dir)).code, 0);
-  assert.ok(Date.now() - t < 1000);
   assert.equal(statSync(join(dir, "lib", "kong.js")).mtimeMs, built, "not rebuilt");
   assert.equal((await install("3.5.0", dir)).code, 0);
   assert.equal(

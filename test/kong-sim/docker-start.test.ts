@@ -7,9 +7,9 @@
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
-import { createServer } from "node:http";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { eventually, slowUpstream } from "../support/eventually";
 import { startPostgres, type PostgresServer } from "../support/postgres";
 import { freshDb, http, installKong, kong, killNode, nodeEnv, NEEDS_BOOTSTRAP } from "./helpers";
 
@@ -61,41 +61,39 @@ async function ready(url: string, seconds = 10): Promise<void> {
   assert.fail(`${url}/status/ready did not answer 200 within ${seconds}s`);
 }
 
-/** Waits until `out.stdout` contains `text` (the pipe delivers after the node is already up). */
-async function printed(out: { stdout: string }, text: string, seconds = 10): Promise<void> {
-  const until = Date.now() + seconds * 1000;
-  while (!out.stdout.includes(text) && Date.now() < until) {
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  assert.ok(
-    out.stdout.includes(text),
-    `stdout never showed ${JSON.stringify(text)}: ${out.stdout}`,
-  );
-}
-
 describe("kong docker-start", () => {
   test("runs the node in the foreground; its log goes to the process's output; SIGQUIT drains", async () => {
-    const slow = createServer((_req, res) => setTimeout(() => res.end("late but complete"), 1500));
-    await new Promise<void>((r) => slow.listen(0, "127.0.0.1", r));
+    const slow = await slowUpstream();
     try {
       const n = await bootstrapped("dstart", { KONG_PROXY_ERROR_LOG: "/dev/stderr" });
       const d = dockerStart(n.env);
       await ready(n.status);
       // The node answers before the command has printed: wait for the line, then check it is all.
-      await printed(d.out, "Kong started\n");
-      assert.equal(d.out.stdout, "Kong started\n");
+      const stdout = await eventually(
+        async () => d.out.stdout,
+        (o) => o.includes("Kong started"),
+      );
+      assert.equal(stdout, "Kong started\n");
       assert.equal(d.child.exitCode, null, "the command must stay in the foreground");
       assert.equal((await kong(k36, ["health", "-p", n.prefix], {})).code, 0);
       assert.equal((await http(`${n.admin}/`)).json.version, "3.6.1");
-      const port = (slow.address() as { port: number }).port;
       await http(`${n.admin}/services`, {
         method: "POST",
-        body: { name: "slow", url: `http://127.0.0.1:${port}` },
+        body: { name: "slow", url: `http://127.0.0.1:${slow.port}` },
       });
       await http(`${n.admin}/services/slow/routes`, { method: "POST", body: { paths: ["/slow"] } });
-      await new Promise((r) => setTimeout(r, 1200)); // the node's config refresh
+      // The node's router picks the route up on its next config refresh.
+      const routed = await eventually(
+        async () => (await fetch(`${n.proxy}/slow`)).status,
+        (status) => status === 200,
+      );
+      assert.equal(routed, 200);
+      const reached = slow.arrived();
       const inflight = fetch(`${n.proxy}/slow`).then(async (r) => [r.status, await r.text()]);
-      await new Promise((r) => setTimeout(r, 300));
+      await Promise.race([
+        reached,
+        inflight.then((r) => assert.fail(`answered without reaching the upstream: ${String(r)}`)),
+      ]);
       d.child.kill("SIGQUIT");
       assert.deepEqual(await inflight, [200, "late but complete"]);
       assert.equal(await d.exited, 0);

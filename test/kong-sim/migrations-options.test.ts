@@ -7,6 +7,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { eventually } from "../support/eventually";
 import {
   freePort,
   startPostgres,
@@ -218,7 +219,14 @@ describe("the migrations lock", () => {
     const { db, env } = await copy(old);
     const slow = { ...env, KONG_SIM_SLOW_MIGRATION: "core/016_280_to_300:1500" };
     const first = kong(k30, ["migrations", "up"], slow);
-    await new Promise((r) => setTimeout(r, 500));
+    // The second starts only once the first holds the lock.
+    const held = await eventually(
+      () => pg.query(db.database, "SELECT key FROM locks"),
+      (rows) => rows.length > 0,
+      15,
+      20,
+    );
+    assert.equal(held.length, 1, "the first up took the migrations lock");
     const second = await kong(k30, ["migrations", "up"], env);
     const one = await first;
     assert.equal(one.code, 0);
