@@ -239,7 +239,7 @@ export function stepSpec(cfg: ResolvedConfig, cluster: string, chain: ChainDecis
 /** The step resources of a chain, in dependency order (node starts sit between them). */
 export function chainSteps(kind: ChainDecision["kind"]): { before: string[]; after: string[] } {
   return kind === "rollback"
-    ? { before: ["stop", "restore"], after: ["verify"] }
+    ? { before: ["preflight", "stop", "backup", "restore"], after: ["verify"] }
     : {
         before: ["preflight", "stop", "backup", "migrations-up", "migrations-finish"],
         after: ["verify"],

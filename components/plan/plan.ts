@@ -54,7 +54,7 @@ export interface PlannedStep extends StepSkeleton {
   readonly estimate: StepEstimate;
 }
 
-/** Where an upgrade writes its backup. */
+/** Where an upgrade (or a rollback, of the database as it is before the restore) writes its backup. */
 export interface BackupTarget {
   readonly dir: string;
   /** The `pg_dump -Fc` file (one checksummed archive; its UTC timestamp is decided when it is taken). */
@@ -80,7 +80,10 @@ export interface Plan {
   readonly migrations: MigrationSet;
   /** Whether `kong migrations up`/`finish` run with `-f` (newly enabled plugins). */
   readonly needsForce: boolean;
-  /** For upgrades: where the backup goes. */
+  /**
+   * For upgrades: where the backup goes. For rollbacks: where the database as the newer version
+   * left it goes, before the restore (nothing written since the upgrade is lost).
+   */
   readonly backup?: BackupTarget;
   /** For rollbacks: the backup restored. */
   readonly rollbackBackup?: BackupRecord;
@@ -140,6 +143,14 @@ interface Decision {
   readonly capacityWarnings: string[];
 }
 
+/** Where the backup of a change `from` → `to` goes. */
+function backupTarget(req: PlanRequest, from: string, to: string): BackupTarget {
+  const dir = (req.backupDir ?? DEFAULT_BACKUP_DIR).replace(/\/+$/, "");
+  // No timestamp: the same request gives the same plan (and the same stack output) on every
+  // preview; the step runner keeps repeated attempts apart.
+  return { dir, path: `${dir}/kong-${from}-to-${to}-<timestamp>.dump` };
+}
+
 /** Decides the kind of change and its steps; throws the path, downgrade and capacity refusals. */
 function decide(req: PlanRequest, from: KongVersion | undefined, to: KongVersion): Decision {
   const base = {
@@ -163,11 +174,18 @@ function decide(req: PlanRequest, from: KongVersion | undefined, to: KongVersion
     if (backup === undefined) {
       throw downgradeRefusal(from, to, req.backups ?? []);
     }
-    const ctx = { ...common, migrations: NO_MIGRATIONS, backupPath: backup.path };
+    const target = backupTarget(req, common.from, base.to);
+    const ctx = {
+      ...common,
+      migrations: NO_MIGRATIONS,
+      backupPath: target.path,
+      restorePath: backup.path,
+    };
     return {
       kind: "rollback",
       skeletons: rollbackSteps(ctx),
       migrations: NO_MIGRATIONS,
+      backup: target,
       rollbackBackup: backup,
       // Never block the way back on size: warn instead.
       capacityWarnings: checkCapacity(deployed, req.target, true),
@@ -178,10 +196,7 @@ function decide(req: PlanRequest, from: KongVersion | undefined, to: KongVersion
   }
   const capacityWarnings = checkCapacity(deployed, req.target, req.allowSmallerCluster ?? false);
   const migrations = migrationsFor(from, to, req.target.plugins, deployed.plugins);
-  const dir = (req.backupDir ?? DEFAULT_BACKUP_DIR).replace(/\/+$/, "");
-  // No timestamp: the same request gives the same plan (and the same stack output) on every
-  // preview; the step runner keeps repeated attempts apart.
-  const backup = { dir, path: `${dir}/kong-${common.from}-to-${base.to}-<timestamp>.dump` };
+  const backup = backupTarget(req, common.from, base.to);
   const ctx = { ...common, migrations, backupPath: backup.path };
   return {
     kind: "upgrade",

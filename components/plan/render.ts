@@ -144,7 +144,7 @@ export function renderPlan(plan: Plan): string {
   lines.push(`Estimated total: ${formatRange(plan.duration)}`);
   if (plan.backup) {
     lines.push(
-      `Backup: ${plan.backup.path} (pg_dump -Fc, checksummed and read back before migrating)`,
+      `Backup: ${plan.backup.path} (pg_dump -Fc, checksummed and read back before ${plan.kind === "rollback" ? "restoring" : "migrating"})`,
     );
   }
   if (plan.rollbackBackup) {

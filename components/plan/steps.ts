@@ -58,8 +58,10 @@ export interface StepContext {
   /** `KONG_PLUGINS` as the nodes and migration jobs get it. */
   readonly pluginsEnv: string;
   readonly migrations: MigrationSet;
-  /** Where the upgrade's backup goes, or which backup a rollback restores. */
+  /** Where this change's backup goes (upgrades, and rollbacks: the database as it is now). */
   readonly backupPath: string;
+  /** For rollbacks: the backup restored (the one the upgrade to `from` took). */
+  readonly restorePath?: string;
 }
 
 /** A fresh install: nothing to stop or back up, `bootstrap` runs every migration and teardown. */
@@ -171,22 +173,49 @@ function stopStep(c: StepContext, from: string): StepSkeleton {
 }
 
 /**
- * A rollback Y → X: migrations cannot be reversed (KONG.md §6), so stop Y, restore the backup the
- * upgrade X → Y took, and start X on it.
+ * A rollback Y → X: migrations cannot be reversed (KONG.md §6), so stop Y, back up the database as
+ * Y left it (what was written through Y since the upgrade is kept there, not lost), restore the
+ * backup the upgrade X → Y took, and start X on it. Preflight checks that backup before anything
+ * stops.
  */
 export function rollbackSteps(c: StepContext): StepSkeleton[] {
   const from = c.from as string;
+  const restorePath = c.restorePath as string;
   return [
+    {
+      name: "preflight",
+      description:
+        `check the backup ${restorePath} is there and matches its checksum, the database is ` +
+        `reachable, Kong ${c.to} is installed and accepts the configuration, and the backup location has room`,
+      runsOn: "database",
+      version: c.to,
+      nodes: 0,
+      gatewayDown: false,
+      scalesWithDatabase: false,
+      command: `sha256sum ${restorePath}`,
+    },
     stopStep(c, from),
     {
+      name: "backup",
+      description:
+        `dump the database as Kong ${from} left it to ${c.backupPath} and read the dump back, ` +
+        `so nothing written since the upgrade is lost`,
+      runsOn: "database",
+      version: from,
+      nodes: 0,
+      gatewayDown: true,
+      scalesWithDatabase: true,
+      command: `pg_dump -Fc -f ${c.backupPath} "$KONG_PG_DATABASE" && pg_restore --list ${c.backupPath}`,
+    },
+    {
       name: "restore",
-      description: `replace the database contents with the backup ${c.backupPath}`,
+      description: `replace the database contents with the backup ${restorePath}`,
       runsOn: "database",
       version: c.to,
       nodes: 0,
       gatewayDown: true,
       scalesWithDatabase: true,
-      command: `pg_restore --clean --if-exists -d "$KONG_PG_DATABASE" ${c.backupPath}`,
+      command: `pg_restore --clean --if-exists -d "$KONG_PG_DATABASE" ${restorePath}`,
     },
     startStep(c, c.to, c.targetNodes, true),
     verifyStep(c),

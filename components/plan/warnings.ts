@@ -112,9 +112,11 @@ export function planWarnings(plan: Plan, c: WarningContext): string[] {
   }
   if (plan.kind === "rollback") {
     const b = plan.rollbackBackup as NonNullable<Plan["rollbackBackup"]>;
+    const kept = (plan.backup as BackupTarget).path;
     out.push(
-      `rollback loses changes made since the backup ${b.id} was taken at ${b.takenAt}: ` +
-        `everything written through ${plan.from} after that is gone`,
+      `the restored database is the one of ${b.takenAt} (backup ${b.id}): anything written ` +
+        `through ${plan.from} since then will not be in it; the rollback first dumps the database ` +
+        `as ${plan.from} left it to ${kept}, so those writes are kept there, not lost`,
     );
   }
   if (plan.kind === "noop") {

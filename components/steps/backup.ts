@@ -89,7 +89,7 @@ function localClientSpec(db: DatabaseSpec, spec: BackupSpec, cluster: string): P
 export async function takeBackup(
   db: DatabaseSpec,
   spec: BackupSpec,
-  meta: { cluster: string; from: string; to: string },
+  meta: { cluster: string; from: string; to: string; keep?: readonly string[] },
   client: PgClientSpec = localClientSpec(db, spec, meta.cluster),
 ): Promise<BackupManifest> {
   mkdirSync(spec.dir, { recursive: true, mode: 0o700 });
@@ -154,7 +154,7 @@ export async function takeBackup(
   writeFileSync(join(spec.dir, `${id}.json`), JSON.stringify(manifest, null, 2) + "\n", {
     mode: 0o600,
   });
-  prune(spec, meta.cluster, id);
+  prune(spec, meta.cluster, [id, ...(meta.keep ?? [])]);
   return manifest;
 }
 
@@ -214,12 +214,15 @@ async function verifyByRestore(
   }
 }
 
-/** Keeps the newest `retention` backups of the cluster; never the one just taken. */
-function prune(spec: BackupSpec, cluster: string, keepId: string): void {
+/**
+ * Keeps the newest `retention` backups of the cluster; never those in `keep` (the one just taken,
+ * and the one a rollback is about to restore).
+ */
+function prune(spec: BackupSpec, cluster: string, keep: readonly string[]): void {
   const all = catalog(spec.dir, cluster);
   const excess = all.slice(0, Math.max(0, all.length - Math.max(1, spec.retention)));
   for (const m of excess) {
-    if (m.id !== keepId) {
+    if (!keep.includes(m.id)) {
       rmSync(m.path, { force: true });
       rmSync(join(spec.dir, `${m.id}.json`), { force: true });
     }

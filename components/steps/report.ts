@@ -25,7 +25,10 @@ export interface UpgradeReport {
   readonly steps: ReportStep[];
   readonly downtimeSeconds: number;
   readonly databaseBytes?: number;
+  /** The backup this change took (a rollback's: the database as the newer version left it). */
   readonly backup?: { id: string; path: string; sha256: string; bytes: number };
+  /** Rollbacks: the backup restored. */
+  readonly restored?: { id: string; path: string; sha256: string; bytes: number };
 }
 
 const seconds = (a: string, b: string) => Math.round((Date.parse(b) - Date.parse(a)) / 10) / 100;
@@ -68,9 +71,8 @@ export function buildReport(spec: StepSpec, outcome: UpgradeReport["outcome"]): 
     .map((e) => String(e.details?.readyAt))
     .sort();
   const firstReady = readies[0];
-  const backupEntry = list.find(
-    (e) => (e.step === "backup" || e.step === "restore") && e.ok && e.details?.backup,
-  );
+  const backupEntry = list.find((e) => e.step === "backup" && e.ok && e.details?.backup);
+  const restoreEntry = list.find((e) => e.step === "restore" && e.ok && e.details?.restored);
   const preflight = list.find((e) => e.step === "preflight" && e.ok);
   return {
     kind: spec.kind,
@@ -85,6 +87,9 @@ export function buildReport(spec: StepSpec, outcome: UpgradeReport["outcome"]): 
         ? preflight.details.databaseBytes
         : undefined,
     backup: backupEntry?.details?.backup as UpgradeReport["backup"],
+    ...(restoreEntry
+      ? { restored: restoreEntry.details?.restored as UpgradeReport["restored"] }
+      : {}),
   };
 }
 

@@ -12,12 +12,16 @@ import { readManifest, restoreBackup } from "./restore";
 import { runtimeFor } from "./runtime";
 import { StepName, StepSpec } from "./spec";
 
-/** Steps whose failure triggers the automatic rollback of an upgrade. */
+/**
+ * Steps whose failure triggers the automatic rollback of an upgrade, or of a rollback by version
+ * (which then puts back the database as the newer version left it, and that version's nodes).
+ */
 export const ROLLBACK_ON: readonly StepName[] = [
   "stop",
   "backup",
   "migrations-up",
   "migrations-finish",
+  "restore",
   "start",
   "verify",
 ];
@@ -62,7 +66,7 @@ export async function automaticRollback(
           seconds: (Date.now() - restoreStarted.getTime()) / 1000,
           ok: true,
           details: {
-            backup: {
+            restored: {
               id: manifest.id,
               path: manifest.path,
               sha256: manifest.sha256,
@@ -108,9 +112,18 @@ export async function automaticRollback(
     details: { failed, done, problems },
   });
 
-  const head = `kong-gateway: the upgrade ${spec.from} → ${spec.to} failed in step "${failed}": ${cause.message}`;
+  const change = spec.kind === "rollback" ? "rollback" : "upgrade";
+  const head = `kong-gateway: the ${change} ${spec.from} → ${spec.to} failed in step "${failed}": ${cause.message}`;
+  const kept =
+    spec.kind === "rollback"
+      ? `The database is as Kong ${spec.from} left it; nothing written through it was lost.`
+      : "Nothing written before the upgrade was lost.";
+  const again =
+    spec.kind === "rollback"
+      ? `the rollback restarts from preflight as attempt ${next}`
+      : `the upgrade restarts from preflight as attempt ${next}`;
   if (problems.length > 0) {
     return `${head}\nAutomatic rollback did NOT complete:\n  - ${problems.join("\n  - ")}\nDone so far:\n  - ${done.join("\n  - ") || "nothing"}\nThe backups are in ${spec.backup.dir}; restore by hand (README: "Recovering by hand") before running pulumi up again.`;
   }
-  return `${head}\nAutomatic rollback completed:\n  - ${done.join("\n  - ")}\nNothing written before the upgrade was lost. Next: fix the cause above, then run 'pulumi up' again (the upgrade restarts from preflight as attempt ${next}), or set kong-gateway:version back to ${spec.from} to stay there.`;
+  return `${head}\nAutomatic rollback completed:\n  - ${done.join("\n  - ")}\n${kept} Next: fix the cause above, then run 'pulumi up' again (${again}), or set kong-gateway:version back to ${spec.from} to stay there.`;
 }

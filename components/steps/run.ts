@@ -50,7 +50,11 @@ async function runStep(spec: StepSpec, name: StepName, work: Work): Promise<numb
       details: { error: err.message },
     });
     let message = `kong-gateway: step "${name}" of ${spec.kind} ${spec.from ?? "(new)"} → ${spec.to} failed: ${err.message}`;
-    if (spec.kind === "upgrade" && spec.automaticRollback && ROLLBACK_ON.includes(name)) {
+    if (
+      (spec.kind === "upgrade" || spec.kind === "rollback") &&
+      spec.automaticRollback &&
+      ROLLBACK_ON.includes(name)
+    ) {
       process.stderr.write(`[kong-gateway] ${name} failed; rolling back automatically...\n`);
       message = await automaticRollback(spec, name, err);
     }
@@ -107,10 +111,14 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-/** Row counts the backup of this attempt recorded, for the "nothing lost" check. */
+/**
+ * Row counts the database must still hold, for the "nothing lost" check: an upgrade's, those its
+ * backup recorded; a rollback's, those of the backup it restored (its own backup holds the newer
+ * version's writes, which the restore deliberately leaves out).
+ */
 function backupTables(spec: StepSpec): Record<string, number> | undefined {
-  const b = attemptBackup(spec);
-  return b ? readManifest(spec.backup.dir, b.id).tables : undefined;
+  const id = spec.kind === "rollback" ? spec.restoreBackupId : attemptBackup(spec)?.id;
+  return id ? readManifest(spec.backup.dir, id).tables : undefined;
 }
 
 main(process.argv.slice(2)).then(

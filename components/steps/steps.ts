@@ -3,9 +3,11 @@
  * list`) and does only what is still missing, so re-running a step after a crash is safe; none
  * blindly retries `kong migrations up` (Kong/kong#12978).
  */
-import { checkRoom, takeBackup } from "./backup";
+import { existsSync } from "node:fs";
+import { BackupManifest, checkRoom, sha256File, takeBackup } from "./backup";
 import { runningOthers, targetNodes } from "./cluster";
 import { databaseFacts, tableCounts } from "./db";
+import { attemptBackup } from "./journal";
 import { describeFailure, migrationState } from "./kong";
 import { httpJson, httpStatus, isReady, sleep, watchUntilDown } from "./nodes";
 import { pgClientCheck } from "./pgclient";
@@ -44,20 +46,28 @@ export async function preflight(spec: StepSpec): Promise<StepDetails> {
       `the stack records Kong ${spec.from} as deployed but nodes run ${runningVersions.join(", ")}; run 'pulumi refresh' or fix the nodes first`,
     );
   }
+  if (spec.kind === "rollback") {
+    const restoreProblem = await checkRestoreTarget(spec);
+    if (restoreProblem) {
+      problems.push(restoreProblem);
+    }
+  }
   if (spec.kind === "upgrade" && spec.from) {
     const pathProblem = checkChange(spec.from, spec.to);
     if (pathProblem) {
       problems.push(pathProblem);
     }
   }
-  if (problems.length === 0) {
+  // A rollback replaces the database; what the older version's 'list' makes of the newer
+  // schema says nothing about it. The restore target was checked above instead.
+  if (problems.length === 0 && spec.kind !== "rollback") {
     const { state, result } = await migrationState(rt, spec.timeouts.dbTimeoutSeconds);
     facts.migrationState = state;
     if (state === "error") {
       problems.push(
         `the database is not usable: ${describeFailure("kong migrations list", result)}`,
       );
-    } else if (state === "pending" && spec.kind !== "rollback") {
+    } else if (state === "pending") {
       problems.push(
         `the database still has pending migrations from an earlier upgrade; finish it first with the version that ran 'up' ('kong migrations finish'), then run pulumi up again`,
       );
@@ -99,6 +109,34 @@ export async function preflight(spec: StepSpec): Promise<StepDetails> {
   return facts;
 }
 
+/**
+ * A rollback restores the backup its upgrade took: it must be there, whole and of the right
+ * versions, before Y stops — afterwards is too late to find out.
+ */
+async function checkRestoreTarget(spec: StepSpec): Promise<string | undefined> {
+  const id = spec.restoreBackupId;
+  if (!id) {
+    return "this rollback names no backup to restore (restoreBackupId is empty)";
+  }
+  let m: BackupManifest;
+  try {
+    m = readManifest(spec.backup.dir, id);
+  } catch (e) {
+    return `${(e as Error).message}; the rollback cannot restore it (README: "Recovering by hand")`;
+  }
+  if (!existsSync(m.path)) {
+    return `the backup file ${m.path} of ${id} is missing; the rollback cannot restore it (README: "Recovering by hand")`;
+  }
+  const sum = await sha256File(m.path);
+  if (sum !== m.sha256) {
+    return `the backup file ${m.path} does not match its manifest (sha256 ${sum}, expected ${m.sha256}); refusing to roll back onto a damaged backup`;
+  }
+  if (m.fromVersion !== spec.to) {
+    return `backup ${id} was taken before an upgrade from ${m.fromVersion}, not from ${spec.to}; Kong ${spec.to} cannot run on it`;
+  }
+  return undefined;
+}
+
 /** Stops every other running node of this cluster (X), all at once, gracefully. */
 export async function stop(spec: StepSpec): Promise<StepDetails> {
   const rt = runtimeFor(spec);
@@ -130,7 +168,13 @@ export async function backup(spec: StepSpec): Promise<StepDetails> {
   const m = await takeBackup(
     spec.database,
     spec.backup,
-    { cluster: spec.cluster, from: spec.from ?? "unknown", to: spec.to },
+    {
+      cluster: spec.cluster,
+      from: spec.from ?? "unknown",
+      to: spec.to,
+      // Retention must never delete the backup this rollback is about to restore.
+      keep: spec.restoreBackupId ? [spec.restoreBackupId] : [],
+    },
     spec,
   );
   return {
@@ -313,6 +357,29 @@ export async function restore(spec: StepSpec): Promise<StepDetails> {
     throw new Error("this rollback has no backup to restore (restoreBackupId is empty)");
   }
   const m = readManifest(spec.backup.dir, spec.restoreBackupId);
+  // What the rollback's own backup (the database as Y left it) holds that the restored one does
+  // not: said out loud, with where it is kept.
+  const own = attemptBackup(spec);
+  const kept = own ? readManifest(spec.backup.dir, own.id) : undefined;
   const r = await restoreBackup(spec.database, m, spec);
-  return { backup: { id: m.id, path: m.path, sha256: m.sha256, bytes: m.bytes }, ...r };
+  const differs: Record<string, { kept: number; restored: number }> = {};
+  if (kept) {
+    for (const t of ENTITY_TABLES) {
+      const k = kept.tables[t] ?? 0;
+      const restored = m.tables[t] ?? 0;
+      if (k !== restored) {
+        differs[t] = { kept: k, restored };
+      }
+    }
+    const list = Object.entries(differs).map(([t, d]) => `${t} ${d.kept} → ${d.restored}`);
+    process.stderr.write(
+      `[kong-gateway] restore: restored ${m.id}; the database as ${spec.from ?? "it was"} left it is kept in ${kept.path}` +
+        (list.length > 0 ? ` (it differs in ${list.join(", ")})\n` : " (same entity counts)\n"),
+    );
+  }
+  return {
+    restored: { id: m.id, path: m.path, sha256: m.sha256, bytes: m.bytes },
+    ...(kept ? { keptIn: { id: kept.id, path: kept.path }, differs } : {}),
+    ...r,
+  };
 }

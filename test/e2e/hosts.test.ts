@@ -220,7 +220,7 @@ describe("runtime hosts: install and upgrade over real SSH", { timeout: 900_000 
     const report = (await outputs(ks.stack)).lastUpgrade as LastUpgrade;
     assert.deepEqual(
       report.steps.map((s) => s.name),
-      ["stop", "restore", "start", "verify"],
+      ["preflight", "stop", "backup", "restore", "start", "verify"],
     );
     assert.equal(await versionAt(url(0, kongPort + 1)), "3.6.0");
     assert.equal(await versionAt(url(1, kongPort + 1)), "3.6.0");

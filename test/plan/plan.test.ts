@@ -130,17 +130,29 @@ describe("planChange: kinds of change", () => {
       target: { version: "3.5.0", nodes: 1, plugins: "bundled" },
     });
     assert.equal(p.kind, "rollback");
-    assert.deepEqual(names(p), ["stop", "restore", "start", "verify"]);
-    assert.deepEqual(down(p), [true, true, true, false]);
+    assert.deepEqual(names(p), ["preflight", "stop", "backup", "restore", "start", "verify"]);
+    assert.deepEqual(down(p), [false, true, true, true, true, false]);
     assert.deepEqual(
       p.steps.map((s) => `${s.runsOn}:${s.version}`),
-      ["deployed-nodes:3.6.1", "database:3.5.0", "target-nodes:3.5.0", "target-nodes:3.5.0"],
+      [
+        "database:3.5.0",
+        "deployed-nodes:3.6.1",
+        "database:3.6.1",
+        "database:3.5.0",
+        "target-nodes:3.5.0",
+        "target-nodes:3.5.0",
+      ],
     );
     assert.equal(p.rollbackBackup?.id, "new");
-    assert.match(p.steps[1]?.command ?? "", /pg_restore --clean --if-exists .* \/backups\/new$/);
+    assert.equal(p.steps[0]?.command, "sha256sum /backups/new");
+    assert.match(
+      p.steps[2]?.command ?? "",
+      /^pg_dump -Fc -f \S+\/kong-3\.6\.1-to-3\.5\.0-<timestamp>\.dump /,
+    );
+    assert.match(p.steps[3]?.command ?? "", /pg_restore --clean --if-exists .* \/backups\/new$/);
     assert.match(
       p.warnings[0] as string,
-      /^rollback loses changes made since the backup new was taken at 2024-06-01T02:00:00Z/,
+      /^the restored database is the one of 2024-06-01T02:00:00Z \(backup new\): anything written through 3\.6\.1 since then will not be in it; .* so those writes are kept there, not lost$/,
     );
     assert.match(p.warnings.join("\n"), /smaller than the deployed one \(nodes 1 < 2\); accepted/);
     assert.deepEqual(p.migrations.up, []);

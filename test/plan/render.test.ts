@@ -115,16 +115,22 @@ describe("renderPlan", () => {
     const text = renderPlan(planChange(request("3.6.1", "3.5.0", { backups })));
     inOrder(text, [
       "Kong 3.6.1 → 3.5.0: rollback by restore",
-      "1. stop",
-      "2. restore",
-      "3. start",
-      "4. verify",
+      "1. preflight",
+      "the backup /b/1 is there and matches its checksum",
+      "$ sha256sum /b/1",
+      "2. stop",
+      "3. backup",
+      "dump the database as Kong 3.6.1 left it to .state/backups/kong-3.6.1-to-3.5.0-<timestamp>.dump",
+      "4. restore",
+      "5. start",
+      "6. verify",
       "Nodes stopped: 2 × 3.6.1",
       "Nodes started: 2 × 3.5.0",
       "Migrations: none (a rollback restores the database as it was before the upgrade)",
-      "Estimated downtime (stop → restore → start)",
+      "Estimated downtime (stop → backup → restore → start)",
+      "Backup: .state/backups/kong-3.6.1-to-3.5.0-<timestamp>.dump (pg_dump -Fc, checksummed and read back before restoring)",
       "Restoring backup b1: /b/1, taken 2024-06-01T02:00:00Z before 3.5.0 → 3.6.1",
-      "! rollback loses changes made since the backup b1",
+      "! the restored database is the one of 2024-06-01T02:00:00Z (backup b1): anything written through 3.6.1 since then will not be in it; the rollback first dumps the database as 3.6.1 left it to .state/backups/kong-3.6.1-to-3.5.0-<timestamp>.dump, so those writes are kept there, not lost",
     ]);
   });
   test("nothing to do", () => {

@@ -1,0 +1,271 @@
+/**
+ * Rollback by version (kong-gateway:version set back after an upgrade), through the real step
+ * runner (`components/steps/run.ts` as the command resources run it) on a real PostgreSQL and the
+ * Kong stand-in: preflight checks the backup to restore before anything stops; the database as the
+ * newer version left it is dumped before the restore, so writes made through it are kept, not
+ * lost; a rollback that fails after the stop puts the newer version and its data back.
+ */
+import assert from "node:assert/strict";
+import { execFile, execFileSync } from "node:child_process";
+import { chmodSync, copyFileSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { catalog } from "../../components/steps/backup";
+import { StepSpec } from "../../components/steps/spec";
+import { seed } from "../../scripts/seed";
+import { freePort, PostgresServer, startPostgres } from "../support/postgres";
+
+const repo = join(__dirname, "../..");
+
+interface RunResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+describe("rollback by version through the step runner", { timeout: 300_000 }, () => {
+  let pg: PostgresServer;
+  let dir: string;
+  let password: string;
+  let basePort = 0;
+  let base: Omit<StepSpec, "kind" | "to" | "from" | "nodes" | "generation">;
+  const bins: Record<string, string> = {};
+
+  const spec = (
+    kind: StepSpec["kind"],
+    to: string,
+    from?: string,
+    extra: Partial<StepSpec> = {},
+  ): StepSpec => {
+    const generation = extra.generation ?? 1;
+    // Each version on its own ports, as two clusters of one stack are.
+    const port = basePort + (to === "3.5.0" ? 0 : 10);
+    return {
+      ...base,
+      kind,
+      to,
+      ...(from ? { from } : {}),
+      generation,
+      nodes: [
+        {
+          id: "node-0",
+          version: to,
+          kongBin: bins[to]!,
+          prefix: join(dir, "nodes", `${kind}-${to}-g${generation}`, "node-0"),
+          proxyListen: `127.0.0.1:${port}`,
+          adminListen: `127.0.0.1:${port + 1}`,
+          statusListen: `127.0.0.1:${port + 2}`,
+          proxyUrl: `http://127.0.0.1:${port}`,
+          adminUrl: `http://127.0.0.1:${port + 1}`,
+          statusUrl: `http://127.0.0.1:${port + 2}`,
+        },
+      ],
+      ...extra,
+    };
+  };
+
+  /** One runner command, as a command resource runs it. */
+  const runner = (s: StepSpec, step: string, arg?: string): Promise<RunResult> =>
+    new Promise((done) => {
+      execFile(
+        "node",
+        ["--import", "tsx", "components/steps/run.ts", step, ...(arg ? [arg] : [])],
+        {
+          cwd: repo,
+          env: { ...process.env, KONG_GW_SPEC: JSON.stringify(s), KONG_PG_PASSWORD: password },
+          timeout: 120_000,
+        },
+        (err, stdout, stderr) =>
+          done({ code: err ? (typeof err.code === "number" ? err.code : -1) : 0, stdout, stderr }),
+      );
+    });
+
+  const chain = async (s: StepSpec, steps: readonly string[]): Promise<RunResult[]> => {
+    const out: RunResult[] = [];
+    for (const step of steps) {
+      const [name, arg] = step.split(" ");
+      const r = await runner(s, name!, arg);
+      assert.equal(r.code, 0, `${step} of ${s.kind} → ${s.to} failed:\n${r.stderr}`);
+      out.push(r);
+    }
+    return out;
+  };
+
+  const versionAt = async (s: StepSpec): Promise<string> =>
+    ((await (await fetch(`${s.nodes[0]!.adminUrl}/`)).json()) as { version: string }).version;
+
+  const consumers = async (): Promise<string[]> =>
+    (
+      await pg.query<{ username: string }>(
+        "kong",
+        "SELECT username FROM consumers WHERE username LIKE 'after-upgrade-%' ORDER BY username",
+      )
+    ).map((r) => r.username);
+
+  /** The usernames a backup archive holds (its data read back with pg_restore). */
+  const inArchive = (path: string): string[] =>
+    [
+      ...execFileSync("pg_restore", ["-f", "-", "--data-only", "-t", "consumers", path])
+        .toString()
+        .matchAll(/after-upgrade-\d+/g),
+    ].map((m) => m[0]);
+
+  const upgradeBackup = () =>
+    catalog(base.backup.dir, "kong").find(
+      (m) => m.fromVersion === "3.5.0" && m.toVersion === "3.6.0",
+    )!;
+
+  const FULL = [
+    "preflight",
+    "stop",
+    "backup",
+    "migrations-up",
+    "migrations-finish",
+    "node-start node-0",
+    "verify",
+  ];
+  const ROLLBACK = ["preflight", "stop", "backup", "restore", "node-start node-0", "verify"];
+
+  before(async () => {
+    pg = await startPostgres();
+    const db = await pg.createDatabase("kong");
+    password = db.password;
+    dir = mkdtempSync(join(tmpdir(), "kong-gw-rollback-"));
+    chmodSync(dir, 0o755);
+    for (const v of ["3.5.0", "3.6.0"]) {
+      execFileSync(join(repo, "test/kong-sim/install"), [v, join(dir, "kong", v)]);
+      bins[v] = join(dir, "kong", v, "bin", "kong");
+    }
+    basePort = await freePort();
+    base = {
+      cluster: "kong",
+      stateDir: dir,
+      plugins: "bundled",
+      database: {
+        host: db.host,
+        port: db.port,
+        database: db.database,
+        user: db.user,
+        schema: "",
+        ssl: "off",
+      },
+      // Retention 1: the rollback's own backup must not prune the one it restores.
+      backup: { dir: join(dir, "backups"), verify: "list", retention: 1, minFreeBytes: 0 },
+      automaticRollback: true,
+      maintenanceWindows: [],
+      allowSmallerCluster: false,
+      probe: { path: "/", expectStatus: [] },
+      timeouts: { quitSeconds: 5, startSeconds: 20, dbTimeoutSeconds: 30, lockTimeoutSeconds: 5 },
+    };
+    await chain(spec("install", "3.5.0"), FULL);
+    await seed(spec("install", "3.5.0").nodes[0]!.adminUrl, { services: 10, consumers: 10 });
+    await chain(spec("upgrade", "3.6.0", "3.5.0"), FULL);
+    // Writes through Y after the upgrade: the upgrade's backup does not have them.
+    for (const i of [1, 2]) {
+      const r = await fetch(`${spec("upgrade", "3.6.0").nodes[0]!.adminUrl}/consumers`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ username: `after-upgrade-${i}` }),
+      });
+      assert.equal(r.status, 201);
+    }
+  });
+
+  after(async () => {
+    for (const s of [spec("rollback", "3.5.0", "3.6.0"), spec("upgrade", "3.6.0", "3.5.0")]) {
+      await runner({ ...s, nodes: [] }, "stop").catch(() => undefined);
+    }
+    await pg?.stop();
+  });
+
+  it("preflight refuses a damaged or missing backup before anything stops", async () => {
+    const b = upgradeBackup();
+    const s = spec("rollback", "3.5.0", "3.6.0", { restoreBackupId: b.id });
+    copyFileSync(b.path, `${b.path}.good`);
+    writeFileSync(b.path, "not a dump");
+    const damaged = await runner(s, "preflight");
+    copyFileSync(`${b.path}.good`, b.path);
+    assert.equal(damaged.code, 1);
+    assert.match(
+      damaged.stderr,
+      /preflight refused the change 3\.6\.0 → 3\.5\.0; nothing was stopped or written:\n {2}- the backup file .* does not match its manifest \(sha256 [0-9a-f]{64}, expected [0-9a-f]{64}\); refusing to roll back onto a damaged backup/,
+    );
+    const missing = await runner(
+      { ...s, restoreBackupId: "kong-3.5.0-to-3.6.0-nope" },
+      "preflight",
+    );
+    assert.equal(missing.code, 1);
+    assert.match(
+      missing.stderr,
+      /backup kong-3\.5\.0-to-3\.6\.0-nope is not in .*; the rollback cannot restore it/,
+    );
+    assert.equal(await versionAt(spec("upgrade", "3.6.0")), "3.6.0", "Y still serves");
+    assert.deepEqual(await consumers(), ["after-upgrade-1", "after-upgrade-2"]);
+  });
+
+  it("a rollback that fails after the stop puts Kong 3.6.0 and everything written through it back", async () => {
+    const b = upgradeBackup();
+    const s = spec("rollback", "3.5.0", "3.6.0", { restoreBackupId: b.id });
+    await chain(s, ["preflight", "stop", "backup"]);
+    // The backup to restore is damaged after preflight looked at it (a disk, a person).
+    copyFileSync(b.path, `${b.path}.good`);
+    writeFileSync(b.path, "not a dump");
+    const r = await runner(s, "restore");
+    copyFileSync(`${b.path}.good`, b.path);
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stderr,
+      /kong-gateway: the rollback 3\.6\.0 → 3\.5\.0 failed in step "restore": backup file .* does not match its manifest/,
+    );
+    assert.match(
+      r.stderr,
+      /Automatic rollback completed:\n {2}- stopped the Kong 3\.5\.0 nodes \(node-0\)\n {2}- restored backup kong-3\.6\.0-to-3\.5\.0-/,
+    );
+    assert.match(r.stderr, /started Kong 3\.6\.0 again on node-0 and verified it serves/);
+    assert.match(
+      r.stderr,
+      /The database is as Kong 3\.6\.0 left it; nothing written through it was lost\./,
+    );
+    assert.match(r.stderr, /the rollback restarts from preflight as attempt 2/);
+    assert.equal(await versionAt(spec("upgrade", "3.6.0")), "3.6.0");
+    assert.deepEqual(await consumers(), ["after-upgrade-1", "after-upgrade-2"]);
+  });
+
+  it("rolls back 3.6.0 → 3.5.0: the restored database is the upgrade's, Y's writes are kept in the rollback's own backup", async () => {
+    const b = upgradeBackup();
+    const s = spec("rollback", "3.5.0", "3.6.0", { restoreBackupId: b.id, generation: 2 });
+    const results = await chain(s, ROLLBACK);
+    assert.equal(await versionAt(s), "3.5.0");
+    assert.deepEqual(await consumers(), [], "the database is the one of before the upgrade");
+    const restore = results[3]!;
+    assert.match(
+      restore.stderr,
+      /restore: restored kong-3\.5\.0-to-3\.6\.0-\S+; the database as 3\.6\.0 left it is kept in (\S+kong-3\.6\.0-to-3\.5\.0-\S+\.dump) \(it differs in consumers 12 → 10\)/,
+    );
+    const report = JSON.parse(/KONG_GW_REPORT (.*)/.exec(results.at(-1)!.stdout)![1]!) as {
+      lastUpgrade: {
+        kind: string;
+        steps: { name: string }[];
+        backup: { path: string };
+        restored: { id: string };
+      };
+    };
+    assert.equal(report.lastUpgrade.kind, "rollback");
+    assert.deepEqual(
+      report.lastUpgrade.steps.map((st) => st.name),
+      ["preflight", "stop", "backup", "restore", "start", "verify"],
+    );
+    assert.equal(report.lastUpgrade.restored.id, b.id);
+    assert.deepEqual(
+      inArchive(report.lastUpgrade.backup.path),
+      ["after-upgrade-1", "after-upgrade-2"],
+      "what was written through 3.6.0 is in the rollback's backup",
+    );
+    const kept = catalog(base.backup.dir, "kong").map((m) => `${m.fromVersion}->${m.toVersion}`);
+    assert.ok(
+      kept.includes("3.5.0->3.6.0"),
+      `retention 1 kept the restored backup: ${kept.join(", ")}`,
+    );
+  });
+});
