@@ -64,6 +64,7 @@ const r = JSON.parse(require("fs").readFileSync(0, "utf8"));
 console.log(`\n${r.kind} ${r.from} → ${r.to}: ${r.outcome}; measured downtime ${r.downtimeSeconds}s`);
 for (const s of r.steps) console.log(`  ${s.name.padEnd(18)} ${String(s.seconds).padStart(6)}s  ${s.startedAt}`);
 if (r.backup) console.log(`backup ${r.backup.id}: ${r.backup.bytes} bytes, sha256 ${r.backup.sha256}\n  ${r.backup.path}`);
+if (r.restored) console.log(`restored ${r.restored.id}\n  ${r.restored.path}`);
 ' < <(p stack output lastUpgrade -s "$stack" --json)
 
 proxy=$(p stack output proxyUrls -s "$stack" --json | node -e 'process.stdout.write(JSON.parse(require("fs").readFileSync(0,"utf8")).join(" "))')

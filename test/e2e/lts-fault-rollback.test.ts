@@ -143,7 +143,14 @@ describe(
       assert.deepEqual(await resourceNames(ks.stack), resources);
     });
 
-    it("6. setting the version back restores the upgrade's backup and X serves the pre-upgrade data", async () => {
+    it("6. setting the version back restores the upgrade's backup and X serves the pre-upgrade data; what 3.4 wrote is kept", async () => {
+      // A write through Y after the upgrade: not in the upgrade's backup.
+      const wrote = await fetch(`${ks.adminUrl(0)}/consumers`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ username: "written-through-3.4" }),
+      });
+      assert.equal(wrote.status, 201);
       await ks.setVersion("2.8.4");
       const preview = await ks.stack.preview();
       assert.match(preview.stdout, /Kong 3\.4\.2 → 2\.8\.4: rollback by restore/);
@@ -167,6 +174,19 @@ describe(
         `the data equals the pre-upgrade backup:\n${dumpDiff(preUpgrade, restored)}`,
       );
       assert.equal(await status(`${ks.proxyUrl(1)}/svc-39`), 200);
+      // The rollback's own backup (taken after 3.4 stopped) holds the write the restore left out.
+      const kept = report.backup as NonNullable<LastUpgrade["backup"]>;
+      assert.match(kept.id, /-3\.4\.2-to-2\.8\.4-/);
+      const consumers = execFileSync("pg_restore", [
+        "-f",
+        "-",
+        "--data-only",
+        "-t",
+        "consumers",
+        kept.path,
+      ]);
+      assert.match(consumers.toString(), /written-through-3\.4/);
+      assert.match(report.restored?.id ?? "", /-2\.8\.4-to-3\.4\.2-/);
     });
   },
 );

@@ -158,6 +158,8 @@ export interface LastUpgrade {
   downtimeSeconds: number;
   steps: { name: string; startedAt: string; finishedAt: string; seconds: number }[];
   backup?: { id: string; path: string; sha256: string; bytes: number };
+  /** Rollbacks: the backup restored. */
+  restored?: { id: string; path: string; sha256: string; bytes: number };
 }
 
 /** Names of the stack's resources (from its checkpoint). */
