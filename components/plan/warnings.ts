@@ -28,9 +28,10 @@ function upgradeWarnings(plan: Plan, c: WarningContext): string[] {
   const from = plan.from as string;
   const m = plan.migrations;
   const out = [
-    `rollback loses changes made since the backup: once migrations-finish has run, ${from} ` +
-      `cannot run on this database again; going back means restoring ` +
-      `${(plan.backup as BackupTarget).path}, and anything written after it was taken is lost`,
+    `going back restores the backup: once migrations-finish has run, ${from} cannot run on ` +
+      `this database again; going back means restoring ${(plan.backup as BackupTarget).path}, ` +
+      `which will not have anything written after it was taken (a rollback by version keeps ` +
+      `those writes in a backup of its own, to re-apply by hand)`,
   ];
   if (m.pendingAfterUp.length > 0) {
     out.push(

@@ -55,7 +55,7 @@ describe("renderPlan", () => {
       "Estimated total:",
       "Backup: .state/backups/kong-3.5.0-to-3.6.1-<timestamp>.dump",
       "Warnings:",
-      "! rollback loses changes made since the backup",
+      "! going back restores the backup: once migrations-finish has run,",
     ]);
     assert.ok(text.endsWith("\n"));
   });
