@@ -68,7 +68,8 @@ function createLocalServer(
       create: `bash ${script} create ${dir} ${s.port} ${s.database} ${s.user}`,
       delete: `bash ${script} delete ${dir}`,
       environment: {
-        // The throwaway server's superuser shares the Kong role's password.
+        // A new server's superuser gets a password of its own (scripts/local-db.sh); one made
+        // before that has the role's first password, which this still hands over.
         PGPASSWORD: pulumi.secret(args.password),
         KONG_PG_PASSWORD: pulumi.secret(args.password),
       },

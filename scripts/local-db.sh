@@ -2,8 +2,12 @@
 # The `local` database of a KongGateway stack: a PostgreSQL server in <dir> (scripts/pg-server.sh)
 # with a login role and a database for Kong. Both idempotent; passwords only from the environment.
 #
-#   local-db.sh create <dir> <port> <database> <user>   PGPASSWORD: superuser, KONG_PG_PASSWORD: role
+#   local-db.sh create <dir> <port> <database> <user>   KONG_PG_PASSWORD: the role's password
 #   local-db.sh delete <dir>                            stops the server and removes <dir>
+#
+# The superuser has a random password of its own, kept in <dir>/superuser-password (0600), so the
+# Kong role's password can be rotated (kong-gateway:dbPassword) on a running server. A server made
+# before that file existed has the role's first password as its superuser's: PGPASSWORD.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 case "${1:-}" in
@@ -12,6 +16,16 @@ case "${1:-}" in
     : "${KONG_PG_PASSWORD:?local-db: KONG_PG_PASSWORD must hold the Kong role password}"
     mkdir -p "$(dirname "$dir")"
     chmod o+x "$(dirname "$dir")"
+    su_pw="$dir/superuser-password"
+    if [[ ! -f "$dir/data/PG_VERSION" && ! -f "$su_pw" ]]; then
+      mkdir -p "$dir"
+      (umask 077 && head -c 24 /dev/urandom | base64 | tr -d '/+=\n' >"$su_pw")
+    fi
+    if [[ -f "$su_pw" ]]; then
+      PGPASSWORD=$(cat "$su_pw")
+      export PGPASSWORD
+    fi
+    : "${PGPASSWORD:?local-db: this server predates superuser-password; PGPASSWORD must hold its superuser password}"
     bash "$here/pg-server.sh" start "$dir" "$port"
     psql_su() { psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U postgres -d postgres "$@"; }
     # The role password goes through a psql variable read from the environment, never argv.

@@ -5,6 +5,7 @@
  * and asking the runtime whether each runs, never by trusting what the program believes, so a
  * re-run after a crash sees the real state. Also the HTTP probes every runtime shares.
  */
+import { randomBytes, scryptSync, timingSafeEqual } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 
@@ -28,6 +29,30 @@ export interface NodeRecord {
   readonly proxyUrl: string;
   /** Non-secret `KONG_*` settings; the password is added from the step's environment. */
   readonly settings: Record<string, string>;
+  /**
+   * `scrypt:<salt>:<hash>` of the database password the node was started with: enough to tell a
+   * rotated password apart (and restart the node with it), never enough to recover it.
+   */
+  readonly passwordDigest?: string;
+}
+
+/** The salted digest {@link NodeRecord.passwordDigest} keeps. */
+export function digestPassword(password: string, salt: Buffer = randomBytes(16)): string {
+  return `scrypt:${salt.toString("hex")}:${scryptSync(password, salt, 32).toString("hex")}`;
+}
+
+/**
+ * Whether `password` is the one `digest` was made from. A record without a digest (written before
+ * digests were kept) says nothing either way: the node is left running.
+ */
+export function samePassword(digest: string | undefined, password: string | undefined): boolean {
+  const [kind, salt, hash] = (digest ?? "").split(":");
+  if (kind !== "scrypt" || !salt || !hash || password === undefined) {
+    return true;
+  }
+  const expected = Buffer.from(hash, "hex");
+  const got = scryptSync(password, Buffer.from(salt, "hex"), expected.length);
+  return expected.length > 0 && timingSafeEqual(got, expected);
 }
 
 const RECORD = "kong-gateway.json";

@@ -11,10 +11,12 @@ import { fillTemplate } from "../config";
 import { databaseSettings, describeFailure, reportedVersion } from "./kong";
 import { Machine } from "./machine";
 import {
+  digestPassword,
   discoverNodes,
   NodeRecord,
   readNodeRecord,
   recordDir,
+  samePassword,
   sleep,
   waitReady,
   writeNodeRecord,
@@ -128,9 +130,12 @@ export function processRuntime(
     const startedAt = new Date();
     const m = machineOf(rec.host);
     if (await running(rec)) {
-      // Already running: keep it only if it runs with these settings (plugins, listeners, database).
+      // Already running: keep it only if it runs with these settings (plugins, listeners,
+      // database) and this password (a rotated one reaches the node by its restart).
       const recorded = readNodeRecord(recordDir(spec.stateDir, rec));
-      const same = JSON.stringify(recorded?.settings) === JSON.stringify(rec.settings);
+      const same =
+        JSON.stringify(recorded?.settings) === JSON.stringify(rec.settings) &&
+        samePassword(recorded?.passwordDigest, password);
       const readyAt = same ? await waitReady(rec.statusUrl, Math.min(startSeconds, 5)) : undefined;
       if (readyAt) {
         return { startedAt, readyAt, skipped: true };
@@ -140,7 +145,10 @@ export function processRuntime(
     if (rec.version !== spec.to) {
       await ensureVersion(m, rec);
     }
-    writeNodeRecord(spec.stateDir, rec);
+    writeNodeRecord(
+      spec.stateDir,
+      password === undefined ? rec : { ...rec, passwordDigest: digestPassword(password) },
+    );
     let r: ExecResult;
     if (service?.startCommand && rec.envFile) {
       // The service manager starts Kong with this file as its environment (and restarts it

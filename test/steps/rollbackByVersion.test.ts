@@ -6,7 +6,7 @@
  * lost; a rollback that fails after the stop puts the newer version and its data back.
  */
 import assert from "node:assert/strict";
-import { execFile, execFileSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { chmodSync, copyFileSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,14 +15,9 @@ import { catalog } from "../../components/steps/backup";
 import { StepSpec } from "../../components/steps/spec";
 import { seed } from "../../scripts/seed";
 import { freePort, PostgresServer, startPostgres } from "../support/postgres";
+import { chain, ONE_NODE_CHAIN, runner } from "../support/runner";
 
 const repo = join(__dirname, "../..");
-
-interface RunResult {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
 
 describe("rollback by version through the step runner", { timeout: 300_000 }, () => {
   let pg: PostgresServer;
@@ -65,32 +60,8 @@ describe("rollback by version through the step runner", { timeout: 300_000 }, ()
     };
   };
 
-  /** One runner command, as a command resource runs it. */
-  const runner = (s: StepSpec, step: string, arg?: string): Promise<RunResult> =>
-    new Promise((done) => {
-      execFile(
-        "node",
-        ["--import", "tsx", "components/steps/run.ts", step, ...(arg ? [arg] : [])],
-        {
-          cwd: repo,
-          env: { ...process.env, KONG_GW_SPEC: JSON.stringify(s), KONG_PG_PASSWORD: password },
-          timeout: 120_000,
-        },
-        (err, stdout, stderr) =>
-          done({ code: err ? (typeof err.code === "number" ? err.code : -1) : 0, stdout, stderr }),
-      );
-    });
-
-  const chain = async (s: StepSpec, steps: readonly string[]): Promise<RunResult[]> => {
-    const out: RunResult[] = [];
-    for (const step of steps) {
-      const [name, arg] = step.split(" ");
-      const r = await runner(s, name!, arg);
-      assert.equal(r.code, 0, `${step} of ${s.kind} → ${s.to} failed:\n${r.stderr}`);
-      out.push(r);
-    }
-    return out;
-  };
+  const run = (s: StepSpec, step: string, arg?: string) => runner(s, password, step, arg);
+  const runChain = (s: StepSpec, steps: readonly string[]) => chain(s, password, steps);
 
   const versionAt = async (s: StepSpec): Promise<string> =>
     ((await (await fetch(`${s.nodes[0]!.adminUrl}/`)).json()) as { version: string }).version;
@@ -116,15 +87,6 @@ describe("rollback by version through the step runner", { timeout: 300_000 }, ()
       (m) => m.fromVersion === "3.5.0" && m.toVersion === "3.6.0",
     )!;
 
-  const FULL = [
-    "preflight",
-    "stop",
-    "backup",
-    "migrations-up",
-    "migrations-finish",
-    "node-start node-0",
-    "verify",
-  ];
   const ROLLBACK = ["preflight", "stop", "backup", "restore", "node-start node-0", "verify"];
 
   before(async () => {
@@ -158,9 +120,9 @@ describe("rollback by version through the step runner", { timeout: 300_000 }, ()
       probe: { path: "/", expectStatus: [] },
       timeouts: { quitSeconds: 5, startSeconds: 20, dbTimeoutSeconds: 30, lockTimeoutSeconds: 5 },
     };
-    await chain(spec("install", "3.5.0"), FULL);
+    await runChain(spec("install", "3.5.0"), ONE_NODE_CHAIN);
     await seed(spec("install", "3.5.0").nodes[0]!.adminUrl, { services: 10, consumers: 10 });
-    await chain(spec("upgrade", "3.6.0", "3.5.0"), FULL);
+    await runChain(spec("upgrade", "3.6.0", "3.5.0"), ONE_NODE_CHAIN);
     // Writes through Y after the upgrade: the upgrade's backup does not have them.
     for (const i of [1, 2]) {
       const r = await fetch(`${spec("upgrade", "3.6.0").nodes[0]!.adminUrl}/consumers`, {
@@ -174,7 +136,7 @@ describe("rollback by version through the step runner", { timeout: 300_000 }, ()
 
   after(async () => {
     for (const s of [spec("rollback", "3.5.0", "3.6.0"), spec("upgrade", "3.6.0", "3.5.0")]) {
-      await runner({ ...s, nodes: [] }, "stop").catch(() => undefined);
+      await run({ ...s, nodes: [] }, "stop").catch(() => undefined);
     }
     await pg?.stop();
   });
@@ -184,17 +146,14 @@ describe("rollback by version through the step runner", { timeout: 300_000 }, ()
     const s = spec("rollback", "3.5.0", "3.6.0", { restoreBackupId: b.id });
     copyFileSync(b.path, `${b.path}.good`);
     writeFileSync(b.path, "not a dump");
-    const damaged = await runner(s, "preflight");
+    const damaged = await run(s, "preflight");
     copyFileSync(`${b.path}.good`, b.path);
     assert.equal(damaged.code, 1);
     assert.match(
       damaged.stderr,
       /preflight refused the change 3\.6\.0 → 3\.5\.0; nothing was stopped or written:\n {2}- the backup file .* does not match its manifest \(sha256 [0-9a-f]{64}, expected [0-9a-f]{64}\); refusing to roll back onto a damaged backup/,
     );
-    const missing = await runner(
-      { ...s, restoreBackupId: "kong-3.5.0-to-3.6.0-nope" },
-      "preflight",
-    );
+    const missing = await run({ ...s, restoreBackupId: "kong-3.5.0-to-3.6.0-nope" }, "preflight");
     assert.equal(missing.code, 1);
     assert.match(
       missing.stderr,
@@ -207,11 +166,11 @@ describe("rollback by version through the step runner", { timeout: 300_000 }, ()
   it("a rollback that fails after the stop puts Kong 3.6.0 and everything written through it back", async () => {
     const b = upgradeBackup();
     const s = spec("rollback", "3.5.0", "3.6.0", { restoreBackupId: b.id });
-    await chain(s, ["preflight", "stop", "backup"]);
+    await runChain(s, ["preflight", "stop", "backup"]);
     // The backup to restore is damaged after preflight looked at it (a disk, a person).
     copyFileSync(b.path, `${b.path}.good`);
     writeFileSync(b.path, "not a dump");
-    const r = await runner(s, "restore");
+    const r = await run(s, "restore");
     copyFileSync(`${b.path}.good`, b.path);
     assert.equal(r.code, 1);
     assert.match(
@@ -235,7 +194,7 @@ describe("rollback by version through the step runner", { timeout: 300_000 }, ()
   it("rolls back 3.6.0 → 3.5.0: the restored database is the upgrade's, Y's writes are kept in the rollback's own backup", async () => {
     const b = upgradeBackup();
     const s = spec("rollback", "3.5.0", "3.6.0", { restoreBackupId: b.id, generation: 2 });
-    const results = await chain(s, ROLLBACK);
+    const results = await runChain(s, ROLLBACK);
     assert.equal(await versionAt(s), "3.5.0");
     assert.deepEqual(await consumers(), [], "the database is the one of before the upgrade");
     const restore = results[3]!;

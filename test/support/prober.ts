@@ -14,8 +14,16 @@ export interface Prober {
   stop(): Promise<Probe[]>;
 }
 
-/** Starts probing `url`; a probe is "ok" when Kong's proxy answers with any non-5xx status. */
-export function startProber(url: string, intervalMs = 50, maxSeconds = 600): Prober {
+/**
+ * Starts probing `url`; a probe is "ok" when Kong's proxy answers with any non-5xx status. With
+ * several URLs it probes like a load balancer in front of the nodes: ok when any one answers.
+ */
+export function startProber(
+  url: string | readonly string[],
+  intervalMs = 50,
+  maxSeconds = 600,
+): Prober {
+  const urls = typeof url === "string" ? [url] : url;
   const probes: Probe[] = [];
   let running = true;
   const deadline = Date.now() + maxSeconds * 1000;
@@ -23,12 +31,17 @@ export function startProber(url: string, intervalMs = 50, maxSeconds = 600): Pro
     while (running && Date.now() < deadline) {
       const at = Date.now();
       let ok = false;
-      try {
-        const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
-        await res.arrayBuffer();
-        ok = res.status < 500;
-      } catch {
-        ok = false;
+      for (const u of urls) {
+        try {
+          const res = await fetch(u, { signal: AbortSignal.timeout(1000) });
+          await res.arrayBuffer();
+          ok = res.status < 500;
+        } catch {
+          ok = false;
+        }
+        if (ok) {
+          break;
+        }
       }
       probes.push({ at, ok });
       const wait = at + intervalMs - Date.now();

@@ -1,0 +1,119 @@
+/**
+ * A rotated database password reaches running nodes: the runner records a salted digest of the
+ * password each node was started with (never the password), and `node-start` restarts a running
+ * node whose password changed. Real PostgreSQL (the role's password really changes), the Kong
+ * stand-in, the step runner as the command resources run it.
+ */
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { chmodSync, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { StepSpec } from "../../components/steps/spec";
+import { freePort, PostgresServer, startPostgres } from "../support/postgres";
+import { chain, ONE_NODE_CHAIN, runner } from "../support/runner";
+
+const repo = join(__dirname, "../..");
+
+describe("database password rotation", { timeout: 300_000 }, () => {
+  let pg: PostgresServer;
+  let dir: string;
+  let password: string;
+  let s: StepSpec;
+
+  const startedNode = async (pw: string) => {
+    const [r] = await chain(s, pw, ["node-start node-0"]);
+    return JSON.parse(/KONG_GW_STEP (.*)/.exec(r!.stdout)![1]!) as {
+      details: { alreadyRunning: boolean };
+    };
+  };
+  const pid = () => readFileSync(join(s.nodes[0]!.prefix, "pids", "nginx.pid"), "utf8").trim();
+  const record = () => readFileSync(join(s.nodes[0]!.prefix, "kong-gateway.json"), "utf8");
+
+  before(async () => {
+    pg = await startPostgres();
+    const db = await pg.createDatabase("kong");
+    password = db.password;
+    dir = mkdtempSync(join(tmpdir(), "kong-gw-rotate-"));
+    chmodSync(dir, 0o755);
+    execFileSync(join(repo, "test/kong-sim/install"), ["3.6.0", join(dir, "kong", "3.6.0")]);
+    const port = await freePort();
+    s = {
+      kind: "install",
+      to: "3.6.0",
+      generation: 1,
+      cluster: "kong",
+      stateDir: dir,
+      plugins: "bundled",
+      database: {
+        host: db.host,
+        port: db.port,
+        database: db.database,
+        user: db.user,
+        schema: "",
+        ssl: "off",
+      },
+      backup: { dir: join(dir, "backups"), verify: "list", retention: 3, minFreeBytes: 0 },
+      automaticRollback: true,
+      maintenanceWindows: [],
+      allowSmallerCluster: false,
+      probe: { path: "/", expectStatus: [] },
+      timeouts: { quitSeconds: 5, startSeconds: 20, dbTimeoutSeconds: 30, lockTimeoutSeconds: 5 },
+      nodes: [
+        {
+          id: "node-0",
+          version: "3.6.0",
+          kongBin: join(dir, "kong", "3.6.0", "bin", "kong"),
+          prefix: join(dir, "nodes", "install-3.6.0-g1", "node-0"),
+          proxyListen: `127.0.0.1:${port}`,
+          adminListen: `127.0.0.1:${port + 1}`,
+          statusListen: `127.0.0.1:${port + 2}`,
+          proxyUrl: `http://127.0.0.1:${port}`,
+          adminUrl: `http://127.0.0.1:${port + 1}`,
+          statusUrl: `http://127.0.0.1:${port + 2}`,
+        },
+      ],
+    };
+    await chain(s, password, ONE_NODE_CHAIN);
+  });
+
+  after(async () => {
+    await runner({ ...s, nodes: [] }, password, "stop").catch(() => undefined);
+    await pg?.stop();
+  });
+
+  it("keeps a node whose password did not change; the record holds a digest, not the password", async () => {
+    const before = pid();
+    assert.equal((await startedNode(password)).details.alreadyRunning, true);
+    assert.equal(pid(), before);
+    assert.ok(!record().includes(password), "the password is not in the node's record");
+    assert.match(record(), /"passwordDigest": "scrypt:[0-9a-f]{32}:[0-9a-f]{64}"/);
+  });
+
+  it("a password PostgreSQL refuses stops at preflight; the node is not touched", async () => {
+    const before = pid();
+    const r = await runner(s, `${password}-not-set-in-postgres`, "preflight");
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /preflight refused the change .*nothing was stopped or written/);
+    assert.match(r.stderr, /password authentication failed for user "kong"/);
+    assert.equal(pid(), before);
+  });
+
+  it("restarts a node after the password was rotated, and the node works with the new one", async () => {
+    const rotated = `${password}-rotated`;
+    await pg.query("postgres", `ALTER ROLE ${s.database.user} PASSWORD '${rotated}'`);
+    const before = pid();
+    assert.equal((await startedNode(rotated)).details.alreadyRunning, false, "restarted");
+    assert.notEqual(pid(), before);
+    // A write needs a new connection with the new password.
+    const created = await fetch(`${s.nodes[0]!.adminUrl}/services`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ name: "after-rotation", url: "http://echo.sim" }),
+    });
+    assert.equal(created.status, 201);
+    assert.equal((await startedNode(rotated)).details.alreadyRunning, true, "then kept");
+    await chain(s, rotated, ["verify"]);
+  });
+});

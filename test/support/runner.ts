@@ -1,0 +1,65 @@
+/**
+ * The step runner as the command resources run it (`components/steps/run.ts`, one process per
+ * step, the spec and the password in its environment), for tests that drive steps without Pulumi.
+ */
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { join } from "node:path";
+import { StepSpec } from "../../components/steps/spec";
+
+const repo = join(__dirname, "../..");
+
+export interface RunResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** One runner command; never rejects (the exit code says how it went). */
+export function runner(
+  spec: StepSpec,
+  password: string,
+  step: string,
+  arg?: string,
+): Promise<RunResult> {
+  return new Promise((done) => {
+    execFile(
+      "node",
+      ["--import", "tsx", "components/steps/run.ts", step, ...(arg ? [arg] : [])],
+      {
+        cwd: repo,
+        env: { ...process.env, KONG_GW_SPEC: JSON.stringify(spec), KONG_PG_PASSWORD: password },
+        timeout: 120_000,
+      },
+      (err, stdout, stderr) =>
+        done({ code: err ? (typeof err.code === "number" ? err.code : -1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+/** Runs `steps` (`"node-start node-0"` style) in order; each must succeed. */
+export async function chain(
+  spec: StepSpec,
+  password: string,
+  steps: readonly string[],
+): Promise<RunResult[]> {
+  const out: RunResult[] = [];
+  for (const step of steps) {
+    const [name, arg] = step.split(" ");
+    const r = await runner(spec, password, name!, arg);
+    assert.equal(r.code, 0, `${step} of ${spec.kind} → ${spec.to} failed:\n${r.stderr}`);
+    out.push(r);
+  }
+  return out;
+}
+
+/** The whole chain of an install or upgrade of a one-node cluster. */
+export const ONE_NODE_CHAIN = [
+  "preflight",
+  "stop",
+  "backup",
+  "migrations-up",
+  "migrations-finish",
+  "node-start node-0",
+  "verify",
+];
