@@ -106,16 +106,7 @@ export function upgradeSteps(c: StepContext): StepSkeleton[] {
       command: "kong migrations list",
     },
     stopStep(c, from),
-    {
-      name: "backup",
-      description: `dump the database to ${c.backupPath} and read the dump back to check it`,
-      runsOn: "database",
-      version: from,
-      nodes: 0,
-      gatewayDown: true,
-      scalesWithDatabase: true,
-      command: `pg_dump -Fc -f ${c.backupPath} "$KONG_PG_DATABASE" && pg_restore --list ${c.backupPath}`,
-    },
+    backupStep(c, from, `dump the database to ${c.backupPath} and read the dump back to check it`),
     {
       name: "migrations-up",
       description:
@@ -158,6 +149,20 @@ export function upgradeSteps(c: StepContext): StepSkeleton[] {
   ];
 }
 
+/** The dump of the quiet database (X stopped), read back before anything changes it. */
+function backupStep(c: StepContext, version: string, description: string): StepSkeleton {
+  return {
+    name: "backup",
+    description,
+    runsOn: "database",
+    version,
+    nodes: 0,
+    gatewayDown: true,
+    scalesWithDatabase: true,
+    command: `pg_dump -Fc -f ${c.backupPath} "$KONG_PG_DATABASE" && pg_restore --list ${c.backupPath}`,
+  };
+}
+
 /** Stopping the running cluster: the first step of the downtime, in upgrades and rollbacks. */
 function stopStep(c: StepContext, from: string): StepSkeleton {
   return {
@@ -195,18 +200,12 @@ export function rollbackSteps(c: StepContext): StepSkeleton[] {
       command: `sha256sum ${restorePath}`,
     },
     stopStep(c, from),
-    {
-      name: "backup",
-      description:
-        `dump the database as Kong ${from} left it to ${c.backupPath} and read the dump back, ` +
+    backupStep(
+      c,
+      from,
+      `dump the database as Kong ${from} left it to ${c.backupPath} and read the dump back, ` +
         `so nothing written since the upgrade is lost`,
-      runsOn: "database",
-      version: from,
-      nodes: 0,
-      gatewayDown: true,
-      scalesWithDatabase: true,
-      command: `pg_dump -Fc -f ${c.backupPath} "$KONG_PG_DATABASE" && pg_restore --list ${c.backupPath}`,
-    },
+    ),
     {
       name: "restore",
       description: `replace the database contents with the backup ${restorePath}`,

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { StepSpec } from "../../components/steps/spec";
 import { freePort, PostgresServer, startPostgres } from "../support/postgres";
-import { chain, ONE_NODE_CHAIN, runner } from "../support/runner";
+import { chain, localNode, ONE_NODE_CHAIN, runner, specBase } from "../support/runner";
 
 const repo = join(__dirname, "../..");
 
@@ -40,39 +40,17 @@ describe("database password rotation", { timeout: 300_000 }, () => {
     execFileSync(join(repo, "test/kong-sim/install"), ["3.6.0", join(dir, "kong", "3.6.0")]);
     const port = await freePort();
     s = {
+      ...specBase(db, dir),
       kind: "install",
       to: "3.6.0",
       generation: 1,
-      cluster: "kong",
-      stateDir: dir,
-      plugins: "bundled",
-      database: {
-        host: db.host,
-        port: db.port,
-        database: db.database,
-        user: db.user,
-        schema: "",
-        ssl: "off",
-      },
-      backup: { dir: join(dir, "backups"), verify: "list", retention: 3, minFreeBytes: 0 },
-      automaticRollback: true,
-      maintenanceWindows: [],
-      allowSmallerCluster: false,
-      probe: { path: "/", expectStatus: [] },
-      timeouts: { quitSeconds: 5, startSeconds: 20, dbTimeoutSeconds: 30, lockTimeoutSeconds: 5 },
       nodes: [
-        {
-          id: "node-0",
-          version: "3.6.0",
-          kongBin: join(dir, "kong", "3.6.0", "bin", "kong"),
-          prefix: join(dir, "nodes", "install-3.6.0-g1", "node-0"),
-          proxyListen: `127.0.0.1:${port}`,
-          adminListen: `127.0.0.1:${port + 1}`,
-          statusListen: `127.0.0.1:${port + 2}`,
-          proxyUrl: `http://127.0.0.1:${port}`,
-          adminUrl: `http://127.0.0.1:${port + 1}`,
-          statusUrl: `http://127.0.0.1:${port + 2}`,
-        },
+        localNode(
+          "3.6.0",
+          join(dir, "kong", "3.6.0", "bin", "kong"),
+          join(dir, "nodes", "install-3.6.0-g1", "node-0"),
+          port,
+        ),
       ],
     };
     await chain(s, password, ONE_NODE_CHAIN);

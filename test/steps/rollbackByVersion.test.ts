@@ -15,7 +15,14 @@ import { catalog } from "../../components/steps/backup";
 import { StepSpec } from "../../components/steps/spec";
 import { seed } from "../../scripts/seed";
 import { freePort, PostgresServer, startPostgres } from "../support/postgres";
-import { chain, ONE_NODE_CHAIN, runner } from "../support/runner";
+import {
+  chain,
+  localNode,
+  ONE_NODE_CHAIN,
+  runner,
+  specBase,
+  type SpecBase,
+} from "../support/runner";
 
 const repo = join(__dirname, "../..");
 
@@ -24,7 +31,7 @@ describe("rollback by version through the step runner", { timeout: 300_000 }, ()
   let dir: string;
   let password: string;
   let basePort = 0;
-  let base: Omit<StepSpec, "kind" | "to" | "from" | "nodes" | "generation">;
+  let base: SpecBase;
   const bins: Record<string, string> = {};
 
   const spec = (
@@ -43,18 +50,12 @@ describe("rollback by version through the step runner", { timeout: 300_000 }, ()
       ...(from ? { from } : {}),
       generation,
       nodes: [
-        {
-          id: "node-0",
-          version: to,
-          kongBin: bins[to]!,
-          prefix: join(dir, "nodes", `${kind}-${to}-g${generation}`, "node-0"),
-          proxyListen: `127.0.0.1:${port}`,
-          adminListen: `127.0.0.1:${port + 1}`,
-          statusListen: `127.0.0.1:${port + 2}`,
-          proxyUrl: `http://127.0.0.1:${port}`,
-          adminUrl: `http://127.0.0.1:${port + 1}`,
-          statusUrl: `http://127.0.0.1:${port + 2}`,
-        },
+        localNode(
+          to,
+          bins[to]!,
+          join(dir, "nodes", `${kind}-${to}-g${generation}`, "node-0"),
+          port,
+        ),
       ],
       ...extra,
     };
@@ -100,26 +101,8 @@ describe("rollback by version through the step runner", { timeout: 300_000 }, ()
       bins[v] = join(dir, "kong", v, "bin", "kong");
     }
     basePort = await freePort();
-    base = {
-      cluster: "kong",
-      stateDir: dir,
-      plugins: "bundled",
-      database: {
-        host: db.host,
-        port: db.port,
-        database: db.database,
-        user: db.user,
-        schema: "",
-        ssl: "off",
-      },
-      // Retention 1: the rollback's own backup must not prune the one it restores.
-      backup: { dir: join(dir, "backups"), verify: "list", retention: 1, minFreeBytes: 0 },
-      automaticRollback: true,
-      maintenanceWindows: [],
-      allowSmallerCluster: false,
-      probe: { path: "/", expectStatus: [] },
-      timeouts: { quitSeconds: 5, startSeconds: 20, dbTimeoutSeconds: 30, lockTimeoutSeconds: 5 },
-    };
+    // Retention 1: the rollback's own backup must not prune the one it restores.
+    base = specBase(db, dir, { retention: 1 });
     await runChain(spec("install", "3.5.0"), ONE_NODE_CHAIN);
     await seed(spec("install", "3.5.0").nodes[0]!.adminUrl, { services: 10, consumers: 10 });
     await runChain(spec("upgrade", "3.6.0", "3.5.0"), ONE_NODE_CHAIN);

@@ -15,13 +15,14 @@ import { StepSpec } from "../../components/steps/spec";
 import * as steps from "../../components/steps/steps";
 import { seed } from "../../scripts/seed";
 import { freePort, PostgresServer, startPostgres } from "../support/postgres";
+import { localNode, specBase, type SpecBase } from "../support/runner";
 
 const repo = join(__dirname, "../..");
 
 describe("steps on a real database", { timeout: 300_000 }, () => {
   let pg: PostgresServer;
   let dir: string;
-  let base: Omit<StepSpec, "kind" | "to" | "from" | "nodes" | "generation">;
+  let base: SpecBase;
   const bins: Record<string, string> = {};
 
   const spec = (kind: StepSpec["kind"], to: string, from?: string, generation = 1): StepSpec => {
@@ -33,18 +34,12 @@ describe("steps on a real database", { timeout: 300_000 }, () => {
       ...(from ? { from } : {}),
       generation,
       nodes: [
-        {
-          id: "node-0",
-          version: to,
-          kongBin: bins[to]!,
-          prefix: join(dir, "nodes", `${kind}-${to}-g${generation}`, "node-0"),
-          proxyListen: `127.0.0.1:${port}`,
-          adminListen: `127.0.0.1:${port + 1}`,
-          statusListen: `127.0.0.1:${port + 2}`,
-          proxyUrl: `http://127.0.0.1:${port}`,
-          adminUrl: `http://127.0.0.1:${port + 1}`,
-          statusUrl: `http://127.0.0.1:${port + 2}`,
-        },
+        localNode(
+          to,
+          bins[to]!,
+          join(dir, "nodes", `${kind}-${to}-g${generation}`, "node-0"),
+          port,
+        ),
       ],
     };
   };
@@ -63,25 +58,7 @@ describe("steps on a real database", { timeout: 300_000 }, () => {
     }
     basePort = (await freePort()) + 0;
     process.env.KONG_PG_PASSWORD = db.password;
-    base = {
-      cluster: "kong",
-      stateDir: dir,
-      plugins: "bundled",
-      database: {
-        host: db.host,
-        port: db.port,
-        database: db.database,
-        user: db.user,
-        schema: "",
-        ssl: "off",
-      },
-      backup: { dir: join(dir, "backups"), verify: "list", retention: 3, minFreeBytes: 0 },
-      automaticRollback: true,
-      maintenanceWindows: [],
-      allowSmallerCluster: false,
-      probe: { path: "/", expectStatus: [] },
-      timeouts: { quitSeconds: 5, startSeconds: 20, dbTimeoutSeconds: 30, lockTimeoutSeconds: 5 },
-    };
+    base = specBase(db, dir);
   });
 
   after(async () => {

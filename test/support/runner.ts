@@ -5,7 +5,8 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { join } from "node:path";
-import { StepSpec } from "../../components/steps/spec";
+import { BackupSpec, NodeSpec, StepSpec } from "../../components/steps/spec";
+import type { DatabaseSettings } from "./postgres";
 
 const repo = join(__dirname, "../..");
 
@@ -63,3 +64,61 @@ export const ONE_NODE_CHAIN = [
   "node-start node-0",
   "verify",
 ];
+
+/** What every step spec of these tests shares: the database, a backup dir, short timeouts. */
+export type SpecBase = Omit<StepSpec, "kind" | "to" | "from" | "nodes" | "generation">;
+
+/** The shared part of a local-runtime step spec over `db`, state (and backups) under `stateDir`. */
+export function specBase(
+  db: DatabaseSettings,
+  stateDir: string,
+  backup: Partial<BackupSpec> = {},
+): SpecBase {
+  return {
+    cluster: "kong",
+    stateDir,
+    plugins: "bundled",
+    database: {
+      host: db.host,
+      port: db.port,
+      database: db.database,
+      user: db.user,
+      schema: "",
+      ssl: "off",
+    },
+    backup: {
+      dir: join(stateDir, "backups"),
+      verify: "list",
+      retention: 3,
+      minFreeBytes: 0,
+      ...backup,
+    },
+    automaticRollback: true,
+    maintenanceWindows: [],
+    allowSmallerCluster: false,
+    probe: { path: "/", expectStatus: [] },
+    timeouts: { quitSeconds: 5, startSeconds: 20, dbTimeoutSeconds: 30, lockTimeoutSeconds: 5 },
+  };
+}
+
+/** A local-runtime node on 127.0.0.1: proxy on `port`, admin on `port + 1`, status `port + 2`. */
+export function localNode(
+  version: string,
+  kongBin: string,
+  prefix: string,
+  port: number,
+  id = "node-0",
+): NodeSpec {
+  return {
+    id,
+    version,
+    kongBin,
+    prefix,
+    proxyListen: `127.0.0.1:${port}`,
+    adminListen: `127.0.0.1:${port + 1}`,
+    statusListen: `127.0.0.1:${port + 2}`,
+    proxyUrl: `http://127.0.0.1:${port}`,
+    adminUrl: `http://127.0.0.1:${port + 1}`,
+    statusUrl: `http://127.0.0.1:${port + 2}`,
+  };
+}
