@@ -28,9 +28,9 @@ export interface InPlaceUpgradeArgs {
 /**
  * The chain of a change as command resources, each depending on the one before:
  * upgrade and install: preflight → stop → backup → migrations-up → migrations-finish → start
- * (the cluster's nodes) → verify; rollback: stop → restore → start → verify. Every step runs the
- * step runner (components/steps), which checks the real state before acting, times itself, and
- * rolls the upgrade back automatically when a step after `stop` fails. The chain is named by
+ * (the cluster's nodes) → verify; rollback: preflight → stop → backup → restore → start → verify.
+ * Every step runs the step runner (components/steps), which checks the real state before acting,
+ * times itself, and rolls the change back automatically when a step after `stop` fails. The chain is named by
  * its kind and target version and carries the attempt number in its triggers, so an aborted
  * attempt's next `pulumi up` runs every step again from the top.
  */

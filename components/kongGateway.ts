@@ -40,7 +40,8 @@ export interface KongGatewayArgs extends PlainSettings {
  * newer one (one guaranteed hop, KONG.md §5) builds the upgrade chain preflight → stop X →
  * backup → migrations up → migrations finish → start Y → verify, and Pulumi removes X's nodes at
  * the end of the update; an older one with a backup from the upgrade that left it builds the
- * rollback chain stop Y → restore → start X → verify. Preview prints the plan as a warning.
+ * rollback chain preflight → stop Y → back up Y's database → restore → start X → verify. Preview
+ * prints the plan as a warning.
  */
 export class KongGateway extends pulumi.ComponentResource {
   /** The version serving after this update. */
