@@ -7,7 +7,7 @@ import { InPlaceUpgrade } from "./inPlaceUpgrade";
 import { DockerCluster } from "./dockerCluster";
 import { KongCluster } from "./kongCluster";
 import { KongDatabase } from "./kongDatabase";
-import { readLocalState } from "./localState";
+import { passwordRotated, readLocalState } from "./localState";
 import { ensureRunnerBundle } from "./runnerBundle";
 import { Plan, planChange, PlanError, PlanJson, planToJson, renderPlan } from "./plan";
 import { UpgradeReport } from "./steps/report";
@@ -73,6 +73,16 @@ export class KongGateway extends pulumi.ComponentResource {
     );
     if (plan.kind !== "noop") {
       pulumi.log.warn(renderPlan(plan), this);
+    } else if (!cfg.docker) {
+      // Same version, so the Kong plan is "no change"; a rotated password still does something.
+      pulumi.output(args.databasePassword).apply((pw) => {
+        if (passwordRotated(cfg.stateDir, name, cfg.version, pw)) {
+          void pulumi.log.warn(
+            `kong-gateway:dbPassword changed (Kong ${cfg.version} stays): the steps run again, preflight first (a password PostgreSQL refuses stops the update before any node is touched), then each node restarts with the new password, one after the other`,
+            this,
+          );
+        }
+      });
     }
     const spec = stepSpec(cfg, name, chain);
     const db = new KongDatabase(

@@ -5,6 +5,7 @@
  */
 import { catalog } from "./steps/backup";
 import { readAttempts } from "./steps/journal";
+import { discoverNodes, samePassword } from "./steps/nodes";
 import type { BackupRecord } from "./plan/rollback";
 
 /** Attempt counters and the backup catalog of one cluster. */
@@ -27,4 +28,20 @@ export function readLocalState(stateDir: string, backupDir: string, cluster: str
       bytes: m.bytes,
     })),
   };
+}
+
+/**
+ * Whether `password` differs from the one the cluster's `version` nodes were started with, by the
+ * salted digests the runner keeps in their records (local and hosts runtimes; the password itself
+ * is stored nowhere). False when no record has a digest: nothing to compare with.
+ */
+export function passwordRotated(
+  stateDir: string,
+  cluster: string,
+  version: string,
+  password: string,
+): boolean {
+  return discoverNodes(stateDir, cluster)
+    .filter((r) => r.version === version && r.passwordDigest)
+    .some((r) => !samePassword(r.passwordDigest, password));
 }

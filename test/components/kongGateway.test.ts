@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { before, beforeEach, describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
+import { digestPassword } from "../../components/steps/nodes";
 import { installMocks, isSecret, Registration, valueOf } from "../support/mocks";
 
 const registrations = installMocks();
@@ -187,6 +188,42 @@ describe("KongGateway version changes", () => {
     );
     assert.equal(warnings.length, 0);
     assert.equal(gw.upgradePlan, undefined);
+  });
+
+  it("says what a rotated password at the same version will do (from the node records' digests)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "kong-gw-mock-"));
+    const record = (password: string) => {
+      const node = join(dir, "nodes", "upgrade-3.5.0-g1", "node-0");
+      mkdirSync(node, { recursive: true });
+      writeFileSync(
+        join(node, "kong-gateway.json"),
+        JSON.stringify({
+          cluster: `kong${counter}`,
+          id: "node-0",
+          version: "3.5.0",
+          generation: 1,
+          kongBin: "/k/bin/kong",
+          prefix: node,
+          statusUrl: "http://127.0.0.1:1",
+          adminUrl: "http://127.0.0.1:2",
+          proxyUrl: "http://127.0.0.1:3",
+          settings: {},
+          passwordDigest: digestPassword(password),
+        }),
+      );
+    };
+    const deployed = deployedAt("3.5.0", { kind: "upgrade", from: "3.4.2" });
+    record(PASSWORD);
+    await build("3.5.0", { deployed }, dir);
+    assert.equal(warnings.length, 0, "the same password: nothing to say");
+    record("the-old-password");
+    await build("3.5.0", { deployed }, dir);
+    assert.equal(warnings.length, 1);
+    assert.match(
+      warnings[0]!,
+      /^kong-gateway:dbPassword changed \(Kong 3\.5\.0 stays\): the steps run again, preflight first .* then each node restarts with the new password, one after the other$/,
+    );
+    assert.ok(!warnings[0]!.includes(PASSWORD));
   });
 
   it("refuses a hop Kong does not guarantee, naming the route", async () => {

@@ -208,6 +208,12 @@ describe("a version bump upgrades in place (3.4 → 3.5 → 3.6)", { timeout: 90
     const pidsBefore = pids();
     const rotated = `${E2E_PASSWORD}-rotated`;
     await ks.stack.setConfig("kong-gateway:dbPassword", { value: rotated, secret: true });
+    const preview = await ks.stack.preview();
+    assert.match(
+      preview.stdout,
+      /kong-gateway:dbPassword changed \(Kong 3\.6\.0 stays\): the steps run again, preflight first/,
+    );
+    assert.ok(!preview.stdout.includes(rotated), "the password is not in the preview");
     progress("path: up with a rotated database password");
     // A load balancer's view: any node answering is service.
     const prober = startProber([`${ks.proxyUrl(0)}/svc-1`, `${ks.proxyUrl(1)}/svc-1`]);
