@@ -23,6 +23,26 @@ export function readManifest(dir: string, id: string): BackupManifest {
 }
 
 /**
+ * What is wrong with `m`'s file, if anything: missing, or not the bytes its manifest's sha256
+ * names. Checked by a rollback's preflight (before anything stops) and again by the restore.
+ */
+export async function backupFileProblem(
+  m: BackupManifest,
+): Promise<{ kind: "missing" | "damaged"; text: string } | undefined> {
+  if (!existsSync(m.path)) {
+    return { kind: "missing", text: `backup file ${m.path} of ${m.id} is missing` };
+  }
+  const sum = await sha256File(m.path);
+  if (sum !== m.sha256) {
+    return {
+      kind: "damaged",
+      text: `backup file ${m.path} does not match its manifest (sha256 ${sum}, expected ${m.sha256})`,
+    };
+  }
+  return undefined;
+}
+
+/**
  * Restores `m` into the Kong database and proves the row counts match the manifest. `client`
  * (the step spec) says where pg_restore runs; absent: on this machine.
  */
@@ -35,13 +55,12 @@ export async function restoreBackup(
     client
       ? pgCommand(client, "pg_restore", args, undefined, [dirname(m.path)])
       : { file: "pg_restore", args };
-  if (!existsSync(m.path)) {
-    throw new Error(`backup file ${m.path} of ${m.id} is missing`);
-  }
-  const sum = await sha256File(m.path);
-  if (sum !== m.sha256) {
+  const problem = await backupFileProblem(m);
+  if (problem) {
     throw new Error(
-      `backup file ${m.path} does not match its manifest (sha256 ${sum}, expected ${m.sha256}); refusing to restore a damaged backup`,
+      problem.kind === "damaged"
+        ? `${problem.text}; refusing to restore a damaged backup`
+        : problem.text,
     );
   }
   const listCmd = await pgRestore(["--list", m.path]);

@@ -118,12 +118,8 @@ export async function automaticRollback(
     spec.kind === "rollback"
       ? `The database is as Kong ${spec.from} left it; nothing written through it was lost.`
       : "Nothing written before the upgrade was lost.";
-  const again =
-    spec.kind === "rollback"
-      ? `the rollback restarts from preflight as attempt ${next}`
-      : `the upgrade restarts from preflight as attempt ${next}`;
   if (problems.length > 0) {
     return `${head}\nAutomatic rollback did NOT complete:\n  - ${problems.join("\n  - ")}\nDone so far:\n  - ${done.join("\n  - ") || "nothing"}\nThe backups are in ${spec.backup.dir}; restore by hand (README: "Recovering by hand") before running pulumi up again.`;
   }
-  return `${head}\nAutomatic rollback completed:\n  - ${done.join("\n  - ")}\n${kept} Next: fix the cause above, then run 'pulumi up' again (${again}), or set kong-gateway:version back to ${spec.from} to stay there.`;
+  return `${head}\nAutomatic rollback completed:\n  - ${done.join("\n  - ")}\n${kept} Next: fix the cause above, then run 'pulumi up' again (the ${change} restarts from preflight as attempt ${next}), or set kong-gateway:version back to ${spec.from} to stay there.`;
 }

@@ -50,11 +50,8 @@ async function runStep(spec: StepSpec, name: StepName, work: Work): Promise<numb
       details: { error: err.message },
     });
     let message = `kong-gateway: step "${name}" of ${spec.kind} ${spec.from ?? "(new)"} → ${spec.to} failed: ${err.message}`;
-    if (
-      (spec.kind === "upgrade" || spec.kind === "rollback") &&
-      spec.automaticRollback &&
-      ROLLBACK_ON.includes(name)
-    ) {
+    // An install has nothing to go back to; upgrades and rollbacks by version do.
+    if (spec.kind !== "install" && spec.automaticRollback && ROLLBACK_ON.includes(name)) {
       process.stderr.write(`[kong-gateway] ${name} failed; rolling back automatically...\n`);
       message = await automaticRollback(spec, name, err);
     }

@@ -3,15 +3,14 @@
  * list`) and does only what is still missing, so re-running a step after a crash is safe; none
  * blindly retries `kong migrations up` (Kong/kong#12978).
  */
-import { existsSync } from "node:fs";
-import { BackupManifest, checkRoom, sha256File, takeBackup } from "./backup";
+import { BackupManifest, checkRoom, takeBackup } from "./backup";
 import { runningOthers, targetNodes } from "./cluster";
 import { databaseFacts, tableCounts } from "./db";
 import { attemptBackup } from "./journal";
 import { describeFailure, migrationState } from "./kong";
 import { httpJson, httpStatus, isReady, sleep, watchUntilDown } from "./nodes";
 import { pgClientCheck } from "./pgclient";
-import { readManifest, restoreBackup } from "./restore";
+import { backupFileProblem, readManifest, restoreBackup } from "./restore";
 import { runtimeFor } from "./runtime";
 import { StepSpec } from "./spec";
 import { checkChange, checkWindow } from "./policy";
@@ -124,12 +123,11 @@ async function checkRestoreTarget(spec: StepSpec): Promise<string | undefined> {
   } catch (e) {
     return `${(e as Error).message}; the rollback cannot restore it (README: "Recovering by hand")`;
   }
-  if (!existsSync(m.path)) {
-    return `the backup file ${m.path} of ${id} is missing; the rollback cannot restore it (README: "Recovering by hand")`;
-  }
-  const sum = await sha256File(m.path);
-  if (sum !== m.sha256) {
-    return `the backup file ${m.path} does not match its manifest (sha256 ${sum}, expected ${m.sha256}); refusing to roll back onto a damaged backup`;
+  const problem = await backupFileProblem(m);
+  if (problem) {
+    return problem.kind === "missing"
+      ? `the ${problem.text}; the rollback cannot restore it (README: "Recovering by hand")`
+      : `the ${problem.text}; refusing to roll back onto a damaged backup`;
   }
   if (m.fromVersion !== spec.to) {
     return `backup ${id} was taken before an upgrade from ${m.fromVersion}, not from ${spec.to}; Kong ${spec.to} cannot run on it`;
@@ -373,7 +371,7 @@ export async function restore(spec: StepSpec): Promise<StepDetails> {
     }
     const list = Object.entries(differs).map(([t, d]) => `${t} ${d.kept} → ${d.restored}`);
     process.stderr.write(
-      `[kong-gateway] restore: restored ${m.id}; the database as ${spec.from ?? "it was"} left it is kept in ${kept.path}` +
+      `[kong-gateway] restore: restored ${m.id}; the database as ${spec.from} left it is kept in ${kept.path}` +
         (list.length > 0 ? ` (it differs in ${list.join(", ")})\n` : " (same entity counts)\n"),
     );
   }

@@ -40,6 +40,7 @@ import {
   startDockerEngine,
 } from "../support/dockerEngine";
 import { PostgresServer, startPostgres } from "../support/postgres";
+import { chain, runnerChain, type RunResult } from "../support/runner";
 
 const ROOT = resolve(__dirname, "../..");
 const CLUSTER = `kgwe${process.pid}`;
@@ -141,12 +142,6 @@ async function createNodes(spec: StepSpec): Promise<NodeContainer[]> {
   return out;
 }
 
-interface RunResult {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
 /** One runner command, as the component's command resources run it. */
 function runner(spec: StepSpec, step: string, arg?: string): Promise<RunResult> {
   return new Promise((done) => {
@@ -172,28 +167,10 @@ function runner(spec: StepSpec, step: string, arg?: string): Promise<RunResult> 
   });
 }
 
-/** Runs `steps` in order; each must succeed. */
-async function chainOk(spec: StepSpec, steps: readonly string[]): Promise<RunResult[]> {
-  const results: RunResult[] = [];
-  for (const s of steps) {
-    const [step, arg] = s.split(" ");
-    const r = await runner(spec, step!, arg);
-    assert.equal(r.code, 0, `${s} of ${spec.kind} → ${spec.to} failed:\n${r.stderr}`);
-    results.push(r);
-  }
-  return results;
-}
+/** Runs `steps` in order through the bundle; each must succeed. */
+const chainOk = (spec: StepSpec, steps: readonly string[]) => chain(spec, PASSWORD, steps, runner);
 
-const UPGRADE_STEPS = [
-  "preflight",
-  "stop",
-  "backup",
-  "migrations-up",
-  "migrations-finish",
-  "node-start node-0",
-  "node-start node-1",
-  "verify",
-];
+const UPGRADE_STEPS = runnerChain("upgrade", 2);
 
 interface Inspected {
   State: { Running: boolean; ExitCode: number; Status: string };

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { StepSpec } from "../../components/steps/spec";
 import { freePort, PostgresServer, startPostgres } from "../support/postgres";
-import { chain, localNode, ONE_NODE_CHAIN, runner, specBase } from "../support/runner";
+import { chain, ONE_NODE_CHAIN, oneNodeSpec, runner, specBase } from "../support/runner";
 
 const repo = join(__dirname, "../..");
 
@@ -39,20 +39,10 @@ describe("database password rotation", { timeout: 300_000 }, () => {
     chmodSync(dir, 0o755);
     execFileSync(join(repo, "test/kong-sim/install"), ["3.6.0", join(dir, "kong", "3.6.0")]);
     const port = await freePort();
-    s = {
-      ...specBase(db, dir),
-      kind: "install",
-      to: "3.6.0",
-      generation: 1,
-      nodes: [
-        localNode(
-          "3.6.0",
-          join(dir, "kong", "3.6.0", "bin", "kong"),
-          join(dir, "nodes", "install-3.6.0-g1", "node-0"),
-          port,
-        ),
-      ],
-    };
+    s = oneNodeSpec(specBase(db, dir), "install", "3.6.0", {
+      kongBin: join(dir, "kong", "3.6.0", "bin", "kong"),
+      port,
+    });
     await chain(s, password, ONE_NODE_CHAIN);
   });
 

@@ -15,11 +15,13 @@ import { catalog } from "../../components/steps/backup";
 import { StepSpec } from "../../components/steps/spec";
 import { seed } from "../../scripts/seed";
 import { freePort, PostgresServer, startPostgres } from "../support/postgres";
+import { versionAt } from "../support/e2e";
 import {
   chain,
-  localNode,
   ONE_NODE_CHAIN,
+  oneNodeSpec,
   runner,
+  runnerChain,
   specBase,
   type SpecBase,
 } from "../support/runner";
@@ -39,33 +41,31 @@ describe("rollback by version through the step runner", { timeout: 300_000 }, ()
     to: string,
     from?: string,
     extra: Partial<StepSpec> = {},
-  ): StepSpec => {
-    const generation = extra.generation ?? 1;
+  ): StepSpec =>
     // Each version on its own ports, as two clusters of one stack are.
-    const port = basePort + (to === "3.5.0" ? 0 : 10);
-    return {
-      ...base,
+    oneNodeSpec(
+      base,
       kind,
       to,
-      ...(from ? { from } : {}),
-      generation,
-      nodes: [
-        localNode(
-          to,
-          bins[to]!,
-          join(dir, "nodes", `${kind}-${to}-g${generation}`, "node-0"),
-          port,
-        ),
-      ],
-      ...extra,
-    };
-  };
+      { kongBin: bins[to]!, port: basePort + (to === "3.5.0" ? 0 : 10) },
+      { ...(from ? { from } : {}), ...extra },
+    );
 
   const run = (s: StepSpec, step: string, arg?: string) => runner(s, password, step, arg);
   const runChain = (s: StepSpec, steps: readonly string[]) => chain(s, password, steps);
 
-  const versionAt = async (s: StepSpec): Promise<string> =>
-    ((await (await fetch(`${s.nodes[0]!.adminUrl}/`)).json()) as { version: string }).version;
+  const adminVersion = (s: StepSpec) => versionAt(s.nodes[0]!.adminUrl);
+
+  /** Runs `fn` while the backup file at `path` is damaged, then puts its bytes back. */
+  const whileDamaged = async <T>(path: string, fn: () => Promise<T>): Promise<T> => {
+    copyFileSync(path, `${path}.good`);
+    writeFileSync(path, "not a dump");
+    try {
+      return await fn();
+    } finally {
+      copyFileSync(`${path}.good`, path);
+    }
+  };
 
   const consumers = async (): Promise<string[]> =>
     (
@@ -88,7 +88,7 @@ describe("rollback by version through the step runner", { timeout: 300_000 }, ()
       (m) => m.fromVersion === "3.5.0" && m.toVersion === "3.6.0",
     )!;
 
-  const ROLLBACK = ["preflight", "stop", "backup", "restore", "node-start node-0", "verify"];
+  const ROLLBACK = runnerChain("rollback", 1);
 
   before(async () => {
     pg = await startPostgres();
@@ -127,10 +127,7 @@ describe("rollback by version through the step runner", { timeout: 300_000 }, ()
   it("preflight refuses a damaged or missing backup before anything stops", async () => {
     const b = upgradeBackup();
     const s = spec("rollback", "3.5.0", "3.6.0", { restoreBackupId: b.id });
-    copyFileSync(b.path, `${b.path}.good`);
-    writeFileSync(b.path, "not a dump");
-    const damaged = await run(s, "preflight");
-    copyFileSync(`${b.path}.good`, b.path);
+    const damaged = await whileDamaged(b.path, () => run(s, "preflight"));
     assert.equal(damaged.code, 1);
     assert.match(
       damaged.stderr,
@@ -142,7 +139,7 @@ describe("rollback by version through the step runner", { timeout: 300_000 }, ()
       missing.stderr,
       /backup kong-3\.5\.0-to-3\.6\.0-nope is not in .*; the rollback cannot restore it/,
     );
-    assert.equal(await versionAt(spec("upgrade", "3.6.0")), "3.6.0", "Y still serves");
+    assert.equal(await adminVersion(spec("upgrade", "3.6.0")), "3.6.0", "Y still serves");
     assert.deepEqual(await consumers(), ["after-upgrade-1", "after-upgrade-2"]);
   });
 
@@ -151,10 +148,7 @@ describe("rollback by version through the step runner", { timeout: 300_000 }, ()
     const s = spec("rollback", "3.5.0", "3.6.0", { restoreBackupId: b.id });
     await runChain(s, ["preflight", "stop", "backup"]);
     // The backup to restore is damaged after preflight looked at it (a disk, a person).
-    copyFileSync(b.path, `${b.path}.good`);
-    writeFileSync(b.path, "not a dump");
-    const r = await run(s, "restore");
-    copyFileSync(`${b.path}.good`, b.path);
+    const r = await whileDamaged(b.path, () => run(s, "restore"));
     assert.equal(r.code, 1);
     assert.match(
       r.stderr,
@@ -170,7 +164,7 @@ describe("rollback by version through the step runner", { timeout: 300_000 }, ()
       /The database is as Kong 3\.6\.0 left it; nothing written through it was lost\./,
     );
     assert.match(r.stderr, /the rollback restarts from preflight as attempt 2/);
-    assert.equal(await versionAt(spec("upgrade", "3.6.0")), "3.6.0");
+    assert.equal(await adminVersion(spec("upgrade", "3.6.0")), "3.6.0");
     assert.deepEqual(await consumers(), ["after-upgrade-1", "after-upgrade-2"]);
   });
 
@@ -178,7 +172,7 @@ describe("rollback by version through the step runner", { timeout: 300_000 }, ()
     const b = upgradeBackup();
     const s = spec("rollback", "3.5.0", "3.6.0", { restoreBackupId: b.id, generation: 2 });
     const results = await runChain(s, ROLLBACK);
-    assert.equal(await versionAt(s), "3.5.0");
+    assert.equal(await adminVersion(s), "3.5.0");
     assert.deepEqual(await consumers(), [], "the database is the one of before the upgrade");
     const restore = results[3]!;
     assert.match(

@@ -15,7 +15,7 @@ import { StepSpec } from "../../components/steps/spec";
 import * as steps from "../../components/steps/steps";
 import { seed } from "../../scripts/seed";
 import { freePort, PostgresServer, startPostgres } from "../support/postgres";
-import { localNode, specBase, type SpecBase } from "../support/runner";
+import { oneNodeSpec, specBase, type SpecBase } from "../support/runner";
 
 const repo = join(__dirname, "../..");
 
@@ -25,24 +25,14 @@ describe("steps on a real database", { timeout: 300_000 }, () => {
   let base: SpecBase;
   const bins: Record<string, string> = {};
 
-  const spec = (kind: StepSpec["kind"], to: string, from?: string, generation = 1): StepSpec => {
-    const port = basePort;
-    return {
-      ...base,
+  const spec = (kind: StepSpec["kind"], to: string, from?: string, generation = 1): StepSpec =>
+    oneNodeSpec(
+      base,
       kind,
       to,
-      ...(from ? { from } : {}),
-      generation,
-      nodes: [
-        localNode(
-          to,
-          bins[to]!,
-          join(dir, "nodes", `${kind}-${to}-g${generation}`, "node-0"),
-          port,
-        ),
-      ],
-    };
-  };
+      { kongBin: bins[to]!, port: basePort },
+      { generation, ...(from ? { from } : {}) },
+    );
   let basePort = 0;
   const count = async (t: string) =>
     (await pg.query<{ n: number }>("kong", `SELECT count(*)::int AS n FROM ${t}`))[0]!.n;

@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { join } from "node:path";
+import { chainSteps } from "../../components/chain";
 import { BackupSpec, NodeSpec, StepSpec } from "../../components/steps/spec";
 import type { DatabaseSettings } from "./postgres";
 
@@ -38,32 +39,38 @@ export function runner(
   });
 }
 
-/** Runs `steps` (`"node-start node-0"` style) in order; each must succeed. */
+/**
+ * Runs `steps` (`"node-start node-0"` style) in order; each must succeed. `run` runs one (default:
+ * {@link runner} with `password`).
+ */
 export async function chain(
   spec: StepSpec,
   password: string,
   steps: readonly string[],
+  run: (spec: StepSpec, step: string, arg?: string) => Promise<RunResult> = (s, step, arg) =>
+    runner(s, password, step, arg),
 ): Promise<RunResult[]> {
   const out: RunResult[] = [];
   for (const step of steps) {
     const [name, arg] = step.split(" ");
-    const r = await runner(spec, password, name!, arg);
+    const r = await run(spec, name!, arg);
     assert.equal(r.code, 0, `${step} of ${spec.kind} → ${spec.to} failed:\n${r.stderr}`);
     out.push(r);
   }
   return out;
 }
 
+/**
+ * The runner commands of a whole chain, in the order the component's resources run them
+ * (components/chain.ts `chainSteps`, the nodes' starts between its two halves).
+ */
+export function runnerChain(kind: StepSpec["kind"], nodes: number): string[] {
+  const { before, after } = chainSteps(kind);
+  return [...before, ...Array.from({ length: nodes }, (_, i) => `node-start node-${i}`), ...after];
+}
+
 /** The whole chain of an install or upgrade of a one-node cluster. */
-export const ONE_NODE_CHAIN = [
-  "preflight",
-  "stop",
-  "backup",
-  "migrations-up",
-  "migrations-finish",
-  "node-start node-0",
-  "verify",
-];
+export const ONE_NODE_CHAIN = runnerChain("upgrade", 1);
 
 /** What every step spec of these tests shares: the database, a backup dir, short timeouts. */
 export type SpecBase = Omit<StepSpec, "kind" | "to" | "from" | "nodes" | "generation">;
@@ -102,7 +109,7 @@ export function specBase(
 }
 
 /** A local-runtime node on 127.0.0.1: proxy on `port`, admin on `port + 1`, status `port + 2`. */
-export function localNode(
+function localNode(
   version: string,
   kongBin: string,
   prefix: string,
@@ -120,5 +127,28 @@ export function localNode(
     proxyUrl: `http://127.0.0.1:${port}`,
     adminUrl: `http://127.0.0.1:${port + 1}`,
     statusUrl: `http://127.0.0.1:${port + 2}`,
+  };
+}
+
+/**
+ * A one-node local-runtime step spec, its node's prefix where the chain puts it
+ * (`<stateDir>/nodes/<kind>-<to>-g<generation>/node-0`).
+ */
+export function oneNodeSpec(
+  base: SpecBase,
+  kind: StepSpec["kind"],
+  to: string,
+  node: { kongBin: string; port: number },
+  extra: Partial<StepSpec> = {},
+): StepSpec {
+  const generation = extra.generation ?? 1;
+  const prefix = join(base.stateDir, "nodes", `${kind}-${to}-g${generation}`, "node-0");
+  return {
+    ...base,
+    kind,
+    to,
+    generation,
+    nodes: [localNode(to, node.kongBin, prefix, node.port)],
+    ...extra,
   };
 }
