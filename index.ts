@@ -14,6 +14,7 @@ import type {
   ProbeArgs,
   TimeoutArgs,
 } from "./components/config";
+import { unknownSettings } from "./components/config";
 import { KongGateway } from "./components/kongGateway";
 
 /** The fixed password of `database.mode: local` when none is configured (a loopback-only throwaway server). */
@@ -48,6 +49,10 @@ export = async () => {
 };
 
 async function program() {
+  const unknown = unknownSettings(pulumi.runtime.allConfig());
+  if (unknown.length > 0) {
+    throw new pulumi.RunError(unknown.join("\n"));
+  }
   const config = new pulumi.Config("kong-gateway");
   const database = config.getObject<DatabaseArgs>("database");
   const configured = config.get("dbPassword") ? config.requireSecret("dbPassword") : undefined;

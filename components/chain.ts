@@ -6,6 +6,7 @@
  */
 import { join } from "node:path";
 import { fillTemplate, ResolvedConfig } from "./config";
+import type { SettingsSnapshot } from "./settings";
 import { NodeSpec, RuntimeSpec, StepSpec } from "./steps/spec";
 
 /** What a chain does; recorded in the stack's `deployment` output. */
@@ -38,6 +39,56 @@ export interface DeployedState {
   readonly history: PastRunRecord[];
   /** Database size the last change measured (install, upgrade or rollback), for estimates. */
   readonly databaseBytes?: number;
+  /**
+   * Every resolved, non-secret setting as of this run: the next run compares its own with these
+   * to tell a same-version settings change (a "reconfigure") and its impact. Absent on stacks
+   * deployed before it was recorded.
+   */
+  readonly settings?: SettingsSnapshot;
+  /** The chain-level settings the chain's resources were created with (see {@link ChainSettings}). */
+  readonly chainSettings?: ChainSettings;
+}
+
+/**
+ * The settings a chain of steps uses and its nodes carry without using them on a restart: the
+ * backup, the verify probe, the maintenance windows, automatic rollback, capacity rule and the
+ * migration timeouts. They stay as the chain was created until the next chain (an upgrade or a
+ * rollback), so changing e.g. `backup.retention` on a running cluster touches no resource: it
+ * takes effect with the next change that takes a backup.
+ */
+export type ChainSettings = Pick<
+  StepSpec,
+  "backup" | "probe" | "maintenanceWindows" | "automaticRollback" | "allowSmallerCluster"
+> & { readonly dbTimeoutSeconds: number; readonly lockTimeoutSeconds: number };
+
+/** The chain-level settings of a spec. */
+export function chainSettingsOf(spec: StepSpec): ChainSettings {
+  return {
+    backup: spec.backup,
+    probe: spec.probe,
+    maintenanceWindows: spec.maintenanceWindows,
+    automaticRollback: spec.automaticRollback,
+    allowSmallerCluster: spec.allowSmallerCluster,
+    dbTimeoutSeconds: spec.timeouts.dbTimeoutSeconds,
+    lockTimeoutSeconds: spec.timeouts.lockTimeoutSeconds,
+  };
+}
+
+/** `spec` with the chain-level settings the running chain was created with. */
+export function withChainSettings(spec: StepSpec, frozen: ChainSettings): StepSpec {
+  return {
+    ...spec,
+    backup: frozen.backup,
+    probe: frozen.probe,
+    maintenanceWindows: frozen.maintenanceWindows,
+    automaticRollback: frozen.automaticRollback,
+    allowSmallerCluster: frozen.allowSmallerCluster,
+    timeouts: {
+      ...spec.timeouts,
+      dbTimeoutSeconds: frozen.dbTimeoutSeconds,
+      lockTimeoutSeconds: frozen.lockTimeoutSeconds,
+    },
+  };
 }
 
 /** Parses the `deployment` output of the stack's last update (undefined on a new stack). */
@@ -58,7 +109,20 @@ export function parseDeployed(value: unknown): DeployedState | undefined {
     chain: d.chain,
     history: Array.isArray(d.history) ? d.history : [],
     ...(typeof d.databaseBytes === "number" ? { databaseBytes: d.databaseBytes } : {}),
+    ...(isSnapshot(d.settings) ? { settings: d.settings } : {}),
+    ...(d.chainSettings && typeof d.chainSettings === "object"
+      ? { chainSettings: d.chainSettings }
+      : {}),
   };
+}
+
+function isSnapshot(v: unknown): v is SettingsSnapshot {
+  return (
+    !!v &&
+    typeof v === "object" &&
+    !Array.isArray(v) &&
+    Object.values(v as Record<string, unknown>).every((x) => typeof x === "string")
+  );
 }
 
 /**

@@ -2,7 +2,8 @@
  * The KongGateway's arguments and their defaults, resolved once in {@link withDefaults} into a
  * fully populated shape, and validated before any resource exists. Pure: no Pulumi resources.
  */
-import { isAbsolute, resolve } from "node:path";
+import { accessSync, constants, existsSync, statSync } from "node:fs";
+import { dirname, isAbsolute, resolve } from "node:path";
 
 /** How the Kong database is provided. */
 export interface DatabaseArgs {
@@ -133,6 +134,14 @@ export interface TimeoutArgs {
   /** @default 60 */ readonly startSeconds?: number;
   /** @default 60 */ readonly dbTimeoutSeconds?: number;
   /** @default 60 */ readonly lockTimeoutSeconds?: number;
+  /** How long a backup (or a restore) may take before the step fails. @default 3600 */
+  readonly backupSeconds?: number;
+  /**
+   * Per-step time limits in seconds (`settings`, `preflight`, `stop`, `backup`, `migrations-up`,
+   * `migrations-finish`, `restore`, `start`, `verify`), overriding the defaults derived from the
+   * other timeouts (components/steps/limits.ts). @default {}
+   */
+  readonly stepSeconds?: Record<string, number>;
 }
 
 /** Everything `withDefaults` fills in. */
@@ -254,6 +263,16 @@ export function withDefaults(s: PlainSettings, root: string, stack: string): Res
     retention: positiveInt("backup.retention", s.backup?.retention ?? 5, 1000),
     minFreeMb: s.backup?.minFreeMb ?? 64,
   };
+  if (!Number.isInteger(backup.minFreeMb) || backup.minFreeMb < 0) {
+    fail(
+      "backup.minFreeMb",
+      backup.minFreeMb,
+      "is not a whole number of MiB (0 or more)",
+      "set it with 'pulumi config set --path kong-gateway:backup.minFreeMb 64'",
+    );
+  }
+  checkDirectory("stateDir", stateDir);
+  checkDirectory("backup.dir", backup.dir);
   const local: Required<LocalRuntimeArgs> = {
     kongBinary: s.local?.kongBinary ?? "{stateDir}/kong/{version}/bin/kong",
     install: s.local?.install ?? "",
@@ -302,10 +321,85 @@ export function withDefaults(s: PlainSettings, root: string, stack: string): Res
         s.timeouts?.lockTimeoutSeconds ?? 60,
         86400,
       ),
+      backupSeconds: positiveInt(
+        "timeouts.backupSeconds",
+        s.timeouts?.backupSeconds ?? 3600,
+        604800,
+      ),
+      stepSeconds: stepLimits(s.timeouts?.stepSeconds ?? {}),
     },
     maintenanceWindows: s.maintenanceWindows ?? [],
     automaticRollback: s.automaticRollback ?? true,
   };
+}
+
+/** Steps `timeouts.stepSeconds` may name (steps/limits.ts has the defaults). */
+const LIMITED = new Set([
+  "settings",
+  "preflight",
+  "stop",
+  "backup",
+  "migrations-up",
+  "migrations-finish",
+  "restore",
+  "start",
+  "verify",
+]);
+
+function stepLimits(v: Record<string, number>): Record<string, number> {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) {
+    fail(
+      "timeouts.stepSeconds",
+      v,
+      "is not an object of step → seconds",
+      'use e.g. {"backup": 7200}',
+    );
+  }
+  for (const [step, seconds] of Object.entries(v)) {
+    if (!LIMITED.has(step)) {
+      fail(
+        `timeouts.stepSeconds.${step}`,
+        seconds,
+        "names no step",
+        `use one of ${[...LIMITED].join(", ")}`,
+      );
+    }
+    positiveInt(`timeouts.stepSeconds.${step}`, seconds, 604800);
+  }
+  return { ...v };
+}
+
+/**
+ * Refuses a directory the stack must create files in (node state, backups) when it cannot: a
+ * kernel file system (/proc, /sys, /dev, where a recursive mkdir never ends), a file in the way,
+ * or a nearest existing directory this process cannot write. Checked in preview, before anything.
+ */
+function checkDirectory(setting: string, dir: string): void {
+  if (/^\/(proc|sys|dev)(\/|$)/.test(dir)) {
+    fail(
+      setting,
+      dir,
+      "is on a kernel file system that cannot hold files",
+      "use a directory on a disk, e.g. /var/backups/kong",
+    );
+  }
+  let p = dir;
+  while (!existsSync(p)) {
+    p = dirname(p);
+  }
+  if (!statSync(p).isDirectory()) {
+    fail(setting, dir, `cannot be created: ${p} is a file`, "use a directory path");
+  }
+  try {
+    accessSync(p, constants.W_OK | constants.X_OK);
+  } catch {
+    fail(
+      setting,
+      dir,
+      `cannot be written: ${p} is not writable by this user`,
+      "use a directory this user can write, or fix its permissions",
+    );
+  }
 }
 
 /** A jump host `user@host:port` (user and port optional), or undefined when empty or malformed. */
@@ -442,4 +536,125 @@ function dockerDefaults(
     pgClient,
     pgClientImage: d.pgClientImage ?? "postgres:{major}",
   };
+}
+
+/**
+ * Every `kong-gateway:` setting and, for object settings, their keys (Pulumi.yaml declares the
+ * same; test/stacks checks they agree). A key outside these is refused: a misspelt setting must
+ * not be silently ignored.
+ */
+export const SETTING_KEYS: Readonly<Record<string, readonly string[] | null>> = {
+  version: null,
+  nodes: null,
+  runtime: null,
+  plugins: null,
+  dbPassword: null,
+  dbAdminPassword: null,
+  database: ["mode", "host", "port", "database", "user", "schema", "ssl", "adminUser"],
+  backup: ["dir", "verify", "retention", "minFreeMb"],
+  maintenanceWindow: null,
+  automaticRollback: null,
+  stateDir: null,
+  local: ["kongBinary", "install", "basePort", "adminAddress"],
+  hosts: [
+    "addresses",
+    "user",
+    "port",
+    "bastion",
+    "knownHosts",
+    "install",
+    "kongBinary",
+    "prefix",
+    "listenAddress",
+    "adminAddress",
+    "proxyPort",
+    "adminPort",
+    "statusPort",
+    "migrationHost",
+    "startCommand",
+    "stopCommand",
+  ],
+  sshPrivateKey: null,
+  docker: [
+    "image",
+    "network",
+    "host",
+    "publishAddress",
+    "basePort",
+    "databaseHost",
+    "pgClient",
+    "pgClientImage",
+  ],
+  capacity: ["cpus", "memoryMb", "allowSmallerCluster"],
+  probe: ["path", "expectStatus"],
+  timeouts: [
+    "quitSeconds",
+    "startSeconds",
+    "dbTimeoutSeconds",
+    "lockTimeoutSeconds",
+    "backupSeconds",
+    "stepSeconds",
+  ],
+};
+
+/**
+ * The refusal of every `kong-gateway:` key (and object key) that is not a setting, with the
+ * nearest known name. `config` is the stack's whole configuration, keys with their namespace.
+ */
+export function unknownSettings(config: Record<string, string>): string[] {
+  const out: string[] = [];
+  for (const [full, raw] of Object.entries(config)) {
+    if (!full.startsWith("kong-gateway:")) {
+      continue;
+    }
+    const key = full.slice("kong-gateway:".length);
+    if (!(key in SETTING_KEYS)) {
+      out.push(
+        `kong-gateway:${key} is not a setting of this project${hint(key, Object.keys(SETTING_KEYS), "kong-gateway:")}; remove it with 'pulumi config rm kong-gateway:${key}'`,
+      );
+      continue;
+    }
+    const sub = SETTING_KEYS[key];
+    if (!sub) {
+      continue;
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      continue; // not an object: the setting's own validation says what is wrong
+    }
+    if (value && typeof value === "object" && !Array.isArray(value)) {
+      for (const k of Object.keys(value)) {
+        if (!sub.includes(k)) {
+          out.push(
+            `kong-gateway:${key}.${k} is not a setting of this project${hint(k, sub, `kong-gateway:${key}.`)} (kong-gateway:${key} takes ${sub.join(", ")}); remove it with 'pulumi config rm --path kong-gateway:${key}.${k}'`,
+          );
+        }
+      }
+    }
+  }
+  return out;
+}
+
+function hint(key: string, known: readonly string[], prefix: string): string {
+  const near = known
+    .map((k) => ({ k, d: distance(key.toLowerCase(), k.toLowerCase()) }))
+    .sort((a, b) => a.d - b.d)[0];
+  return near && near.d <= 3 ? ` (did you mean ${prefix}${near.k}?)` : "";
+}
+
+/** Levenshtein distance (small strings). */
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cur = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = cur;
+    }
+  }
+  return row[b.length]!;
 }

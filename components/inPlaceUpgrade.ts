@@ -15,6 +15,11 @@ export interface TargetCluster {
 /** Arguments of {@link InPlaceUpgrade}. */
 export interface InPlaceUpgradeArgs {
   readonly spec: StepSpec;
+  /**
+   * The spec of the settings check: the nodes' settings as configured now (on a same-version
+   * change they differ from the chain's), with the maintenance windows configured now.
+   */
+  readonly settingsSpec: StepSpec;
   readonly password: pulumi.Input<string>;
   /** `hosts` runtime: the SSH private key the runner reaches the hosts with. @default undefined */
   readonly sshPrivateKey?: pulumi.Input<string>;
@@ -40,12 +45,15 @@ export class InPlaceUpgrade extends pulumi.ComponentResource {
   public readonly cluster: TargetCluster;
   /** The `verify` step; its stdout carries the upgrade report. */
   public readonly verify: command.local.Command;
+  /** The settings check every node start depends on (see {@link createSettingsCheck}). */
+  public readonly settings: command.local.Command;
 
   constructor(name: string, args: InPlaceUpgradeArgs, opts?: pulumi.ComponentResourceOptions) {
     super("kong-gateway:index:InPlaceUpgrade", name, {}, opts);
     const { before, after } = chainSteps(args.spec.kind);
     this.steps = {};
-    let last: pulumi.Resource[] = args.after;
+    this.settings = createSettingsCheck(name, args, this);
+    let last: pulumi.Resource[] = [this.settings];
     for (const step of before) {
       const res = createStep(name, step, args, last, this);
       this.steps[step] = res;
@@ -63,6 +71,37 @@ export class InPlaceUpgrade extends pulumi.ComponentResource {
   }
 }
 
+/**
+ * The settings check: runs when the chain is created and again whenever the nodes' settings (or
+ * the password) change on a running cluster, before any node restarts. It refuses what would fail
+ * only after a node stopped — a port another process holds, a configuration `kong check` rejects,
+ * a plugin whose migrations need `kong migrations up`, a password PostgreSQL refuses, a one-node
+ * restart outside the maintenance window — so a bad settings change leaves every node as it was.
+ */
+function createSettingsCheck(
+  name: string,
+  args: InPlaceUpgradeArgs,
+  parent: pulumi.Resource,
+): command.local.Command {
+  return new command.local.Command(
+    `${name}-settings`,
+    {
+      create: runnerCommand("settings"),
+      dir: args.root,
+      environment: runnerEnvironment(args.settingsSpec, args.password, args.sshPrivateKey),
+      triggers: [args.spec.generation],
+      logging: "stdoutAndStderr",
+    },
+    { parent, dependsOn: args.after, ignoreChanges: ["dir"] },
+  );
+}
+
+/**
+ * One step of the chain. Once it ran, it never runs again for a settings change: its inputs other
+ * than the attempt number are ignored by the diff (a same-version change reaches the nodes and the
+ * settings check, not the chain; re-running an install chain for it would stop nodes and take a
+ * backup for nothing). A new attempt (triggers) or a new chain (another name) runs it again.
+ */
 function createStep(
   name: string,
   step: string,
@@ -79,6 +118,6 @@ function createStep(
       triggers: [args.spec.generation],
       logging: "stdoutAndStderr",
     },
-    { parent, dependsOn },
+    { parent, dependsOn, ignoreChanges: ["environment", "create", "dir", "logging"] },
   );
 }

@@ -14,6 +14,12 @@ export interface KongClusterArgs {
   readonly root: string;
   /** The step after which the first node may start (`migrations-finish`, or `restore`). */
   readonly startAfter: pulumi.Resource;
+  /**
+   * How many of the spec's nodes already run (a same-version change): those after them are new
+   * and start first, before any running node restarts with changed settings.
+   * @default all of them (a new chain starts its nodes in id order)
+   */
+  readonly runningNodes?: number;
 }
 
 /**
@@ -55,7 +61,7 @@ function createNodes(
   const environment = runnerEnvironment(args.spec, args.password, args.sshPrivateKey);
   const nodes: command.local.Command[] = [];
   let after = args.startAfter;
-  for (const n of args.spec.nodes) {
+  for (const n of startOrder(args.spec.nodes, args.runningNodes)) {
     const node = new command.local.Command(
       `${name}-${n.id}`,
       {
@@ -72,4 +78,12 @@ function createNodes(
     after = node;
   }
   return nodes;
+}
+
+/**
+ * New nodes (beyond the `running` first ones) first, then the running ones. Only the order of the
+ * dependencies changes, which Pulumi does not diff: a steady cluster sees no change.
+ */
+export function startOrder<T>(nodes: readonly T[], running = nodes.length): T[] {
+  return [...nodes.slice(running), ...nodes.slice(0, running)];
 }

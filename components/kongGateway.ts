@@ -1,7 +1,15 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { join, resolve } from "node:path";
-import { ChainDecision, decideChain, DeployedState, PastRunRecord, stepSpec } from "./chain";
+import {
+  ChainDecision,
+  chainSettingsOf,
+  decideChain,
+  DeployedState,
+  PastRunRecord,
+  stepSpec,
+  withChainSettings,
+} from "./chain";
 import { fillTemplate, parseBastion, PlainSettings, ResolvedConfig, withDefaults } from "./config";
 import { InPlaceUpgrade } from "./inPlaceUpgrade";
 import { DockerCluster } from "./dockerCluster";
@@ -10,6 +18,15 @@ import { KongDatabase } from "./kongDatabase";
 import { passwordRotated, readLocalState } from "./localState";
 import { ensureRunnerBundle } from "./runnerBundle";
 import { Plan, planChange, PlanError, PlanJson, planToJson, renderPlan } from "./plan";
+import {
+  assertReconfigurable,
+  diffSettings,
+  renderReconfigure,
+  restartsNodes,
+  SettingChange,
+  settingsSnapshot,
+} from "./settings";
+import { checkWindow } from "./steps/policy";
 import { UpgradeReport } from "./steps/report";
 
 /** Arguments of {@link KongGateway}: the plain settings (they decide what resources exist) plus inputs. */
@@ -63,7 +80,18 @@ export class KongGateway extends pulumi.ComponentResource {
     const cfg = resolveConfig(args, root, this);
     ensureRunnerBundle(root);
     const local = readLocalState(cfg.stateDir, cfg.backup.dir, name);
+    for (const skipped of local.skippedBackups) {
+      void pulumi.log.warn(skipped, this);
+    }
     const plan = planOrFail(cfg, args, local.backups, this);
+    const snapshot = settingsSnapshot(cfg);
+    const changes = plan.kind === "noop" ? diffSettings(args.deployed?.settings, snapshot) : [];
+    refuseBeforeAnything(() => assertReconfigurable(changes), this);
+    // Guards before side effects: outside its window, `up` stops here, before any resource (an
+    // install on the hosts, a new container) exists. Preview shows the plan with the warning.
+    if (!pulumi.runtime.isDryRun()) {
+      refuseBeforeAnything(() => assertWindow(cfg, plan, changes, args.now), this);
+    }
     const chain = decideChain(
       cfg,
       name,
@@ -73,18 +101,15 @@ export class KongGateway extends pulumi.ComponentResource {
     );
     if (plan.kind !== "noop") {
       pulumi.log.warn(renderPlan(plan), this);
-    } else if (!cfg.docker) {
-      // Same version, so the Kong plan is "no change"; a rotated password still does something.
-      pulumi.output(args.databasePassword).apply((pw) => {
-        if (passwordRotated(cfg.stateDir, name, cfg.version, pw)) {
-          void pulumi.log.warn(
-            `kong-gateway:dbPassword changed (Kong ${cfg.version} stays): the steps run again, preflight first (a password PostgreSQL refuses stops the update before any node is touched), then each node restarts with the new password, one after the other`,
-            this,
-          );
-        }
-      });
+    } else {
+      warnReconfigure(cfg, name, args, changes, this);
     }
-    const spec = stepSpec(cfg, name, chain);
+    const fresh = stepSpec(cfg, name, chain);
+    // A same-version change keeps the chain-level settings the chain was created with: only the
+    // nodes' own settings flow to the running nodes (see ChainSettings).
+    const frozen = plan.kind === "noop" ? args.deployed?.chainSettings : undefined;
+    const spec = frozen ? withChainSettings(fresh, frozen) : fresh;
+    const settingsSpec = { ...spec, maintenanceWindows: cfg.maintenanceWindows };
     const db = new KongDatabase(
       `${name}-db`,
       {
@@ -106,6 +131,7 @@ export class KongGateway extends pulumi.ComponentResource {
       `${name}-${chain.kind}-${chain.to}`,
       {
         spec,
+        settingsSpec,
         password: args.databasePassword,
         sshPrivateKey,
         root,
@@ -131,7 +157,16 @@ export class KongGateway extends pulumi.ComponentResource {
               )
             : new KongCluster(
                 `${name}-${chain.to}`,
-                { spec, password: args.databasePassword, sshPrivateKey, root, startAfter: after },
+                {
+                  spec,
+                  password: args.databasePassword,
+                  sshPrivateKey,
+                  root,
+                  startAfter: after,
+                  ...(plan.kind === "noop" && args.deployed
+                    ? { runningNodes: Math.min(args.deployed.nodes, cfg.nodes) }
+                    : {}),
+                },
                 { parent: this },
               ),
       },
@@ -144,7 +179,11 @@ export class KongGateway extends pulumi.ComponentResource {
     this.upgradePlan = plan.kind === "noop" ? undefined : planToJson(plan);
     this.lastUpgrade = report.apply((r) => r.lastUpgrade);
     this.backups = report.apply((r) => r.backups);
-    this.deployment = report.apply((r) => nextDeployment(cfg, chain, args.deployed, r.lastUpgrade));
+    this.deployment = report.apply((r) => ({
+      ...nextDeployment(cfg, chain, args.deployed, r.lastUpgrade),
+      settings: snapshot,
+      chainSettings: frozen ?? chainSettingsOf(fresh),
+    }));
     this.registerOutputs({
       version: this.version,
       proxyUrls: this.proxyUrls,
@@ -155,6 +194,65 @@ export class KongGateway extends pulumi.ComponentResource {
       deployment: this.deployment,
     });
   }
+}
+
+/** Runs a pure check; its refusal fails the run before any resource exists. */
+function refuseBeforeAnything(check: () => void, parent: pulumi.Resource): void {
+  try {
+    check();
+  } catch (e) {
+    throw new pulumi.ResourceError((e as Error).message, parent, true);
+  }
+}
+
+/**
+ * The maintenance window, checked by the program at `up` before any resource is created (the
+ * runner's preflight checks it again when the chain starts): for changes that take the gateway
+ * down — upgrades and rollbacks, and a settings change that restarts the only node.
+ */
+function assertWindow(
+  cfg: ResolvedConfig,
+  plan: Plan,
+  changes: readonly SettingChange[],
+  now: Date | undefined,
+): void {
+  const takesDown =
+    plan.kind === "upgrade" ||
+    plan.kind === "rollback" ||
+    (plan.kind === "noop" && cfg.nodes === 1 && restartsNodes(changes, false));
+  if (!takesDown || cfg.maintenanceWindows.length === 0) {
+    return;
+  }
+  const spanSeconds = plan.kind === "noop" ? 0 : plan.downtime.highSeconds;
+  const problem = checkWindow(cfg.maintenanceWindows, now ?? new Date(), spanSeconds);
+  if (problem) {
+    throw new Error(
+      `kong-gateway:maintenanceWindow ${JSON.stringify(cfg.maintenanceWindows)}: ${problem.replace(/^maintenanceWindows: /, "")}; nothing was created or stopped`,
+    );
+  }
+}
+
+/** Preview of a same-version change: each changed setting and what it does. */
+function warnReconfigure(
+  cfg: ResolvedConfig,
+  name: string,
+  args: KongGatewayArgs,
+  changes: readonly SettingChange[],
+  parent: pulumi.Resource,
+): void {
+  const restartSeconds =
+    args.deployed?.history.at(-1)?.steps.find((s) => s.name === "start")?.seconds ?? 2;
+  pulumi.output(args.databasePassword).apply((pw) => {
+    // The docker runtime's containers carry the password as a file: @pulumi/docker's own diff
+    // shows their replacement (README).
+    const rotated = !cfg.docker && passwordRotated(cfg.stateDir, name, cfg.version, pw);
+    if (changes.length > 0 || rotated) {
+      void pulumi.log.warn(
+        renderReconfigure(cfg.version, cfg.nodes, changes, rotated, restartSeconds),
+        parent,
+      );
+    }
+  });
 }
 
 function resolveConfig(

@@ -3,7 +3,7 @@
  * program time so that preview can show a rollback's backup and so that an aborted attempt's
  * next run starts over from preflight.
  */
-import { catalog } from "./steps/backup";
+import { readCatalog } from "./steps/backup";
 import { readAttempts } from "./steps/journal";
 import { discoverNodes, samePassword } from "./steps/nodes";
 import type { BackupRecord } from "./plan/rollback";
@@ -12,13 +12,17 @@ import type { BackupRecord } from "./plan/rollback";
 export interface LocalState {
   readonly attempts: Record<string, number>;
   readonly backups: BackupRecord[];
+  /** Manifests left out of the catalog, each with why and what to do. */
+  readonly skippedBackups: string[];
 }
 
 /** Reads the state directory and the backup directory (both may be missing on a new stack). */
 export function readLocalState(stateDir: string, backupDir: string, cluster: string): LocalState {
+  const { manifests, skipped } = readCatalog(backupDir, cluster);
   return {
     attempts: readAttempts(stateDir),
-    backups: catalog(backupDir, cluster).map((m) => ({
+    skippedBackups: skipped,
+    backups: manifests.map((m) => ({
       id: m.id,
       fromVersion: m.fromVersion,
       toVersion: m.toVersion,

@@ -25,6 +25,7 @@ import { databaseFacts, libpqArgs, libpqEnv, tableCounts, withClient } from "./d
 import { execFile, tail } from "./exec";
 import { pgCommand, PgClientSpec, localClient } from "./pgclient";
 import { BackupSpec, DatabaseSpec } from "./spec";
+import { parseVersion } from "../plan/version";
 
 /** What the catalog records about one backup. */
 export interface BackupManifest {
@@ -53,16 +54,70 @@ export function sha256File(path: string): Promise<string> {
   });
 }
 
-/** Every manifest in the backup directory for `cluster`, oldest first. */
+/** Every manifest in the backup directory for `cluster`, oldest first (unreadable ones skipped). */
 export function catalog(dir: string, cluster: string): BackupManifest[] {
+  return readCatalog(dir, cluster).manifests;
+}
+
+/**
+ * The catalog and, separately, every manifest that cannot be used: not JSON, a field missing, or
+ * a version that is not a Kong version (e.g. "unknown", written by an older release). One bad
+ * manifest must not block every future run: it is reported (so a person can fix or delete it)
+ * and left out; nothing is deleted automatically.
+ */
+export function readCatalog(
+  dir: string,
+  cluster: string,
+): { manifests: BackupManifest[]; skipped: string[] } {
   if (!existsSync(dir)) {
-    return [];
+    return { manifests: [], skipped: [] };
   }
-  return readdirSync(dir)
-    .filter((f) => f.endsWith(".json"))
-    .map((f) => JSON.parse(readFileSync(join(dir, f), "utf8")) as BackupManifest)
-    .filter((m) => m.cluster === cluster)
-    .sort((a, b) => a.takenAt.localeCompare(b.takenAt));
+  const manifests: BackupManifest[] = [];
+  const skipped: string[] = [];
+  for (const f of readdirSync(dir).filter((n) => n.endsWith(".json"))) {
+    const file = join(dir, f);
+    let m: BackupManifest;
+    try {
+      m = JSON.parse(readFileSync(file, "utf8")) as BackupManifest;
+    } catch (e) {
+      skipped.push(
+        `backup manifest ${file} is not JSON (${(e as Error).message}); skipped: fix or delete it`,
+      );
+      continue;
+    }
+    if (m?.cluster !== cluster) {
+      continue;
+    }
+    const problem = manifestProblem(m);
+    if (problem) {
+      skipped.push(
+        `backup manifest ${file} ${problem}; skipped (this backup cannot be restored by the stack): fix or delete it`,
+      );
+      continue;
+    }
+    manifests.push(m);
+  }
+  manifests.sort((a, b) => a.takenAt.localeCompare(b.takenAt));
+  return { manifests, skipped };
+}
+
+function manifestProblem(m: BackupManifest): string | undefined {
+  for (const k of ["id", "path", "takenAt", "fromVersion", "toVersion", "sha256"] as const) {
+    if (typeof m[k] !== "string" || m[k] === "") {
+      return `has no ${k}`;
+    }
+  }
+  if (Number.isNaN(Date.parse(m.takenAt))) {
+    return `has takenAt ${JSON.stringify(m.takenAt)}, not a time`;
+  }
+  for (const k of ["fromVersion", "toVersion"] as const) {
+    try {
+      parseVersion(m[k]);
+    } catch {
+      return `records ${k} ${JSON.stringify(m[k])}, not a Kong version`;
+    }
+  }
+  return undefined;
 }
 
 /** Checks the backup volume has room for a dump of `dbBytes` plus the configured reserve. */

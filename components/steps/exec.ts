@@ -2,7 +2,18 @@
  * Running external programs (kong, pg_dump, pg_restore) with captured output, a time limit and
  * no shell, so nothing in an argument is ever interpreted and no secret is ever on a command line.
  */
-import { spawn } from "node:child_process";
+import { ChildProcess, spawn } from "node:child_process";
+
+/** The programs running now, so a step that exceeds its time limit can end them. */
+const live = new Set<ChildProcess>();
+
+/** Kills every program this process started that still runs (a step ran out of time). */
+export function killAll(): number {
+  for (const child of live) {
+    child.kill("SIGKILL");
+  }
+  return live.size;
+}
 
 /** The outcome of one program run. */
 export interface ExecResult {
@@ -37,6 +48,7 @@ export function execFile(
       cwd: opts.cwd,
       stdio: [opts.input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
     });
+    live.add(child);
     if (opts.input !== undefined && child.stdin) {
       child.stdin.on("error", () => undefined);
       child.stdin.end(opts.input);
@@ -58,6 +70,7 @@ export function execFile(
     const timer = setTimeout(() => child.kill("SIGKILL"), (opts.timeoutSeconds ?? 600) * 1000);
     const done = (code: number, extra = "") => {
       clearTimeout(timer);
+      live.delete(child);
       resolve({ code, stdout, stderr: stderr + extra, seconds: (Date.now() - started) / 1000 });
     };
     child.on("error", (err) => done(127, `${file}: ${err.message}\n`));

@@ -32,9 +32,13 @@ export function attemptKey(spec: Pick<StepSpec, "kind" | "to" | "generation">): 
 }
 
 function journalFile(spec: StepSpec): string {
-  const dir = join(spec.stateDir, "journal");
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  return join(dir, `${spec.cluster}-${attemptKey(spec)}.jsonl`);
+  mkdirSync(join(spec.stateDir, "journal"), { recursive: true, mode: 0o700 });
+  return journalPath(spec);
+}
+
+/** The journal file of this attempt (its directory may not exist yet). */
+export function journalPath(spec: StepSpec): string {
+  return join(spec.stateDir, "journal", `${spec.cluster}-${attemptKey(spec)}.jsonl`);
 }
 
 /** Appends one entry. */

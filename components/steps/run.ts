@@ -9,7 +9,11 @@
  * into stack outputs. Progress goes to stderr, so `pulumi up` shows it live.
  */
 import { targetNodes } from "./cluster";
-import { attemptBackup, record } from "./journal";
+import { killAll } from "./exec";
+import { attemptBackup, JournalEntry, journalPath, record } from "./journal";
+import { LimitedStep, limitSetting, stepLimitSeconds } from "./limits";
+import { chainCompleted, checkSettings } from "./settings";
+import { Worker } from "node:worker_threads";
 import { readManifest } from "./restore";
 import { buildReport, exportedCatalog } from "./report";
 import { automaticRollback, ROLLBACK_ON } from "./rollback";
@@ -19,30 +23,96 @@ import * as steps from "./steps";
 
 type Work = (spec: StepSpec) => Promise<Record<string, unknown>>;
 
-async function runStep(spec: StepSpec, name: StepName, work: Work): Promise<number> {
+/**
+ * Runs `work` within its time limit. An async step that runs out of time has its programs killed
+ * and fails like any other step (the automatic rollback applies). A step that blocks the event
+ * loop itself cannot be interrupted that way: a watchdog thread then records the failure in the
+ * journal and kills this process 30 s after the limit, so even that ends.
+ */
+async function withinLimit(
+  spec: StepSpec,
+  name: LimitedStep,
+  work: Work,
+): Promise<Record<string, unknown>> {
+  const limit = stepLimitSeconds(spec, name);
+  const watchdog = hardWatchdog(spec, name, limit + 30);
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      work(spec),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          const killed = killAll();
+          reject(
+            new Error(
+              `step "${name}" exceeded its time limit of ${limit}s (${limitSetting(spec, name)}); ${killed} program(s) it ran were stopped`,
+            ),
+          );
+        }, limit * 1000);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+    void watchdog.terminate();
+  }
+}
+
+function hardWatchdog(spec: StepSpec, name: string, seconds: number): Worker {
+  const entry = JSON.stringify({
+    step: name,
+    startedAt: new Date().toISOString(),
+    ok: false,
+    details: { error: `step "${name}" was blocked past its time limit; the runner was killed` },
+  });
+  const w = new Worker(
+    `const { workerData: d } = require("node:worker_threads");
+     const fs = require("node:fs");
+     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, d.ms);
+     try { fs.appendFileSync(d.journal, d.entry + "\\n", { mode: 0o600 }); } catch {}
+     process.stderr.write("kong-gateway: step " + JSON.stringify(d.name) + " was blocked past its time limit; killing the step runner\\n");
+     process.kill(d.pid, "SIGKILL");`,
+    {
+      eval: true,
+      workerData: { ms: seconds * 1000, journal: journalPath(spec), entry, name, pid: process.pid },
+    },
+  );
+  w.on("error", (e) => process.stderr.write(`[kong-gateway] watchdog: ${e.message}\n`));
+  w.unref();
+  return w;
+}
+
+async function runStep(
+  spec: StepSpec,
+  name: StepName | "settings",
+  work: Work,
+  opts: { rollback?: boolean } = {},
+): Promise<number> {
   const startedAt = new Date();
   process.stderr.write(
     `[kong-gateway] ${name}: ${spec.kind} ${spec.from ?? "(new)"} → ${spec.to}\n`,
   );
+  // The settings check is not a step of the chain: it is not journaled (nor reported).
+  const journal = (e: JournalEntry) => (name === "settings" ? undefined : record(spec, e));
+  const step = name as StepName;
   try {
-    const details = await work(spec);
+    const details = await withinLimit(spec, name as LimitedStep, work);
     const finishedAt = new Date();
     const entry = {
-      step: name,
+      step,
       startedAt: startedAt.toISOString(),
       finishedAt: finishedAt.toISOString(),
       seconds: (finishedAt.getTime() - startedAt.getTime()) / 1000,
       ok: true,
       details,
     };
-    record(spec, entry);
+    journal(entry);
     process.stdout.write(`KONG_GW_STEP ${JSON.stringify(entry)}\n`);
     return 0;
   } catch (e) {
     const err = e as Error;
     const finishedAt = new Date();
-    record(spec, {
-      step: name,
+    journal({
+      step,
       startedAt: startedAt.toISOString(),
       finishedAt: finishedAt.toISOString(),
       seconds: (finishedAt.getTime() - startedAt.getTime()) / 1000,
@@ -50,10 +120,16 @@ async function runStep(spec: StepSpec, name: StepName, work: Work): Promise<numb
       details: { error: err.message },
     });
     let message = `kong-gateway: step "${name}" of ${spec.kind} ${spec.from ?? "(new)"} → ${spec.to} failed: ${err.message}`;
-    // An install has nothing to go back to; upgrades and rollbacks by version do.
-    if (spec.kind !== "install" && spec.automaticRollback && ROLLBACK_ON.includes(name)) {
+    // An install has nothing to go back to; upgrades and rollbacks by version do. A settings
+    // change on a running cluster is not a chain: its node puts its own old settings back.
+    if (
+      opts.rollback !== false &&
+      spec.kind !== "install" &&
+      spec.automaticRollback &&
+      ROLLBACK_ON.includes(step)
+    ) {
       process.stderr.write(`[kong-gateway] ${name} failed; rolling back automatically...\n`);
-      message = await automaticRollback(spec, name, err);
+      message = await automaticRollback(spec, step, err);
     }
     process.stderr.write(`${message}\n`);
     return 1;
@@ -64,6 +140,8 @@ async function main(argv: string[]): Promise<number> {
   const command = argv[0] as RunnerCommand | undefined;
   const spec = parseSpec(process.env[SPEC_ENV]);
   switch (command) {
+    case "settings":
+      return runStep(spec, "settings", (s) => checkSettings(s, runtimeFor(s)));
     case "preflight":
       return runStep(spec, "preflight", steps.preflight);
     case "stop":
@@ -78,7 +156,9 @@ async function main(argv: string[]): Promise<number> {
       return runStep(spec, "restore", steps.restore);
     case "node-start": {
       const id = argv[1] ?? "";
-      return runStep(spec, "start", (s) => steps.nodeStart(s, id));
+      return runStep(spec, "start", (s) => steps.nodeStart(s, id), {
+        rollback: !chainCompleted(spec),
+      });
     }
     case "verify": {
       const code = await runStep(spec, "verify", (s) => steps.verify(s, backupTables(s)));
@@ -102,7 +182,7 @@ async function main(argv: string[]): Promise<number> {
     }
     default:
       process.stderr.write(
-        `usage: run.ts <${["preflight", "stop", "backup", "migrations-up", "migrations-finish", "restore", "verify", "node-start <id>", "node-delete <id>"].join("|")}>\n`,
+        `usage: run.ts <${["settings", "preflight", "stop", "backup", "migrations-up", "migrations-finish", "restore", "verify", "node-start <id>", "node-delete <id>"].join("|")}>\n`,
       );
       return 2;
   }

@@ -14,7 +14,7 @@ import type { StepName } from "../plan/steps";
 export type { StepName };
 
 /** What the runner is asked to do: a step, or a node's start (its creation) or deletion. */
-export type RunnerCommand = StepName | "node-start" | "node-delete";
+export type RunnerCommand = StepName | "settings" | "node-start" | "node-delete";
 
 /** A Kong node of the cluster, as the runtime starts it. */
 export interface NodeSpec {
@@ -154,6 +154,10 @@ export interface StepSpec {
     readonly dbTimeoutSeconds: number;
     /** `kong migrations --lock-timeout`. */
     readonly lockTimeoutSeconds: number;
+    /** How long a backup (or a restore) may take. Absent in specs of older releases: 3600. */
+    readonly backupSeconds?: number;
+    /** Per-step time limits overriding the defaults of steps/limits.ts. */
+    readonly stepSeconds?: Readonly<Record<string, number>>;
   };
 }
 

@@ -14,6 +14,7 @@ import { backupFileProblem, readManifest, restoreBackup } from "./restore";
 import { runtimeFor } from "./runtime";
 import { StepSpec } from "./spec";
 import { checkChange, checkWindow } from "./policy";
+import { chainCompleted, restartWithFallback } from "./settings";
 
 /** A step's result: facts for the journal and the report. */
 export type StepDetails = Record<string, unknown>;
@@ -168,7 +169,8 @@ export async function backup(spec: StepSpec): Promise<StepDetails> {
     spec.backup,
     {
       cluster: spec.cluster,
-      from: spec.from ?? "unknown",
+      // An install's re-run over its own bootstrapped database backs up that version.
+      from: spec.from ?? spec.to,
       to: spec.to,
       // Retention must never delete the backup this rollback is about to restore.
       keep: spec.restoreBackupId ? [spec.restoreBackupId] : [],
@@ -271,7 +273,12 @@ export async function nodeStart(spec: StepSpec, id: string): Promise<StepDetails
       `node ${id} is not part of this cluster (${spec.nodes.map((n) => n.id).join(", ")})`,
     );
   }
-  const r = await runtimeFor(spec).start(rec, spec.timeouts.startSeconds);
+  const rt = runtimeFor(spec);
+  // On a running cluster (its chain completed) this is a settings change: a node that fails with
+  // the new settings is brought back with its old ones.
+  const r = chainCompleted(spec)
+    ? await restartWithFallback(spec, rt, rec)
+    : await rt.start(rec, spec.timeouts.startSeconds);
   return {
     node: id,
     version: rec.version,

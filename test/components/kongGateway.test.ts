@@ -76,14 +76,16 @@ describe("KongGateway on a brand-new stack", () => {
       `${name}-install-3.4.2-migrations-finish`,
       `${name}-install-3.4.2-migrations-up`,
       `${name}-install-3.4.2-preflight`,
+      `${name}-install-3.4.2-settings`,
       `${name}-install-3.4.2-stop`,
       `${name}-install-3.4.2-verify`,
     ]);
     const chain = `${name}-install-3.4.2`;
-    assert.deepEqual(deps(byName("install-3.4.2-preflight")).sort(), [
+    assert.deepEqual(deps(byName("install-3.4.2-settings")).sort(), [
       `${name}-3.4.2-install`,
       `${name}-db-server`,
     ]);
+    assert.deepEqual(deps(byName("install-3.4.2-preflight")), [`${chain}-settings`]);
     assert.deepEqual(deps(byName("install-3.4.2-stop")), [`${chain}-preflight`]);
     assert.deepEqual(deps(byName("install-3.4.2-backup")), [`${chain}-stop`]);
     assert.deepEqual(deps(byName("install-3.4.2-migrations-up")), [`${chain}-backup`]);
@@ -219,10 +221,12 @@ describe("KongGateway version changes", () => {
     record("the-old-password");
     await build("3.5.0", { deployed }, dir);
     assert.equal(warnings.length, 1);
+    assert.match(warnings[0]!, /^Kong 3\.5\.0 stays; settings change in place/);
     assert.match(
       warnings[0]!,
-      /^kong-gateway:dbPassword changed \(Kong 3\.5\.0 stays\): the steps run again, preflight first .* then each node restarts with the new password, one after the other$/,
+      /dbPassword: \(secret\) changed\n\s+restart: each node restarts with the new password \(PostgreSQL must already accept it: checked before any node restarts\)/,
     );
+    assert.match(warnings[0]!, /Outage: none expected: nodes restart one at a time/);
     assert.ok(!warnings[0]!.includes(PASSWORD));
   });
 
@@ -331,7 +335,7 @@ describe("KongGateway with database.mode managed (mocks: the PostgreSQL provider
     assert.equal(database.type, "postgresql:index/database:Database");
     assert.deepEqual([database.inputs.name, database.inputs.owner], ["kong", "kong"]);
     assert.equal(grant.inputs.objectType, "database");
-    assert.deepEqual(deps(byName("install-3.4.2-preflight")).sort(), [
+    assert.deepEqual(deps(byName("install-3.4.2-settings")).sort(), [
       `${name}-3.4.2-install`,
       `${name}-db-database`,
       `${name}-db-grant`,
@@ -381,7 +385,7 @@ describe("KongGateway with runtime hosts (mocks here; test/e2e/hosts.test.ts run
       [(c.proxy as Record<string, unknown>).host, (c.proxy as Record<string, unknown>).port],
       ["bastion.example.com", 2222],
     );
-    assert.deepEqual(deps(byName("install-3.4.2-preflight")).sort(), [
+    assert.deepEqual(deps(byName("install-3.4.2-settings")).sort(), [
       `${name}-3.4.2-install-10.0.0.11`,
       `${name}-3.4.2-install-10.0.0.12`,
       `${name}-db-server`,

@@ -16,6 +16,8 @@ export interface Registration {
   readonly inputs: Record<string, unknown>;
   /** Raw inputs with secret markers still in place. */
   readonly rawInputs: Record<string, unknown>;
+  /** The `ignoreChanges` resource option. */
+  readonly ignoreChanges: string[];
 }
 
 /** The marker Pulumi's wire format uses for secret values. */
@@ -48,6 +50,7 @@ export function installMocks(preview = false): Registration[] {
     getParent(): string;
     getDependenciesList(): string[];
     getObject(): { toJavaScript(): Record<string, unknown> } | undefined;
+    getIgnorechangesList(): string[];
   };
   const monitor = getMonitor() as unknown as {
     registerResource: (
@@ -72,6 +75,7 @@ export function installMocks(preview = false): Registration[] {
             ),
           ) as Record<string, unknown>,
           rawInputs: raw,
+          ignoreChanges: req.getIgnorechangesList(),
         });
       }
       cb(err, res);
