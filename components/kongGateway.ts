@@ -25,6 +25,7 @@ import {
   restartsNodes,
   SettingChange,
   settingsSnapshot,
+  unusedSettings,
 } from "./settings";
 import { checkWindow } from "./steps/policy";
 import { UpgradeReport } from "./steps/report";
@@ -80,8 +81,8 @@ export class KongGateway extends pulumi.ComponentResource {
     const cfg = resolveConfig(args, root, this);
     ensureRunnerBundle(root);
     const local = readLocalState(cfg.stateDir, cfg.backup.dir, name);
-    for (const skipped of local.skippedBackups) {
-      void pulumi.log.warn(skipped, this);
+    for (const note of [...local.skippedBackups, ...unusedSettings(cfg.runtime, args)]) {
+      void pulumi.log.warn(note, this);
     }
     const plan = planOrFail(cfg, args, local.backups, this);
     const snapshot = settingsSnapshot(cfg);

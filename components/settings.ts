@@ -343,3 +343,27 @@ function impactLabel(impact: Impact): string {
       return "refused";
   }
 }
+
+/** Settings that are set but do nothing on the configured runtime (said in preview, not refused). */
+export function unusedSettings(
+  runtime: string,
+  given: { hosts?: unknown; docker?: unknown; local?: unknown; sshPrivateKey?: unknown },
+): string[] {
+  const out: string[] = [];
+  for (const section of ["local", "hosts", "docker"] as const) {
+    const v = given[section];
+    const set =
+      v !== undefined && !(typeof v === "object" && v !== null && Object.keys(v).length === 0);
+    if (set && section !== runtime) {
+      out.push(
+        `kong-gateway:${section} is set but kong-gateway:runtime is ${runtime}: it is not used (remove it, or set runtime to ${section} on a new stack)`,
+      );
+    }
+  }
+  if (given.sshPrivateKey !== undefined && runtime !== "hosts") {
+    out.push(
+      `kong-gateway:sshPrivateKey is set but kong-gateway:runtime is ${runtime}: it is not used`,
+    );
+  }
+  return out;
+}

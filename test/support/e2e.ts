@@ -29,7 +29,7 @@ export async function sql<T extends object = Record<string, unknown>>(
     host: "127.0.0.1",
     port: ks.dbPort,
     user: "kong",
-    password: E2E_PASSWORD,
+    password: ks.dbPassword,
     database: "kong",
   });
   await c.connect();

@@ -26,6 +26,8 @@ export interface KongStack {
   readonly stateDir: string;
   readonly basePort: number;
   readonly dbPort: number;
+  /** The Kong role's password as the stack configures it now (a test may rotate it). */
+  dbPassword: string;
   /** Proxy URL of node i. */
   proxyUrl(i?: number): string;
   /** Admin URL of node i. */
@@ -81,6 +83,7 @@ export async function createKongStack(
     stateDir,
     basePort,
     dbPort,
+    dbPassword: E2E_PASSWORD,
     proxyUrl: (i = 0) => `http://127.0.0.1:${basePort + 10 * i}`,
     adminUrl: (i = 0) => `http://127.0.0.1:${basePort + 10 * i + 1}`,
     setVersion: (v) => stack.setConfig("kong-gateway:version", { value: v }),
