@@ -100,6 +100,8 @@ function layout(run: TimelineRun): Laid {
     const seconds = Math.max(0, rel(s.finishedAt) - at);
     const e = run.estimate?.steps[s.name];
     if (e === undefined) {
+      // A step the plan does not list takes, in the plan, what it took: later steps stay aligned.
+      planned += seconds;
       return { name: s.name, at, seconds };
     }
     const lane = { name: s.name, at, seconds, estAt: planned, est: e.expectedSeconds };

@@ -131,6 +131,20 @@ describe("renderTimeline", () => {
     assert.equal(rects(renderTimeline([{ report: sampleReport() }]), "estimate").length, 0);
   });
 
+  it("a step the plan does not list keeps its measured length in the plan's timeline", () => {
+    const estimate: TimelineEstimate = {
+      steps: { stop: { lowSeconds: 1, expectedSeconds: 3, highSeconds: 4 } },
+    };
+    const svg = renderTimeline([{ report: sampleReport(), estimate }]);
+    const bars = rects(svg, "step");
+    const [est] = rects(svg, "estimate");
+    close(
+      est!.x,
+      bars.find((b) => b.step === "stop")!.x,
+      "planned stop after the measured 2 s preflight",
+    );
+  });
+
   it("names the backup (and the restored one) in the run's heading", () => {
     const svg = renderTimeline([
       {
