@@ -17,7 +17,7 @@ import { KongCluster } from "./kongCluster";
 import { KongDatabase } from "./kongDatabase";
 import { passwordRotated, readLocalState } from "./localState";
 import { ensureRunnerBundle } from "./runnerBundle";
-import { Plan, planChange, PlanError, PlanJson, planToJson, renderPlan } from "./plan";
+import { Plan, planChange, PlanError, PlanSummary, planSummary, renderPlan } from "./plan";
 import {
   assertReconfigurable,
   diffSettings,
@@ -66,8 +66,8 @@ export class KongGateway extends pulumi.ComponentResource {
   public readonly version: string;
   public readonly proxyUrls: string[];
   public readonly adminUrls: string[];
-  /** The plan while the configured version differs from the deployed one. */
-  public readonly upgradePlan: PlanJson | undefined;
+  /** The plan's summary while the configured version differs from the deployed one (short diff). */
+  public readonly upgradePlan: PlanSummary | undefined;
   /** The report of the change that produced the running cluster. */
   public readonly lastUpgrade: pulumi.Output<UpgradeReport | undefined>;
   /** The backup catalog after that change. */
@@ -177,7 +177,7 @@ export class KongGateway extends pulumi.ComponentResource {
     this.version = cfg.version;
     this.proxyUrls = upgrade.cluster.proxyUrls;
     this.adminUrls = upgrade.cluster.adminUrls;
-    this.upgradePlan = plan.kind === "noop" ? undefined : planToJson(plan);
+    this.upgradePlan = plan.kind === "noop" ? undefined : planSummary(plan);
     this.lastUpgrade = report.apply((r) => r.lastUpgrade);
     this.backups = report.apply((r) => r.backups);
     this.deployment = report.apply((r) => ({

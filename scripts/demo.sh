@@ -4,7 +4,7 @@
 #   2. create the `local` stack and deploy Kong at the version stacks/Pulumi.local.yaml names,
 #      with demo data (first run only);
 #   3. bump the version by one guaranteed hop and show `pulumi preview` (the planned downtime);
-#   4. `pulumi up` (the in-place upgrade) and print the upgrade report.
+#   4. `pulumi up` (the in-place upgrade) and print the upgrade report and its timeline's path.
 # Every run performs one more hop. `npm run demo -- --destroy` tears everything down.
 # Kong here is the stand-in of test/kong-sim (real Kong cannot be installed on this machine).
 set -euo pipefail
@@ -66,6 +66,12 @@ for (const s of r.steps) console.log(`  ${s.name.padEnd(18)} ${String(s.seconds)
 if (r.backup) console.log(`backup ${r.backup.id}: ${r.backup.bytes} bytes, sha256 ${r.backup.sha256}\n  ${r.backup.path}`);
 if (r.restored) console.log(`restored ${r.restored.id}\n  ${r.restored.path}`);
 ' < <(p stack output lastUpgrade -s "$stack" --json)
+# The verify step drew the change as an SVG beside its report (components/report/timeline.ts).
+timeline=$(ls -t ".state/$stack/reports/"*.svg 2>/dev/null | head -1 || true)
+if [[ -n "$timeline" ]]; then
+  echo "timeline (steps, planned vs measured, the outage; open it in a browser):"
+  echo "  $root/$timeline"
+fi
 
 proxy=$(p stack output proxyUrls -s "$stack" --json | node -e 'process.stdout.write(JSON.parse(require("fs").readFileSync(0,"utf8")).join(" "))')
 admin=$(p stack output adminUrls -s "$stack" --json | node -e 'process.stdout.write(JSON.parse(require("fs").readFileSync(0,"utf8")).join(" "))')

@@ -16,6 +16,7 @@ import {
   planChange,
   planToJson,
   renderPlan,
+  renderPlanMarkdown,
 } from "../components/plan";
 
 const USAGE = `usage: npm run plan -- --to <version> [options]
@@ -31,7 +32,8 @@ const USAGE = `usage: npm run plan -- --to <version> [options]
   --backups <file.json>   backup catalog (BackupRecord[]) for rollbacks
   --history <file.json>   earlier runs (PastRun[]) for measured estimates
   --backup-dir <dir>      where the upgrade's backup goes                  default: .state/backups
-  --json                  print the plan as JSON (the stack's upgradePlan output)
+  --json                  print the whole plan as JSON (what preview's warning says, as data)
+  --markdown              print the plan as Markdown (a table of steps) for a change request
 
 exit status: 0 allowed, 2 refused (with the route to take), 1 bad input`;
 
@@ -89,12 +91,16 @@ function run(argv: string[]): number {
       history: { type: "string" },
       "backup-dir": { type: "string" },
       json: { type: "boolean", default: false },
+      markdown: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
   });
   if (values.help) {
     process.stdout.write(`${USAGE}\n`);
     return 0;
+  }
+  if (values.json && values.markdown) {
+    throw new UsageError("--json and --markdown exclude each other; pick one");
   }
   if (values.to === undefined) {
     throw new UsageError("--to is required");
@@ -124,7 +130,11 @@ function run(argv: string[]): number {
     ...(values["backup-dir"] === undefined ? {} : { backupDir: values["backup-dir"] }),
   });
   process.stdout.write(
-    values.json ? `${JSON.stringify(planToJson(plan), null, 2)}\n` : renderPlan(plan),
+    values.json
+      ? `${JSON.stringify(planToJson(plan), null, 2)}\n`
+      : values.markdown
+        ? renderPlanMarkdown(plan)
+        : renderPlan(plan),
   );
   return 0;
 }

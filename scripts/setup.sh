@@ -4,7 +4,8 @@
 #   1. node modules (npm ci) when missing or stale;
 #   2. PostgreSQL server and client tools from Debian's package, when missing;
 #   3. OpenSSH server and client from Debian's packages, when missing (no service is started);
-#   4. the Pulumi engine under .tools/ (scripts/setup-engine.sh).
+#   4. chromium from Debian's packages, when missing (renders the upgrade timelines in tests);
+#   5. the Pulumi engine under .tools/ (scripts/setup-engine.sh).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -53,6 +54,19 @@ if [[ ! -x /usr/sbin/sshd ]] || ! command -v ssh >/dev/null 2>&1 || ! command -v
   fi
 fi
 log "OpenSSH: $(ssh -V 2>&1)"
+
+# A headless browser for the timeline test (test/report/browser.test.ts renders the SVG to a PNG).
+if ! command -v chromium >/dev/null 2>&1; then
+  if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    log "installing chromium from Debian's packages..."
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "setup: chromium is missing. Install it, e.g. 'sudo apt-get install -y chromium' (the timeline test renders SVG with it, headless)" >&2
+    exit 1
+  fi
+fi
+log "chromium: $(chromium --version 2>/dev/null | head -1)"
 
 bash scripts/setup-podman.sh  # podman for the docker runtime's real-engine test (no service)
 

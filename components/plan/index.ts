@@ -51,5 +51,15 @@ export type { BackupRecord } from "./rollback";
 export { LARGE_DATABASE_BYTES } from "./warnings";
 export { DEFAULT_BACKUP_DIR, planChange } from "./plan";
 export type { BackupTarget, Plan, PlannedStep, PlanRequest } from "./plan";
-export { formatDuration, formatRange, PLAN_SCHEMA, planToJson, renderPlan } from "./render";
+export {
+  formatDuration,
+  formatRange,
+  PLAN_SCHEMA,
+  planHeadline,
+  planToJson,
+  renderPlan,
+  stepLocation,
+} from "./render";
 export type { PlanJson } from "./render";
+export { PLAN_SUMMARY_SCHEMA, planSummary, renderPlanMarkdown } from "./summary";
+export type { PlanSummary } from "./summary";

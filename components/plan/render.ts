@@ -39,7 +39,8 @@ const TITLES: Record<Plan["kind"], string> = {
 
 const HOPS = { patch: "patch upgrade", minor: "adjacent minor", lts: "LTS to LTS" } as const;
 
-function where(step: PlannedStep): string {
+/** Where a step runs, as the plan's text and Markdown say it: `2 × 3.6.0 nodes`, `database`. */
+export function stepLocation(step: PlannedStep): string {
   switch (step.runsOn) {
     case "deployed-nodes":
     case "target-nodes":
@@ -53,12 +54,12 @@ function where(step: PlannedStep): string {
 
 function stepLines(plan: Plan): string[] {
   const nameWidth = Math.max(...plan.steps.map((s) => s.name.length));
-  const whereWidth = Math.max(...plan.steps.map((s) => where(s).length));
+  const whereWidth = Math.max(...plan.steps.map((s) => stepLocation(s).length));
   return plan.steps.map((s, i) => {
     const down = s.gatewayDown ? "DOWN" : "up  ";
     const source = s.estimate.source === "measured" ? `measured ×${s.estimate.runs}` : "default";
     return (
-      `  ${i + 1}. ${s.name.padEnd(nameWidth)}  ${where(s).padEnd(whereWidth)}  gateway ${down}  ` +
+      `  ${i + 1}. ${s.name.padEnd(nameWidth)}  ${stepLocation(s).padEnd(whereWidth)}  gateway ${down}  ` +
       `${formatRange(s.estimate)} [${source}]\n      ${s.description}` +
       (s.command === undefined ? "" : `\n      $ ${s.command}`)
     );
@@ -125,17 +126,21 @@ function windowLine(plan: Plan): string[] {
   return [`Maintenance window (${w.windows.join("; ")}): ${state}`];
 }
 
+/** The plan's first line: `Kong 3.5.0 → 3.6.0: in-place upgrade (adjacent minor)`. */
+export function planHeadline(plan: Plan): string {
+  return plan.kind === "noop"
+    ? `Kong ${plan.to}: no change (the deployed version is the target)`
+    : `Kong ${plan.from === undefined ? "" : `${plan.from} → `}${plan.to}: ${TITLES[plan.kind]}` +
+        (plan.hop === undefined ? "" : ` (${HOPS[plan.hop]})`);
+}
+
 /**
  * Renders a plan for people, top to bottom: what changes, the steps in order with where they run,
  * whether the gateway is down and how long each takes, nodes stopped and started, migrations,
  * downtime with its range and source, backup location, window, warnings.
  */
 export function renderPlan(plan: Plan): string {
-  const head =
-    plan.kind === "noop"
-      ? `Kong ${plan.to}: no change (the deployed version is the target)`
-      : `Kong ${plan.from === undefined ? "" : `${plan.from} → `}${plan.to}: ${TITLES[plan.kind]}` +
-        (plan.hop === undefined ? "" : ` (${HOPS[plan.hop]})`);
+  const head = planHeadline(plan);
   if (plan.kind === "noop") {
     return [head, ...plan.warnings.map((w) => `  ! ${w}`)].join("\n") + "\n";
   }

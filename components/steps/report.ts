@@ -24,6 +24,8 @@ export interface UpgradeReport {
   readonly outcome: "succeeded" | "rolled-back" | "failed";
   readonly steps: ReportStep[];
   readonly downtimeSeconds: number;
+  /** When the outage began (first old node stopped serving) and ended (first new node ready). */
+  readonly outage?: { startedAt: string; endedAt: string };
   readonly databaseBytes?: number;
   /** The backup this change took (a rollback's: the database as the newer version left it). */
   readonly backup?: { id: string; path: string; sha256: string; bytes: number };
@@ -82,6 +84,7 @@ export function buildReport(spec: StepSpec, outcome: UpgradeReport["outcome"]): 
     outcome,
     steps: foldStarts(list),
     downtimeSeconds: firstStop && firstReady ? seconds(firstStop, firstReady) : 0,
+    ...(firstStop && firstReady ? { outage: { startedAt: firstStop, endedAt: firstReady } } : {}),
     databaseBytes:
       typeof preflight?.details?.databaseBytes === "number"
         ? preflight.details.databaseBytes

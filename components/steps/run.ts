@@ -20,6 +20,7 @@ import { automaticRollback, ROLLBACK_ON } from "./rollback";
 import { runtimeFor } from "./runtime";
 import { parseSpec, RunnerCommand, SPEC_ENV, StepName, StepSpec } from "./spec";
 import * as steps from "./steps";
+import { writeTimeline } from "./timeline";
 
 type Work = (spec: StepSpec) => Promise<Record<string, unknown>>;
 
@@ -167,6 +168,7 @@ async function main(argv: string[]): Promise<number> {
           lastUpgrade: buildReport(spec, "succeeded"),
           backups: exportedCatalog(spec),
         };
+        writeTimeline(spec, report.lastUpgrade);
         process.stdout.write(`KONG_GW_REPORT ${JSON.stringify(report)}\n`);
       }
       return code;

@@ -121,6 +121,29 @@ describe("npm run plan", { concurrency: true }, () => {
     );
     assert.equal(json.migrations.up.length, 24 + 4 + 4);
   });
+  test("--markdown prints the plan as a table for a change request", async () => {
+    const r = await plan("--from", "3.5.0", "--to", "3.6.0", "--nodes", "2", "--markdown");
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^### Kong 3\.5\.0 → 3\.6\.0: in-place upgrade \(adjacent minor\)\n/);
+    assert.match(
+      r.stdout,
+      /\n\| # \| step \| runs on \| gateway \| estimate \| source \| command \|\n/,
+    );
+    assert.match(
+      r.stdout,
+      /\n\| 2 \| stop \| 2 × 3\.5\.0 nodes \| \*\*down\*\* \| .* \| default \| `kong quit` \|\n/,
+    );
+    assert.match(
+      r.stdout,
+      /- \*\*Backup:\*\* `\.state\/backups\/kong-3\.5\.0-to-3\.6\.0-<timestamp>\.dump`/,
+    );
+    assert.equal(r.stderr, "");
+  });
+  test("--json and --markdown together: bad input", async () => {
+    const r = await plan("--to", "3.6.0", "--json", "--markdown");
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /--json and --markdown exclude each other/);
+  });
   test("plugins, history and windows flow through", async () => {
     const history = file("history.json", [
       { steps: [{ name: "stop", seconds: 7 }], databaseBytes: 1000 },
