@@ -196,7 +196,11 @@ export function diffSettings(
   if (!deployed) {
     return [];
   }
-  const keys = [...new Set([...Object.keys(deployed), ...Object.keys(current)])].sort();
+  // Another runtime brings its own section: the runtime itself is the change to name.
+  const runtimeChanged = deployed.runtime !== current.runtime;
+  const keys = [...new Set([...Object.keys(deployed), ...Object.keys(current)])]
+    .filter((k) => !(runtimeChanged && /^(local|hosts|docker)\./.test(k)))
+    .sort();
   const out: SettingChange[] = [];
   for (const setting of keys) {
     const from = deployed[setting];

@@ -143,12 +143,12 @@ describe("a same-version settings change (reconfigure)", () => {
       /kong-gateway:stateDir .* cannot change on the running cluster: the node records/,
     ],
     [
-      "a shrink",
+      "the node count (a shrink)",
       { nodes: 1 },
       /kong-gateway:nodes 2 → 1 cannot change on the running cluster: the cluster would shrink from 2 to 1 nodes; set kong-gateway:capacity\.allowSmallerCluster true/,
     ],
   ] as const) {
-    it(`refuses a ${what} change before any resource exists`, async () => {
+    it(`refuses a change of ${what} before any resource exists`, async () => {
       const first = await deploy(base());
       registrations.length = 0;
       assert.throws(
