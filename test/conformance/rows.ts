@@ -1,0 +1,455 @@
+/**
+ * The rows of the contract (../shared/KONG.md §1–§3) that the step runner relies on, grouped by
+ * the database state they need. One source of truth: `npm run conformance` runs them against a
+ * user's Kong, test/conformance/standin.test.ts against the stand-in (test/kong-sim).
+ *
+ * Scenarios run in order, each on a freshly reset database. Every expectation is Kong's text
+ * (contract.ts); nothing here depends on the stand-in's migration names, so a real Kong of any
+ * supported version can pass. Node rows (start, readiness, quit, stop) are in rowsNodes.ts.
+ */
+import {
+  kongError,
+  LIST_TABLE,
+  MIGRATING,
+  NEEDS_BOOTSTRAP,
+  NOT_LEADER,
+  startRefusal,
+  UP_RAN,
+} from "./contract";
+import { freePort } from "../support/postgres";
+import {
+  compareVersions,
+  kongRow,
+  listCode,
+  listStays,
+  type Kit,
+  type Row,
+  type Scenario,
+} from "./kit";
+import { lockRows } from "./rowsLocks";
+import { nodeScenario, pendingNodeRows } from "./rowsNodes";
+
+/** `kong migrations <sub> [...]` with the kit's settings, on the Kong under test. */
+const migrations =
+  (...args: string[]) =>
+  (kit: Kit) =>
+    kit.kong.target.kong(["migrations", ...args], kit.env());
+
+/** `kong migrations status` (3.0+): exit 0 and exactly these top-level keys. */
+function statusRow(name: string, keys: readonly string[], needsBootstrap: boolean): Row {
+  return {
+    name,
+    since: [3, 0],
+    expected: `exit 0 · JSON {${keys.join(", ")}}, needs_bootstrap ${needsBootstrap}`,
+    async check(kit) {
+      const r = await migrations("status")(kit);
+      let json: Record<string, unknown> = {};
+      try {
+        json = JSON.parse(r.stdout) as Record<string, unknown>;
+      } catch {
+        return { ok: false, seen: `exit ${r.code} · stdout is not JSON`, details: [r.stdout] };
+      }
+      const seenKeys = Object.keys(json);
+      const ok =
+        r.code === 0 &&
+        json.needs_bootstrap === needsBootstrap &&
+        [...seenKeys].sort().join() === [...keys].sort().join();
+      return {
+        ok,
+        seen: `exit ${r.code} · JSON {${seenKeys.join(", ")}}, needs_bootstrap ${String(json.needs_bootstrap)}`,
+        details: ok ? [] : [`stdout: ${r.stdout}`],
+      };
+    },
+  };
+}
+
+const bootstrapped = async (kit: Kit, env: Record<string, string> = {}) => {
+  const r = await kit.kong.target.kong(["migrations", "bootstrap"], kit.env(env), 600);
+  if (r.code !== 0) {
+    throw new Error(`kong migrations bootstrap exited ${r.code}: ${r.stderr.trim()}`);
+  }
+};
+
+const cannotRun = {
+  code: 1,
+  stdout: "",
+  stderr: kongError(`Cannot run migrations: ${NEEDS_BOOTSTRAP}`),
+};
+
+const notBootstrapped: Scenario = {
+  name: "not bootstrapped",
+  setup: () => Promise.resolve(),
+  rows: [
+    kongRow("list", { code: 3, stdout: `${NEEDS_BOOTSTRAP}\n`, stderr: "" }, migrations("list")),
+    kongRow("up", cannotRun, migrations("up"), {
+      then: listStays(3),
+      thenExpected: "list still 3",
+    }),
+    kongRow("finish", cannotRun, migrations("finish")),
+    statusRow("status", ["needs_bootstrap", "new_migrations"], true),
+    kongRow(
+      "start refused",
+      {
+        code: 1,
+        stdout: "",
+        stderr: {
+          like: startRefusal(NEEDS_BOOTSTRAP),
+          says: "Error: …migrations.lua:<n>: Database needs bootstrapping…",
+        },
+      },
+      async (kit) => kit.kong.target.kong(["start"], (await kit.node()).env, 120),
+    ),
+    kongRow(
+      "bootstrap",
+      {
+        code: 0,
+        stdout: {
+          like: new RegExp(
+            `^Bootstrapping database\\.\\.\\.\\n${MIGRATING}Database is up-to-date\\n$`,
+          ),
+          says: '"Bootstrapping database...", migrations, "Database is up-to-date"',
+        },
+        stderr: "",
+      },
+      (kit) => kit.kong.target.kong(["migrations", "bootstrap"], kit.env(), 600),
+      { then: listStays(0), thenExpected: "then list 0" },
+    ),
+  ],
+};
+
+const upToDate: Scenario = {
+  name: "up to date",
+  setup: (kit) => bootstrapped(kit),
+  rows: [
+    kongRow(
+      "list",
+      {
+        code: 0,
+        stdout: {
+          like: new RegExp(`^Executed migrations:\\n${LIST_TABLE}$`),
+          says: '"Executed migrations:" + table',
+        },
+        stderr: "",
+      },
+      migrations("list"),
+    ),
+    kongRow(
+      "up",
+      { code: 0, stdout: "Database is already up-to-date\n", stderr: "" },
+      migrations("up"),
+    ),
+    kongRow(
+      "finish",
+      { code: 0, stdout: "No pending migrations to finish\n", stderr: "" },
+      migrations("finish"),
+    ),
+    kongRow(
+      "bootstrap",
+      { code: 0, stdout: "Database already bootstrapped\n", stderr: "" },
+      migrations("bootstrap"),
+    ),
+    statusRow("status", ["needs_bootstrap", "executed_migrations"], false),
+    kongRow(
+      "status before 3.0",
+      {
+        code: 1,
+        stderr: {
+          like: /^No such command for migrations: status\n/,
+          says: '"No such command for migrations: status"',
+        },
+      },
+      migrations("status"),
+      { before: [3, 0] },
+    ),
+    kongRow(
+      "unknown subcommand",
+      {
+        code: 1,
+        stdout: "",
+        stderr: {
+          like: /^No such command for migrations: frobnicate\n/,
+          says: '"No such command for migrations: frobnicate"',
+        },
+      },
+      migrations("frobnicate"),
+    ),
+    kongRow(
+      "unreachable database",
+      {
+        code: 1,
+        stdout: "",
+        stderr: kongError(
+          "[PostgreSQL error] failed to retrieve PostgreSQL server_version_num: connection refused",
+        ),
+      },
+      async (kit) =>
+        kit.kong.target.kong(
+          ["migrations", "list"],
+          kit.env({ KONG_PG_HOST: "127.0.0.1", KONG_PG_PORT: String(await freePort()) }),
+        ),
+    ),
+  ],
+};
+
+const cli: Scenario = {
+  name: "cli",
+  setup: () => Promise.resolve(),
+  rows: [
+    kongRow(
+      "kong version",
+      {
+        code: 0,
+        stdout: {
+          like: /^(\d+\.\d+\.\d+|Kong Enterprise \d+\.\d+\.\d+\.\d+)\n$/,
+          says: "the bare version (3.6.1)",
+        },
+        stderr: "",
+      },
+      (kit) => kit.kong.target.kong(["version"], {}),
+    ),
+    kongRow(
+      "kong version -a",
+      {
+        code: 0,
+        stdout: {
+          like: /^Kong( Enterprise)?: \d+\.\d+\.\d+(\.\d+)?\n(.+\n)+$/,
+          says: '"Kong: <version>" + component lines',
+        },
+      },
+      (kit) => kit.kong.target.kong(["version", "-a"], {}),
+    ),
+    kongRow(
+      "kong check (valid)",
+      {
+        code: 0,
+        stdout: {
+          like: /^configuration at \S+ is valid\n$/,
+          says: '"configuration at <file> is valid"',
+        },
+      },
+      async (kit) =>
+        kit.kong.target.kong(
+          ["check", await kit.kong.target.writeFile("valid.conf", "database = postgres\n")],
+          {},
+        ),
+    ),
+    kongRow(
+      "kong check (invalid)",
+      {
+        code: 1,
+        stderr: {
+          like: /database has an invalid value: 'mysql'/,
+          says: "names database = 'mysql'",
+        },
+      },
+      async (kit) =>
+        kit.kong.target.kong(
+          ["check", await kit.kong.target.writeFile("invalid.conf", "database = mysql\n")],
+          {},
+        ),
+    ),
+  ],
+};
+
+/** A database bootstrapped with `plugins = off`: for the bundled plugins' migrations, it is "new". */
+const newMigrations: Scenario = {
+  name: "new migrations (bootstrapped with plugins off)",
+  setup: async (kit) => {
+    await bootstrapped(kit, { KONG_PLUGINS: "off" });
+    const code = await listCode(kit);
+    if (code !== 5) {
+      throw new Error(
+        `kong migrations list (plugins bundled) exited ${code}, expected 5 (new migrations)`,
+      );
+    }
+  },
+  rows: [
+    kongRow(
+      "list",
+      {
+        code: 5,
+        stdout: {
+          like: new RegExp(
+            `\\nNew migrations available:\\n${LIST_TABLE}\\nRun 'kong migrations up' to proceed\\n$`,
+          ),
+          says: '"New migrations available:" + table + "Run \'kong migrations up\' to proceed"',
+        },
+        stderr: "",
+      },
+      migrations("list"),
+    ),
+    kongRow(
+      "finish",
+      {
+        code: 0,
+        stdout: "\nNew migrations available; run 'kong migrations up' to proceed\n",
+        stderr: "",
+      },
+      migrations("finish"),
+      { then: listStays(5), thenExpected: "list still 5" },
+    ),
+    kongRow(
+      "bootstrap",
+      { code: 0, stdout: "Database already bootstrapped\n", stderr: "" },
+      migrations("bootstrap"),
+    ),
+    statusRow("status", ["needs_bootstrap", "executed_migrations", "new_migrations"], false),
+    kongRow(
+      "start refused",
+      {
+        code: 1,
+        stdout: "",
+        stderr: {
+          like: startRefusal("New migrations available; run 'kong migrations up' to proceed"),
+          says: "Error: …migrations.lua:<n>: New migrations available…",
+        },
+      },
+      async (kit) => kit.kong.target.kong(["start"], (await kit.node()).env, 120),
+    ),
+    ...lockRows,
+  ],
+};
+
+const PENDING_KEY = "pending";
+
+/** Rows that need migrations left pending by `up`; skipped when the hop leaves none. */
+function whenPending(row: Row): Row {
+  return {
+    ...row,
+    async check(kit) {
+      if (kit.scratch.get(PENDING_KEY) !== true) {
+        return {
+          skip: `skipped: ${kit.from?.version.text} → ${kit.kong.version.text} leaves nothing pending`,
+        };
+      }
+      return row.check(kit);
+    },
+  };
+}
+
+const upgrade: Scenario = {
+  name: "upgrade from --from-kong",
+  needsFrom: true,
+  setup: async (kit) => {
+    const from = kit.from!;
+    if (compareVersions(from.version, kit.kong.version) >= 0) {
+      return `skipped: --from-kong ${from.version.text} is not older than ${kit.kong.version.text}`;
+    }
+    const r = await from.target.kong(["migrations", "bootstrap"], kit.env(), 600);
+    if (r.code === 0 && (await listCode(kit)) === 0) {
+      return `skipped: ${from.version.text} → ${kit.kong.version.text} has no new migrations`;
+    }
+    if (r.code !== 0) {
+      throw new Error(
+        `kong migrations bootstrap of ${from.version.text} exited ${r.code}: ${r.stderr.trim()}`,
+      );
+    }
+    return undefined;
+  },
+  rows: [
+    kongRow(
+      "list",
+      {
+        code: 5,
+        stdout: {
+          like: new RegExp(
+            `\\nNew migrations available:\\n${LIST_TABLE}\\nRun 'kong migrations up' to proceed\\n$`,
+          ),
+          says: '"New migrations available:" + table + "Run…up"',
+        },
+        stderr: "",
+      },
+      migrations("list"),
+    ),
+    kongRow("up", UP_RAN, (kit) => kit.kong.target.kong(["migrations", "up"], kit.env(), 600), {
+      thenExpected: "then list 4 (pending) or 0",
+      then: async (kit) => {
+        const code = await listCode(kit);
+        kit.scratch.set(PENDING_KEY, code === 4);
+        return {
+          seen: `then list exit ${code}`,
+          difference:
+            code === 4 || code === 0 ? undefined : `kong migrations list exited ${code} after up`,
+        };
+      },
+    }),
+    whenPending(
+      kongRow(
+        "list (pending)",
+        {
+          code: 4,
+          stdout: {
+            like: new RegExp(
+              `\\nPending migrations:\\n${LIST_TABLE}\\nRun 'kong migrations finish' when ready\\n$`,
+            ),
+            says: '"Pending migrations:" + table + "Run…finish when ready"',
+          },
+          stderr: "",
+        },
+        migrations("list"),
+      ),
+    ),
+    whenPending(
+      kongRow(
+        "up (pending)",
+        {
+          code: 1,
+          stdout: "",
+          stderr: kongError("Database has pending migrations; run 'kong migrations finish'"),
+        },
+        migrations("up"),
+        { then: listStays(4), thenExpected: "list still 4" },
+      ),
+    ),
+    whenPending(
+      statusRow(
+        "status (pending)",
+        ["needs_bootstrap", "executed_migrations", "pending_migrations"],
+        false,
+      ),
+    ),
+    ...pendingNodeRows.map(whenPending),
+    whenPending(
+      kongRow(
+        "finish with the lock held",
+        { code: 0, stdout: `${NOT_LEADER}\n`, stderr: "" },
+        async (kit) => {
+          await kit.db.query(
+            "INSERT INTO locks (key, owner, ttl) VALUES ('migrations', 'conformance-kit', now() + interval '60 seconds')",
+          );
+          try {
+            return await migrations("finish")(kit);
+          } finally {
+            await kit.db.query("DELETE FROM locks WHERE owner = 'conformance-kit'");
+          }
+        },
+        { then: listStays(4), thenExpected: "does not wait; list still 4" },
+      ),
+    ),
+    whenPending(
+      kongRow(
+        "finish",
+        {
+          code: 0,
+          stdout: {
+            like: new RegExp(`^${MIGRATING}No pending migrations to finish\\n$`),
+            says: 'teardowns, totals, "No pending migrations to finish"',
+          },
+          stderr: "",
+        },
+        (kit) => kit.kong.target.kong(["migrations", "finish"], kit.env(), 600),
+        { then: listStays(0), thenExpected: "then list 0" },
+      ),
+    ),
+  ],
+};
+
+/** Every scenario, in the order the kit runs them. */
+export const SCENARIOS: readonly Scenario[] = [
+  cli,
+  notBootstrapped,
+  upToDate,
+  nodeScenario,
+  newMigrations,
+  upgrade,
+];
