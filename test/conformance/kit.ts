@@ -230,7 +230,7 @@ export function makeKit(
     kit,
     async cleanup() {
       for (const n of nodes.splice(0)) {
-        await n.who.target.kong(["stop", "-p", n.prefix], {}, 30);
+        await n.who.target.kong(["stop", "-p", n.prefix], { KONG_PREFIX: n.prefix }, 30);
         await n.who.target.forceStop(n.prefix);
       }
       kit.scratch.clear();

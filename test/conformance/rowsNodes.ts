@@ -142,7 +142,7 @@ function statusDefaultRow(
       }
       await waitReady(n.admin);
       const r = await get("http://127.0.0.1:8007/status");
-      await kit.kong.target.kong(["stop", "-p", n.prefix], {}, 60);
+      await kit.kong.target.kong(["stop", "-p", n.prefix], env, 60);
       const ok = serves ? r.status === 200 : r.status === 0;
       return {
         ok,
@@ -187,7 +187,7 @@ export const nodeScenario: Scenario = {
         },
         stderr: "",
       },
-      (kit) => kit.kong.target.kong(["health", "-p", shared(kit).prefix], {}),
+      (kit) => kit.kong.target.kong(["health", "-p", shared(kit).prefix], shared(kit).env),
     ),
     httpRow(
       "GET /status (status listener)",
@@ -242,7 +242,7 @@ export const nodeScenario: Scenario = {
     kongRow(
       "quit",
       { code: 0, stdout: "Kong stopped (gracefully)\n", stderr: "" },
-      (kit) => kit.kong.target.kong(["quit", "-p", shared(kit).prefix], {}, 120),
+      (kit) => kit.kong.target.kong(["quit", "-p", shared(kit).prefix], shared(kit).env, 120),
       {
         then: adminClosed,
         thenExpected: "admin port closed",
@@ -257,7 +257,7 @@ export const nodeScenario: Scenario = {
           says: '"Error: Kong is not running at <prefix>"',
         },
       },
-      (kit) => kit.kong.target.kong(["health", "-p", shared(kit).prefix], {}),
+      (kit) => kit.kong.target.kong(["health", "-p", shared(kit).prefix], shared(kit).env),
     ),
     kongRow(
       "stop",
@@ -267,7 +267,7 @@ export const nodeScenario: Scenario = {
         if (again.code !== 0 || !(await waitReady(shared(kit).status))) {
           return { ...again, stderr: `(start before stop failed) ${again.stderr}` };
         }
-        return kit.kong.target.kong(["stop", "-p", shared(kit).prefix], {}, 120);
+        return kit.kong.target.kong(["stop", "-p", shared(kit).prefix], shared(kit).env, 120);
       },
       { then: adminClosed, thenExpected: "admin port closed" },
     ),
@@ -295,7 +295,7 @@ function pendingStart(
       then: async (kit) => {
         const n = kit.scratch.get(name) as KitNode;
         const ok = await waitReady(n.status);
-        await who(kit).target.kong(["stop", "-p", n.prefix], {}, 60);
+        await who(kit).target.kong(["stop", "-p", n.prefix], n.env, 60);
         return {
           seen: ok ? "then ready" : "never ready",
           difference: ok ? undefined : "the node did not become ready within 60 s",

@@ -7,7 +7,7 @@
  * in it. So `kong start` daemonizes nginx inside the container exactly as on a machine, and the
  * node's listeners and the database are at the same 127.0.0.1 addresses as with a binary.
  */
-import { execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -39,10 +39,9 @@ export function runProgram(
   args: readonly string[],
   env: NodeJS.ProcessEnv,
   timeoutSeconds = 180,
-  input?: string,
 ): Promise<KongRun> {
   return new Promise((resolve) => {
-    const child = execFile(
+    execFile(
       file,
       [...args],
       { env, cwd: tmpdir(), timeout: timeoutSeconds * 1000, maxBuffer: 16 * 1024 * 1024 },
@@ -53,9 +52,6 @@ export function runProgram(
         resolve({ code, stdout: String(stdout), stderr: String(stderr) + why });
       },
     );
-    if (input !== undefined) {
-      child.stdin?.end(input);
-    }
   });
 }
 
@@ -125,6 +121,10 @@ export function imageExecArgv(
   return ["exec", ...envNames.flatMap((k) => ["-e", k]), name, "kong", ...args];
 }
 
+/** Shell that writes $KONG_CONFORMANCE_FILE to the file named by its first argument (no mkdir: a
+ * minimal image may have nothing but a shell and Kong). */
+const WRITE = 'printf %s "$KONG_CONFORMANCE_FILE" > "$1"';
+
 /** Options of {@link imageTarget}. */
 export interface ImageOptions {
   /** The docker CLI to run. @default "docker" */
@@ -156,22 +156,13 @@ export async function imageTarget(image: string, opts: ImageOptions = {}): Promi
         timeoutSeconds,
       ),
     writeFile: async (file, content) => {
-      const path = `${dir}/${file}`;
+      const path = `${dir}-${file}`;
+      // The content travels in the docker CLI's environment: podman's exec loses piped stdin.
       const r = await runProgram(
         docker,
-        [
-          "exec",
-          "-i",
-          name,
-          "/bin/sh",
-          "-c",
-          'mkdir -p "$(dirname "$1")" && cat > "$1"',
-          "sh",
-          path,
-        ],
-        dockerEnv,
+        ["exec", "-e", "KONG_CONFORMANCE_FILE", name, "/bin/sh", "-c", WRITE, "sh", path],
+        { ...dockerEnv, KONG_CONFORMANCE_FILE: content },
         60,
-        content,
       );
       if (r.code !== 0) {
         throw new Error(`cannot write ${path} in container ${name}: ${r.stderr.trim()}`);
@@ -187,13 +178,4 @@ export async function imageTarget(image: string, opts: ImageOptions = {}): Promi
       await runProgram(docker, ["rm", "-f", name], dockerEnv, 120);
     },
   };
-}
-
-/** Spawns nothing; here so callers can tell a missing docker CLI from a failing image. */
-export function hasProgram(file: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const child = spawn(file, ["--version"], { stdio: "ignore" });
-    child.once("error", () => resolve(false));
-    child.once("exit", () => resolve(true));
-  });
 }
