@@ -251,9 +251,13 @@ const cli: Scenario = {
   ],
 };
 
-/** A database bootstrapped with `plugins = off`: for the bundled plugins' migrations, it is "new". */
+/**
+ * New migrations from one Kong: a database bootstrapped with `plugins = off` holds none of the
+ * bundled plugins' migrations, so for a job with `plugins = bundled` they are new (KONG.md §1, the
+ * `plugins` setting decides which subsystems count; Kong#4420).
+ */
 const newMigrations: Scenario = {
-  name: "new migrations (bootstrapped with plugins off)",
+  name: "new migrations",
   setup: async (kit) => {
     await bootstrapped(kit, { KONG_PLUGINS: "off" });
     const code = await listCode(kit);
@@ -327,8 +331,9 @@ function whenPending(row: Row): Row {
   };
 }
 
+/** The real hop: the database of `--from-kong`, upgraded by the Kong under test. */
 const upgrade: Scenario = {
-  name: "upgrade from --from-kong",
+  name: "upgrade",
   needsFrom: true,
   setup: async (kit) => {
     const from = kit.from!;

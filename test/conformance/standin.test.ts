@@ -53,9 +53,7 @@ describe("the stand-in passes every row", () => {
       SCENARIOS,
     );
     assert.deepEqual(problems(results, [PORT_8007]), [], renderTable(results));
-    assert.ok(
-      results.some((r) => r.row === "upgrade from --from-kong · finish" && r.status === "ok"),
-    );
+    assert.ok(results.some((r) => r.row === "upgrade · finish" && r.status === "ok"));
     assert.ok(results.some((r) => r.row === "node · GET /status/ready before 3.3"));
     assert.equal(notApplicable, 3, "status before 3.0, /status/ready, status_listen 3.6+");
   });
@@ -64,7 +62,7 @@ describe("the stand-in passes every row", () => {
     assert.deepEqual(problems(results, [PORT_8007, /^skipped: needs --from-kong$/]), []);
     const skipped = results.filter((r) => r.seen === "skipped: needs --from-kong");
     assert.ok(skipped.length >= 5);
-    assert.ok(skipped.every((r) => r.row.startsWith("upgrade from --from-kong")));
+    assert.ok(skipped.every((r) => r.row.startsWith("upgrade · ")));
     assert.ok(results.some((r) => r.row === "up to date · status before 3.0" && r.status === "ok"));
     assert.ok(!results.some((r) => r.row === "up to date · status"), "status is 3.0+");
   });
@@ -117,7 +115,8 @@ describe("the kit's own logic", () => {
       password: "s3cr@t",
       database: "kong_tmp",
     });
-    assert.throws(() => parsePgUrl("db.test:5432"), /not a connection URL/);
+    assert.throws(() => parsePgUrl("db.test:5432"), /must start with postgres:\/\//);
+    assert.throws(() => parsePgUrl("not a url"), /not a connection URL/);
     assert.throws(() => parsePgUrl("postgres://db.test/"), /needs a user, a host and a database/);
   });
   test("--image: the container's argv, and each command's (settings by name only)", () => {

@@ -4,7 +4,7 @@
  */
 import type { Result } from "./kit";
 
-const WIDTH = { row: 58, expected: 64, seen: 64 };
+const WIDTH = { expected: 60, seen: 60 };
 
 function cell(text: string, width: number): string {
   const t = text.length > width ? `${text.slice(0, width - 1)}…` : text;
@@ -14,7 +14,7 @@ function cell(text: string, width: number): string {
 /** The table, one line per row. */
 export function renderTable(results: readonly Result[]): string {
   const w = {
-    row: Math.min(WIDTH.row, Math.max(3, ...results.map((r) => r.row.length))),
+    row: Math.max(3, ...results.map((r) => r.row.length)),
     expected: Math.min(WIDTH.expected, Math.max(8, ...results.map((r) => r.expected.length))),
     seen: Math.min(WIDTH.seen, Math.max(4, ...results.map((r) => r.seen.length))),
   };
