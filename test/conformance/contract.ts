@@ -121,3 +121,38 @@ export const UP_RAN: Expect = {
   },
   stderr: "",
 };
+
+/** A run's exact outcome: every stream given. */
+export type ExactRun = KongRun & Expect;
+
+/**
+ * The outcomes of KONG.md §1 and §3 that are the same on every database: exit code, stdout and
+ * stderr, exactly. The conformance rows and the stand-in's contract tests assert these same
+ * objects, so a text of Kong's is written down once.
+ */
+export const EXACT = {
+  listNotBootstrapped: { code: 3, stdout: `${NEEDS_BOOTSTRAP}\n`, stderr: "" },
+  cannotRun: {
+    code: 1,
+    stdout: "",
+    stderr: kongError(`Cannot run migrations: ${NEEDS_BOOTSTRAP}`),
+  },
+  upUpToDate: { code: 0, stdout: "Database is already up-to-date\n", stderr: "" },
+  finishUpToDate: { code: 0, stdout: "No pending migrations to finish\n", stderr: "" },
+  finishNew: {
+    code: 0,
+    stdout: "\nNew migrations available; run 'kong migrations up' to proceed\n",
+    stderr: "",
+  },
+  alreadyBootstrapped: { code: 0, stdout: "Database already bootstrapped\n", stderr: "" },
+  upPending: {
+    code: 1,
+    stdout: "",
+    stderr: kongError("Database has pending migrations; run 'kong migrations finish'"),
+  },
+  notLeader: { code: 0, stdout: `${NOT_LEADER}\n`, stderr: "" },
+  lockTimeout: { code: 1, stdout: "", stderr: kongError("[PostgreSQL error] timeout") },
+  started: { code: 0, stdout: "Kong started\n", stderr: "" },
+  quit: { code: 0, stdout: "Kong stopped (gracefully)\n", stderr: "" },
+  stopped: { code: 0, stdout: "Kong stopped\n", stderr: "" },
+} as const satisfies Record<string, ExactRun>;

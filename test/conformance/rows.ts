@@ -12,7 +12,7 @@ import {
   LIST_TABLE,
   MIGRATING,
   NEEDS_BOOTSTRAP,
-  NOT_LEADER,
+  EXACT,
   startRefusal,
   UP_RAN,
 } from "./contract";
@@ -70,22 +70,16 @@ const bootstrapped = async (kit: Kit, env: Record<string, string> = {}) => {
   }
 };
 
-const cannotRun = {
-  code: 1,
-  stdout: "",
-  stderr: kongError(`Cannot run migrations: ${NEEDS_BOOTSTRAP}`),
-};
-
 const notBootstrapped: Scenario = {
   name: "not bootstrapped",
   setup: () => Promise.resolve(),
   rows: [
-    kongRow("list", { code: 3, stdout: `${NEEDS_BOOTSTRAP}\n`, stderr: "" }, migrations("list")),
-    kongRow("up", cannotRun, migrations("up"), {
+    kongRow("list", EXACT.listNotBootstrapped, migrations("list")),
+    kongRow("up", EXACT.cannotRun, migrations("up"), {
       then: listStays(3),
       thenExpected: "list still 3",
     }),
-    kongRow("finish", cannotRun, migrations("finish")),
+    kongRow("finish", EXACT.cannotRun, migrations("finish")),
     statusRow("status", ["needs_bootstrap", "new_migrations"], true),
     kongRow(
       "start refused",
@@ -133,21 +127,9 @@ const upToDate: Scenario = {
       },
       migrations("list"),
     ),
-    kongRow(
-      "up",
-      { code: 0, stdout: "Database is already up-to-date\n", stderr: "" },
-      migrations("up"),
-    ),
-    kongRow(
-      "finish",
-      { code: 0, stdout: "No pending migrations to finish\n", stderr: "" },
-      migrations("finish"),
-    ),
-    kongRow(
-      "bootstrap",
-      { code: 0, stdout: "Database already bootstrapped\n", stderr: "" },
-      migrations("bootstrap"),
-    ),
+    kongRow("up", EXACT.upUpToDate, migrations("up")),
+    kongRow("finish", EXACT.finishUpToDate, migrations("finish")),
+    kongRow("bootstrap", EXACT.alreadyBootstrapped, migrations("bootstrap")),
     statusRow("status", ["needs_bootstrap", "executed_migrations"], false),
     kongRow(
       "status before 3.0",
@@ -282,21 +264,11 @@ const newMigrations: Scenario = {
       },
       migrations("list"),
     ),
-    kongRow(
-      "finish",
-      {
-        code: 0,
-        stdout: "\nNew migrations available; run 'kong migrations up' to proceed\n",
-        stderr: "",
-      },
-      migrations("finish"),
-      { then: listStays(5), thenExpected: "list still 5" },
-    ),
-    kongRow(
-      "bootstrap",
-      { code: 0, stdout: "Database already bootstrapped\n", stderr: "" },
-      migrations("bootstrap"),
-    ),
+    kongRow("finish", EXACT.finishNew, migrations("finish"), {
+      then: listStays(5),
+      thenExpected: "list still 5",
+    }),
+    kongRow("bootstrap", EXACT.alreadyBootstrapped, migrations("bootstrap")),
     statusRow("status", ["needs_bootstrap", "executed_migrations", "new_migrations"], false),
     kongRow(
       "start refused",
@@ -395,16 +367,10 @@ const upgrade: Scenario = {
       ),
     ),
     whenPending(
-      kongRow(
-        "up (pending)",
-        {
-          code: 1,
-          stdout: "",
-          stderr: kongError("Database has pending migrations; run 'kong migrations finish'"),
-        },
-        migrations("up"),
-        { then: listStays(4), thenExpected: "list still 4" },
-      ),
+      kongRow("up (pending)", EXACT.upPending, migrations("up"), {
+        then: listStays(4),
+        thenExpected: "list still 4",
+      }),
     ),
     whenPending(
       statusRow(
@@ -417,7 +383,7 @@ const upgrade: Scenario = {
     whenPending(
       kongRow(
         "finish with the lock held",
-        { code: 0, stdout: `${NOT_LEADER}\n`, stderr: "" },
+        EXACT.notLeader,
         async (kit) => {
           await kit.db.query(
             "INSERT INTO locks (key, owner, ttl) VALUES ('migrations', 'conformance-kit', now() + interval '60 seconds')",

@@ -4,7 +4,7 @@
  * anything (why the runner confirms every `up` with `list`); an expired lock does not block. Run on
  * a database with new migrations (the lock is only taken when there is something to do).
  */
-import { kongError, NOT_LEADER, UP_RAN } from "./contract";
+import { EXACT, UP_RAN } from "./contract";
 import { kongRow, listCode, listStays, type Kit } from "./kit";
 
 const OWNER = "conformance-kit";
@@ -45,7 +45,7 @@ async function kongIsWaiting(kit: Kit, seconds: number): Promise<boolean> {
 export const lockRows = [
   kongRow(
     "up, lock held, --lock-timeout 1",
-    { code: 1, stdout: "", stderr: kongError("[PostgreSQL error] timeout") },
+    EXACT.lockTimeout,
     async (kit) => {
       await holdLock(kit, 60);
       try {
@@ -58,7 +58,7 @@ export const lockRows = [
   ),
   kongRow(
     "up, lock released while it waits",
-    { code: 0, stdout: `${NOT_LEADER}\n`, stderr: "" },
+    EXACT.notLeader,
     async (kit) => {
       await holdLock(kit, 60);
       const run = kit.kong.target.kong(["migrations", "up", "--lock-timeout", "60"], kit.env());

@@ -5,7 +5,7 @@
  * migrations are pending. Every node listens on free loopback ports.
  */
 import { createServer } from "node:net";
-import { escape, LIST_TABLE, RUN_WITH_V } from "./contract";
+import { escape, EXACT, LIST_TABLE, RUN_WITH_V } from "./contract";
 import {
   kongRow,
   type Kit,
@@ -155,8 +155,6 @@ function statusDefaultRow(
   };
 }
 
-const started = { code: 0, stdout: "Kong started\n", stderr: "" };
-
 /** A running, bootstrapped node, and what Kong's CLI and endpoints say about it. */
 export const nodeScenario: Scenario = {
   name: "node",
@@ -169,7 +167,7 @@ export const nodeScenario: Scenario = {
   rows: [
     kongRow(
       "start",
-      started,
+      EXACT.started,
       async (kit) => {
         const n = await kit.node();
         kit.scratch.set(NODE, n);
@@ -241,7 +239,7 @@ export const nodeScenario: Scenario = {
     ),
     kongRow(
       "quit",
-      { code: 0, stdout: "Kong stopped (gracefully)\n", stderr: "" },
+      EXACT.quit,
       (kit) => kit.kong.target.kong(["quit", "-p", shared(kit).prefix], shared(kit).env, 120),
       {
         then: adminClosed,
@@ -261,7 +259,7 @@ export const nodeScenario: Scenario = {
     ),
     kongRow(
       "stop",
-      { code: 0, stdout: "Kong stopped\n", stderr: "" },
+      EXACT.stopped,
       async (kit) => {
         const again = await kit.kong.target.kong(["start"], shared(kit).env, 120);
         if (again.code !== 0 || !(await waitReady(shared(kit).status))) {
