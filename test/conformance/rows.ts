@@ -5,70 +5,16 @@
  *
  * Scenarios run in order, each on a freshly reset database. Every expectation is Kong's text
  * (contract.ts); nothing here depends on the stand-in's migration names, so a real Kong of any
- * supported version can pass. Node rows (start, readiness, quit, stop) are in rowsNodes.ts.
+ * supported version can pass. The rest: rowsNodes.ts (start, readiness, quit, stop),
+ * rowsLocks.ts (the migrations lock), rowsUpgrade.ts (the hop from --from-kong).
  */
-import {
-  kongError,
-  LIST_TABLE,
-  MIGRATING,
-  NEEDS_BOOTSTRAP,
-  EXACT,
-  startRefusal,
-  UP_RAN,
-} from "./contract";
+import { kongError, LIST_TABLE, MIGRATING, NEEDS_BOOTSTRAP, EXACT, startRefusal } from "./contract";
 import { freePort } from "../support/postgres";
-import {
-  compareVersions,
-  kongRow,
-  listCode,
-  listStays,
-  type Kit,
-  type Row,
-  type Scenario,
-} from "./kit";
+import { kongRow, listCode, listStays, type Scenario } from "./kit";
 import { lockRows } from "./rowsLocks";
-import { nodeScenario, pendingNodeRows } from "./rowsNodes";
-
-/** `kong migrations <sub> [...]` with the kit's settings, on the Kong under test. */
-const migrations =
-  (...args: string[]) =>
-  (kit: Kit) =>
-    kit.kong.target.kong(["migrations", ...args], kit.env());
-
-/** `kong migrations status` (3.0+): exit 0 and exactly these top-level keys. */
-function statusRow(name: string, keys: readonly string[], needsBootstrap: boolean): Row {
-  return {
-    name,
-    since: [3, 0],
-    expected: `exit 0 · JSON {${keys.join(", ")}}, needs_bootstrap ${needsBootstrap}`,
-    async check(kit) {
-      const r = await migrations("status")(kit);
-      let json: Record<string, unknown> = {};
-      try {
-        json = JSON.parse(r.stdout) as Record<string, unknown>;
-      } catch {
-        return { ok: false, seen: `exit ${r.code} · stdout is not JSON`, details: [r.stdout] };
-      }
-      const seenKeys = Object.keys(json);
-      const ok =
-        r.code === 0 &&
-        json.needs_bootstrap === needsBootstrap &&
-        [...seenKeys].sort().join() === [...keys].sort().join();
-      return {
-        ok,
-        seen: `exit ${r.code} · JSON {${seenKeys.join(", ")}}, needs_bootstrap ${String(json.needs_bootstrap)}`,
-        details: ok ? [] : [`stdout: ${r.stdout}`],
-      };
-    },
-  };
-}
-
-const bootstrapped = async (kit: Kit, env: Record<string, string> = {}) => {
-  const r = await kit.kong.target.kong(["migrations", "bootstrap"], kit.env(env), 600);
-  if (r.code !== 0) {
-    throw new Error(`kong migrations bootstrap exited ${r.code}: ${r.stderr.trim()}`);
-  }
-};
+import { bootstrapped, migrations, statusRow } from "./rowsCommon";
+import { nodeScenario } from "./rowsNodes";
+import { upgrade } from "./rowsUpgrade";
 
 const notBootstrapped: Scenario = {
   name: "not bootstrapped",
@@ -283,135 +229,6 @@ const newMigrations: Scenario = {
       async (kit) => kit.kong.target.kong(["start"], (await kit.node()).env, 120),
     ),
     ...lockRows,
-  ],
-};
-
-const PENDING_KEY = "pending";
-
-/** Rows that need migrations left pending by `up`; skipped when the hop leaves none. */
-function whenPending(row: Row): Row {
-  return {
-    ...row,
-    async check(kit) {
-      if (kit.scratch.get(PENDING_KEY) !== true) {
-        return {
-          skip: `skipped: ${kit.from?.version.text} → ${kit.kong.version.text} leaves nothing pending`,
-        };
-      }
-      return row.check(kit);
-    },
-  };
-}
-
-/** The real hop: the database of `--from-kong`, upgraded by the Kong under test. */
-const upgrade: Scenario = {
-  name: "upgrade",
-  needsFrom: true,
-  setup: async (kit) => {
-    const from = kit.from!;
-    if (compareVersions(from.version, kit.kong.version) >= 0) {
-      return `skipped: --from-kong ${from.version.text} is not older than ${kit.kong.version.text}`;
-    }
-    const r = await from.target.kong(["migrations", "bootstrap"], kit.env(), 600);
-    if (r.code === 0 && (await listCode(kit)) === 0) {
-      return `skipped: ${from.version.text} → ${kit.kong.version.text} has no new migrations`;
-    }
-    if (r.code !== 0) {
-      throw new Error(
-        `kong migrations bootstrap of ${from.version.text} exited ${r.code}: ${r.stderr.trim()}`,
-      );
-    }
-    return undefined;
-  },
-  rows: [
-    kongRow(
-      "list",
-      {
-        code: 5,
-        stdout: {
-          like: new RegExp(
-            `\\nNew migrations available:\\n${LIST_TABLE}\\nRun 'kong migrations up' to proceed\\n$`,
-          ),
-          says: '"New migrations available:" + table + "Run…up"',
-        },
-        stderr: "",
-      },
-      migrations("list"),
-    ),
-    kongRow("up", UP_RAN, (kit) => kit.kong.target.kong(["migrations", "up"], kit.env(), 600), {
-      thenExpected: "then list 4 (pending) or 0",
-      then: async (kit) => {
-        const code = await listCode(kit);
-        kit.scratch.set(PENDING_KEY, code === 4);
-        return {
-          seen: `then list exit ${code}`,
-          difference:
-            code === 4 || code === 0 ? undefined : `kong migrations list exited ${code} after up`,
-        };
-      },
-    }),
-    whenPending(
-      kongRow(
-        "list (pending)",
-        {
-          code: 4,
-          stdout: {
-            like: new RegExp(
-              `\\nPending migrations:\\n${LIST_TABLE}\\nRun 'kong migrations finish' when ready\\n$`,
-            ),
-            says: '"Pending migrations:" + table + "Run…finish when ready"',
-          },
-          stderr: "",
-        },
-        migrations("list"),
-      ),
-    ),
-    whenPending(
-      kongRow("up (pending)", EXACT.upPending, migrations("up"), {
-        then: listStays(4),
-        thenExpected: "list still 4",
-      }),
-    ),
-    whenPending(
-      statusRow(
-        "status (pending)",
-        ["needs_bootstrap", "executed_migrations", "pending_migrations"],
-        false,
-      ),
-    ),
-    ...pendingNodeRows.map(whenPending),
-    whenPending(
-      kongRow(
-        "finish with the lock held",
-        EXACT.notLeader,
-        async (kit) => {
-          await kit.db.query(
-            "INSERT INTO locks (key, owner, ttl) VALUES ('migrations', 'conformance-kit', now() + interval '60 seconds')",
-          );
-          try {
-            return await migrations("finish")(kit);
-          } finally {
-            await kit.db.query("DELETE FROM locks WHERE owner = 'conformance-kit'");
-          }
-        },
-        { then: listStays(4), thenExpected: "does not wait; list still 4" },
-      ),
-    ),
-    whenPending(
-      kongRow(
-        "finish",
-        {
-          code: 0,
-          stdout: {
-            like: new RegExp(`^${MIGRATING}No pending migrations to finish\\n$`),
-            says: 'teardowns, totals, "No pending migrations to finish"',
-          },
-          stderr: "",
-        },
-        (kit) => kit.kong.target.kong(["migrations", "finish"], kit.env(), 600),
-        { then: listStays(0), thenExpected: "then list 0" },
-      ),
-    ),
   ],
 };
 

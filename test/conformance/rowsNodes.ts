@@ -4,7 +4,7 @@
  * unmatched proxy request, the `status_listen` default, and nodes of both versions while
  * migrations are pending. Every node listens on free loopback ports.
  */
-import { createServer } from "node:net";
+import { createServer, type Server } from "node:net";
 import { escape, EXACT, LIST_TABLE, RUN_WITH_V } from "./contract";
 import {
   kongRow,
@@ -110,47 +110,55 @@ const statusShape = (r: { status: number; json?: Record<string, unknown> }) =>
   ["memory", "server", "database"].every((k) => r.json !== undefined && k in r.json) &&
   (r.json?.database as { reachable?: unknown }).reachable === true;
 
-/** Whether nothing listens on 127.0.0.1:`port`. */
-function portFree(port: number): Promise<boolean> {
+/** Binds 127.0.0.1:`port` for the caller; undefined when something else holds it. */
+function holdPort(port: number): Promise<Server | undefined> {
   return new Promise((resolve) => {
     const srv = createServer();
-    srv.once("error", () => resolve(false));
-    srv.listen(port, "127.0.0.1", () => srv.close(() => resolve(true)));
+    srv.once("error", () => resolve(undefined));
+    srv.listen(port, "127.0.0.1", () => resolve(srv));
   });
 }
 
-/** `status_listen` left at its default: 127.0.0.1:8007 from 3.6, off before. */
-function statusDefaultRow(
-  name: string,
-  bounds: Pick<Row, "since" | "before">,
-  serves: boolean,
-): Row {
+/**
+ * `status_listen` left at its default. From 3.6 it is 127.0.0.1:8007: the node serves `/status`
+ * there (the kit checks the port is free first). Before 3.6 it is off: the node starts although
+ * the kit itself holds 127.0.0.1:8007, which proves it never tries to bind it.
+ */
+function statusDefaultRow(name: string, bounds: Pick<Row, "since" | "before">, on: boolean): Row {
   return {
     name,
     ...bounds,
-    expected: serves ? "GET 127.0.0.1:8007/status → 200" : "nothing listens on 127.0.0.1:8007",
+    expected: on
+      ? "GET 127.0.0.1:8007/status → 200"
+      : "starts while 127.0.0.1:8007 is taken (status off)",
     async check(kit) {
-      if (!(await portFree(8007))) {
+      const held = await holdPort(8007);
+      if (!held) {
         return { skip: "skipped: 127.0.0.1:8007 is in use on this machine" };
       }
-      const n = await kit.node();
-      const env = { ...n.env };
-      delete env.KONG_STATUS_LISTEN;
-      const start = await kit.kong.target.kong(["start"], env, 120);
-      if (start.code !== 0) {
-        return { ok: false, seen: `kong start exited ${start.code}`, details: [start.stderr] };
+      if (on) {
+        await new Promise((r) => held.close(r));
       }
-      await waitReady(n.admin);
-      const r = await get("http://127.0.0.1:8007/status");
-      await kit.kong.target.kong(["stop", "-p", n.prefix], env, 60);
-      const ok = serves ? r.status === 200 : r.status === 0;
-      return {
-        ok,
-        seen:
-          r.status === 0
-            ? "nothing listens on 127.0.0.1:8007"
-            : `GET 127.0.0.1:8007/status → ${r.status}`,
-      };
+      try {
+        const n = await kit.node();
+        const env = { ...n.env };
+        delete env.KONG_STATUS_LISTEN;
+        const start = await kit.kong.target.kong(["start"], env, 120);
+        if (start.code !== 0) {
+          return { ok: false, seen: `kong start exited ${start.code}`, details: [start.stderr] };
+        }
+        const ready = await waitReady(n.admin);
+        const r = on ? await get("http://127.0.0.1:8007/status") : undefined;
+        await kit.kong.target.kong(["stop", "-p", n.prefix], env, 60);
+        if (!on) {
+          return { ok: ready, seen: ready ? "started and ready, 8007 taken" : "never ready" };
+        }
+        return { ok: r?.status === 200, seen: `GET 127.0.0.1:8007/status → ${r?.status ?? 0}` };
+      } finally {
+        if (!on) {
+          held.close();
+        }
+      }
     },
   };
 }
