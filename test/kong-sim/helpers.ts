@@ -145,12 +145,8 @@ export async function migrationState(
   return JSON.parse(r.stdout) as Record<string, unknown>;
 }
 
-/** Kong's NEEDS_BOOTSTRAP_MSG, as the tests expect it verbatim. */
-export const NEEDS_BOOTSTRAP =
-  "Database needs bootstrapping or is older than Kong 1.0.\n\nTo start a new installation from scratch, run 'kong migrations bootstrap'.\n\nTo migrate from a version older than 1.0, migrated to Kong 1.5.0 first. \nIf you still have 'apis' entities, you can convert them to Routes and Services\nusing the 'kong migrations migrate-apis' command in Kong 1.5.0.\n\n";
-
-/** The line Kong prints under every error. */
-export const RUN_WITH_V = "\n  Run with --v (verbose) or --vv (debug) for more details\n";
+/** Kong's texts, from the one copy the conformance kit runs against real Kong too. */
+export { EXACT, NEEDS_BOOTSTRAP, RUN_WITH_V } from "../conformance/contract";
 
 /** Kills whatever node still runs in `prefix` (test cleanup; never fails). */
 export function killNode(prefix: string): void {

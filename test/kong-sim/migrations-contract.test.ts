@@ -9,11 +9,11 @@ import { after, before, describe, test } from "node:test";
 import { startPostgres, type DatabaseSettings, type PostgresServer } from "../support/postgres";
 import {
   cloneDb,
+  EXACT,
   freshDb,
   installKong,
   kong,
   migrationState,
-  NEEDS_BOOTSTRAP,
   pgEnv,
   RUN_WITH_V,
 } from "./helpers";
@@ -67,11 +67,7 @@ const NEW_TABLE =
 describe("kong migrations list", () => {
   test("not bootstrapped: NEEDS_BOOTSTRAP on stdout, exit 3", async () => {
     const { env } = await inState("not bootstrapped");
-    assert.deepEqual(await kong(k30, ["migrations", "list"], env), {
-      code: 3,
-      stdout: `${NEEDS_BOOTSTRAP}\n`,
-      stderr: "",
-    });
+    assert.deepEqual(await kong(k30, ["migrations", "list"], env), EXACT.listNotBootstrapped);
   });
   test("up to date: the executed table, exit 0", async () => {
     const { env } = await inState("up to date");
@@ -128,20 +124,12 @@ describe("kong migrations up", () => {
   test("not bootstrapped: Error: Cannot run migrations: NEEDS_BOOTSTRAP, exit 1", async () => {
     const { env } = await inState("not bootstrapped");
     const r = await kong(k30, ["migrations", "up"], env);
-    assert.deepEqual(r, {
-      code: 1,
-      stdout: "",
-      stderr: `Error: Cannot run migrations: ${NEEDS_BOOTSTRAP}\n${RUN_WITH_V}`,
-    });
+    assert.deepEqual(r, EXACT.cannotRun);
     assert.equal(await listCode(env), 3);
   });
   test("up to date: 'Database is already up-to-date', exit 0", async () => {
     const { env } = await inState("up to date");
-    assert.deepEqual(await kong(k30, ["migrations", "up"], env), {
-      code: 0,
-      stdout: "Database is already up-to-date\n",
-      stderr: "",
-    });
+    assert.deepEqual(await kong(k30, ["migrations", "up"], env), EXACT.upUpToDate);
   });
   test("new migrations: runs the up parts, leaves teardowns pending, exit 0", async () => {
     const { db, env } = await inState("new migrations");
@@ -171,11 +159,7 @@ describe("kong migrations up", () => {
     const { env } = await inState("pending");
     const before = await migrationState(k30, env);
     const r = await kong(k30, ["migrations", "up"], env);
-    assert.deepEqual(r, {
-      code: 1,
-      stdout: "",
-      stderr: `Error: Database has pending migrations; run 'kong migrations finish'\n${RUN_WITH_V}`,
-    });
+    assert.deepEqual(r, EXACT.upPending);
     assert.deepEqual(await migrationState(k30, env), before);
   });
 });
@@ -184,28 +168,16 @@ describe("kong migrations finish", () => {
   test("not bootstrapped: as up, exit 1", async () => {
     const { env } = await inState("not bootstrapped");
     const r = await kong(k30, ["migrations", "finish"], env);
-    assert.deepEqual(r, {
-      code: 1,
-      stdout: "",
-      stderr: `Error: Cannot run migrations: ${NEEDS_BOOTSTRAP}\n${RUN_WITH_V}`,
-    });
+    assert.deepEqual(r, EXACT.cannotRun);
   });
   test("up to date: 'No pending migrations to finish', exit 0", async () => {
     const { env } = await inState("up to date");
-    assert.deepEqual(await kong(k30, ["migrations", "finish"], env), {
-      code: 0,
-      stdout: "No pending migrations to finish\n",
-      stderr: "",
-    });
+    assert.deepEqual(await kong(k30, ["migrations", "finish"], env), EXACT.finishUpToDate);
   });
   test("new migrations: points at up, changes nothing, exit 0", async () => {
     const { env } = await inState("new migrations");
     const r = await kong(k30, ["migrations", "finish"], env);
-    assert.deepEqual(r, {
-      code: 0,
-      stdout: "\nNew migrations available; run 'kong migrations up' to proceed\n",
-      stderr: "",
-    });
+    assert.deepEqual(r, EXACT.finishNew);
     assert.equal(await listCode(env), 5);
   });
   test("pending: runs the teardowns, totals, then 'No pending migrations to finish', exit 0", async () => {
@@ -247,11 +219,10 @@ describe("kong migrations bootstrap", () => {
     test(`${state}: 'Database already bootstrapped', nothing changes, exit 0`, async () => {
       const { env } = await inState(state);
       const before = await migrationState(k30, env);
-      assert.deepEqual(await kong(k30, ["migrations", "bootstrap"], env), {
-        code: 0,
-        stdout: "Database already bootstrapped\n",
-        stderr: "",
-      });
+      assert.deepEqual(
+        await kong(k30, ["migrations", "bootstrap"], env),
+        EXACT.alreadyBootstrapped,
+      );
       assert.deepEqual(await migrationState(k30, env), before);
     });
   }

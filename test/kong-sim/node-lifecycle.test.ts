@@ -10,6 +10,7 @@ import { after, before, describe, test } from "node:test";
 import { eventually, slowUpstream } from "../support/eventually";
 import { startPostgres, type PostgresServer } from "../support/postgres";
 import {
+  EXACT,
   freshDb,
   http,
   installKong,
@@ -58,11 +59,7 @@ describe("start, health, quit, stop", () => {
     const n = await node("life");
     assert.equal((await kong(k36, ["migrations", "bootstrap"], n.env)).code, 0);
     const t0 = Date.now();
-    assert.deepEqual(await kong(k36, ["start"], n.env), {
-      code: 0,
-      stdout: "Kong started\n",
-      stderr: "",
-    });
+    assert.deepEqual(await kong(k36, ["start"], n.env), EXACT.started);
     const ready = await http(`${n.status}/status/ready`);
     assert.deepEqual([ready.status, ready.json], [200, { message: "ready" }]);
     assert.ok(Date.now() - t0 < 20_000, "start returned once ready, well inside its 30 s limit");
@@ -82,11 +79,7 @@ describe("start, health, quit, stop", () => {
     assert.deepEqual(Object.keys(status.json).sort(), ["database", "memory", "server"]);
     assert.deepEqual(status.json.database, { reachable: true });
     assert.deepEqual((await http(`${n.admin}/`)).json.version, "3.6.1");
-    assert.deepEqual(await kong(k36, ["quit", "-p", n.prefix], {}), {
-      code: 0,
-      stdout: "Kong stopped (gracefully)\n",
-      stderr: "",
-    });
+    assert.deepEqual(await kong(k36, ["quit", "-p", n.prefix], {}), EXACT.quit);
     assert.equal(existsSync(join(n.prefix, "pids", "nginx.pid")), false);
     assert.deepEqual(await kong(k36, ["health", "-p", n.prefix], {}), {
       code: 1,
@@ -99,11 +92,7 @@ describe("start, health, quit, stop", () => {
       stderr: `Error: nginx not running in prefix: ${n.prefix}\n${RUN_WITH_V}`,
     });
     assert.equal((await kong(k36, ["start"], n.env)).code, 0);
-    assert.deepEqual(await kong(k36, ["stop", "-p", n.prefix], {}), {
-      code: 0,
-      stdout: "Kong stopped\n",
-      stderr: "",
-    });
+    assert.deepEqual(await kong(k36, ["stop", "-p", n.prefix], {}), EXACT.stopped);
     await assert.rejects(http(`${n.admin}/`));
     assert.deepEqual(await kong(k36, ["health", "-p", "/nonexistent/prefix"], {}), {
       code: 1,
