@@ -202,14 +202,7 @@ const positiveInt = (setting: string, v: number, max = 65535) => {
 
 /** Resolves every default and validates every setting; `root` anchors relative paths. */
 export function withDefaults(s: PlainSettings, root: string, stack: string): ResolvedConfig {
-  if (!s.version || typeof s.version !== "string") {
-    fail(
-      "version",
-      s.version,
-      "is missing",
-      "set the Kong version to run, e.g. 'pulumi config set kong-gateway:version 3.4.2'",
-    );
-  }
+  const version = canonicalVersion(s.version);
   const runtime = s.runtime ?? "local";
   if (runtime !== "local" && runtime !== "hosts" && runtime !== "docker") {
     fail(
@@ -296,7 +289,7 @@ export function withDefaults(s: PlainSettings, root: string, stack: string): Res
   const docker =
     runtime === "docker" ? dockerDefaults(s.docker ?? {}, nodes, database.host) : undefined;
   return {
-    version: s.version,
+    version,
     nodes,
     runtime: runtime as ResolvedConfig["runtime"],
     plugins: plugins.join(","),
@@ -331,6 +324,50 @@ export function withDefaults(s: PlainSettings, root: string, stack: string): Res
     maintenanceWindows: s.maintenanceWindows ?? [],
     automaticRollback: s.automaticRollback ?? true,
   };
+}
+
+/**
+ * The configured version as every name, output and runner sees it: a bare Kong version, `X.Y.Z`
+ * or Enterprise `X.Y.Z.N` (surrounding spaces dropped). Anything else is refused with the
+ * canonical form when one can be read from it: an image reference (`kong:3.6.1`; the repository
+ * is `docker.image`), a `v` prefix, a missing patch part, a pre-release, a tag such as `latest`.
+ */
+export function canonicalVersion(value: unknown): string {
+  const text = typeof value === "string" ? value.trim() : "";
+  if (/^\d+\.\d+\.\d+(\.\d+)?$/.test(text)) {
+    return text;
+  }
+  const example = "set it with 'pulumi config set kong-gateway:version 3.6.1'";
+  if (text === "") {
+    return fail("version", value ?? "", "is missing", example);
+  }
+  const image = /^(?:[a-z0-9._/-]+:)(v?\d+\.\d+\.\d+(?:\.\d+)?)$/.exec(text);
+  if (image) {
+    return fail(
+      "version",
+      value,
+      "is an image reference, not a Kong version",
+      `set "${image[1]!.replace(/^v/, "")}" (the image repository is kong-gateway:docker.image)`,
+    );
+  }
+  const prefixed = /^v(\d+\.\d+\.\d+(?:\.\d+)?)$/i.exec(text);
+  if (prefixed) {
+    return fail("version", value, "has a v prefix", `set "${prefixed[1]}"`);
+  }
+  if (/^\d+\.\d+$/.test(text)) {
+    return fail(
+      "version",
+      value,
+      "lacks the patch part",
+      `name the exact release, e.g. "${text}.0"`,
+    );
+  }
+  return fail(
+    "version",
+    value,
+    "is not a Kong version (X.Y.Z, or X.Y.Z.N for Enterprise; no pre-releases or tags such as latest)",
+    example,
+  );
 }
 
 /** Steps `timeouts.stepSeconds` may name (steps/limits.ts has the defaults). */

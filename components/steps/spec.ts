@@ -5,16 +5,14 @@
  * value of the command resource).
  */
 
-import type { StepName } from "../plan/steps";
+import type { StepName } from "../contract/steps";
 
 /**
- * Step names are the planner's (components/plan/steps.ts): the stack exports measured steps under
- * them and the next preview's estimate looks them up by them, so there is one list.
+ * Step names are the step table's (components/contract/steps.ts): the stack exports measured
+ * steps under them and the next preview's estimate looks them up by them, so there is one list.
  */
 export type { StepName };
 
-/** What the runner is asked to do: a step, or a node's start (its creation) or deletion. */
-export type RunnerCommand = StepName | "settings" | "node-start" | "node-delete";
 
 /** A Kong node of the cluster, as the runtime starts it. */
 export interface NodeSpec {
