@@ -5,6 +5,8 @@
 import { accessSync, constants, existsSync, statSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 
+export { fillTemplate, parseBastion } from "./contract/templates";
+
 /** How the Kong database is provided. */
 export interface DatabaseArgs {
   /**
@@ -170,7 +172,7 @@ export interface PlainSettings {
   readonly version: string;
   readonly nodes?: number;
   readonly runtime?: string;
-  readonly plugins?: string[];
+  readonly plugins?: readonly string[];
   readonly stateDir?: string;
   readonly database?: DatabaseArgs;
   readonly backup?: BackupArgs;
@@ -437,22 +439,6 @@ function checkDirectory(setting: string, dir: string): void {
       "use a directory this user can write, or fix its permissions",
     );
   }
-}
-
-/** A jump host `user@host:port` (user and port optional), or undefined when empty or malformed. */
-export function parseBastion(
-  bastion: string,
-  defaultUser: string,
-): { user: string; host: string; port: number } | undefined {
-  const m = /^(?:([^@]+)@)?([^:]+)(?::(\d+))?$/.exec(bastion);
-  return bastion && m
-    ? { user: m[1] ?? defaultUser, host: m[2]!, port: Number(m[3] ?? 22) }
-    : undefined;
-}
-
-/** Substitutes `{name}` placeholders. */
-export function fillTemplate(template: string, values: Record<string, string>): string {
-  return template.replace(/\{(\w+)\}/g, (m, k: string) => values[k] ?? m);
 }
 
 function hostsDefaults(

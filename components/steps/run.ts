@@ -18,6 +18,7 @@ import { readManifest } from "./restore";
 import { buildReport, exportedCatalog } from "./report";
 import { automaticRollback } from "./rollback";
 import { rollsBackOnFailure, runnerSteps } from "../contract/steps";
+import { encodeReport } from "../contract/report";
 import { runtimeFor } from "./runtime";
 import { parseSpec, SPEC_ENV, StepName, StepSpec } from "./spec";
 import * as steps from "./steps";
@@ -187,7 +188,7 @@ async function main(argv: string[]): Promise<number> {
       backups: exportedCatalog(spec),
     };
     writeTimeline(spec, report.lastUpgrade);
-    process.stdout.write(`KONG_GW_REPORT ${JSON.stringify(report)}\n`);
+    process.stdout.write(`${encodeReport(report)}\n`);
   }
   return code;
 }
