@@ -301,8 +301,8 @@ export function withDefaults(s: PlainSettings, root: string, stack: string): Res
     local,
     ...(hosts ? { hosts } : {}),
     ...(docker ? { docker } : {}),
-    capacity: { ...s.capacity, allowSmallerCluster: s.capacity?.allowSmallerCluster ?? false },
-    probe: { path: probePath, expectStatus: s.probe?.expectStatus ?? [] },
+    capacity: capacityOf(s.capacity),
+    probe: { path: probePath, expectStatus: statuses(s.probe?.expectStatus ?? []) },
     timeouts: {
       quitSeconds: positiveInt("timeouts.quitSeconds", s.timeouts?.quitSeconds ?? 10, 3600),
       startSeconds: positiveInt("timeouts.startSeconds", s.timeouts?.startSeconds ?? 60, 3600),
@@ -370,6 +370,33 @@ export function canonicalVersion(value: unknown): string {
     "is not a Kong version (X.Y.Z, or X.Y.Z.N for Enterprise; no pre-releases or tags such as latest)",
     example,
   );
+}
+
+function capacityOf(c: CapacityArgs | undefined): ResolvedConfig["capacity"] {
+  for (const key of ["cpus", "memoryMb"] as const) {
+    const v = c?.[key];
+    if (v !== undefined && (typeof v !== "number" || !(v > 0))) {
+      fail(
+        `capacity.${key}`,
+        v,
+        "is not a positive number",
+        `set it with 'pulumi config set --path kong-gateway:capacity.${key} <n>', or remove it`,
+      );
+    }
+  }
+  return { ...c, allowSmallerCluster: c?.allowSmallerCluster ?? false };
+}
+
+function statuses(list: readonly number[]): number[] {
+  if (!Array.isArray(list)) {
+    fail("probe.expectStatus", list, "is not a list of HTTP statuses", "use e.g. [200, 404]");
+  }
+  for (const code of list) {
+    if (!Number.isInteger(code) || code < 100 || code > 599) {
+      fail("probe.expectStatus", code, "is not an HTTP status (100 to 599)", "use e.g. [200, 404]");
+    }
+  }
+  return [...list];
 }
 
 /** Steps `timeouts.stepSeconds` may name (steps/limits.ts has the defaults). */

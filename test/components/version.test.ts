@@ -36,3 +36,27 @@ describe("kong-gateway:version is canonical or refused", () => {
     });
   }
 });
+
+describe("other settings refused by name", () => {
+  for (const [what, settings, message] of [
+    [
+      "a negative cpu count",
+      { capacity: { cpus: -2 } },
+      /kong-gateway:capacity\.cpus -2 is not a positive number/,
+    ],
+    [
+      "a negative HTTP status",
+      { probe: { expectStatus: [-200] } },
+      /kong-gateway:probe\.expectStatus -200 is not an HTTP status \(100 to 599\)/,
+    ],
+    [
+      "a negative reserve",
+      { backup: { minFreeMb: -10 } },
+      /kong-gateway:backup\.minFreeMb -10 is not a whole number of MiB/,
+    ],
+  ] as const) {
+    it(`refuses ${what}`, () => {
+      assert.throws(() => withDefaults({ version: "3.6.1", ...settings }, "/tmp/x", "t"), message);
+    });
+  }
+});
