@@ -127,7 +127,7 @@ export interface ProbeArgs {
   /** @default "/" */
   readonly path?: string;
   /** Accepted statuses; empty accepts any non-5xx answer. @default [] */
-  readonly expectStatus?: number[];
+  readonly expectStatus?: readonly number[];
 }
 
 /** Time limits. */
