@@ -56,7 +56,13 @@ async function program() {
   const config = new pulumi.Config("kong-gateway");
   const database = config.getObject<DatabaseArgs>("database");
   const configured = config.get("dbPassword") ? config.requireSecret("dbPassword") : undefined;
-  if (!configured && (database?.mode ?? "local") !== "local") {
+  const mode = database?.mode ?? "local";
+  if (mode !== "local" && mode !== "existing" && mode !== "managed") {
+    throw new pulumi.RunError(
+      `kong-gateway:database.mode ${JSON.stringify(mode)} is not a database mode; use "local", "existing" or "managed"`,
+    );
+  }
+  if (!configured && mode !== "local") {
     throw new pulumi.RunError(
       "kong-gateway:dbPassword is not set; an existing database needs its password: pulumi config set --secret kong-gateway:dbPassword <password>",
     );

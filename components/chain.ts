@@ -7,6 +7,7 @@
 import { join } from "node:path";
 import { fillTemplate, ResolvedConfig } from "./config";
 import type { SettingsSnapshot } from "./settings";
+import { chainResources } from "./contract/steps";
 import { NodeSpec, RuntimeSpec, StepSpec } from "./steps/spec";
 
 /** What a chain does; recorded in the stack's `deployment` output. */
@@ -302,10 +303,5 @@ export function stepSpec(cfg: ResolvedConfig, cluster: string, chain: ChainDecis
 
 /** The step resources of a chain, in dependency order (node starts sit between them). */
 export function chainSteps(kind: ChainDecision["kind"]): { before: string[]; after: string[] } {
-  return kind === "rollback"
-    ? { before: ["preflight", "stop", "backup", "restore"], after: ["verify"] }
-    : {
-        before: ["preflight", "stop", "backup", "migrations-up", "migrations-finish"],
-        after: ["verify"],
-      };
+  return chainResources(kind);
 }

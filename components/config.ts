@@ -5,6 +5,8 @@
 import { accessSync, constants, existsSync, statSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 
+export { fillTemplate, parseBastion } from "./contract/templates";
+
 /** How the Kong database is provided. */
 export interface DatabaseArgs {
   /**
@@ -125,7 +127,7 @@ export interface ProbeArgs {
   /** @default "/" */
   readonly path?: string;
   /** Accepted statuses; empty accepts any non-5xx answer. @default [] */
-  readonly expectStatus?: number[];
+  readonly expectStatus?: readonly number[];
 }
 
 /** Time limits. */
@@ -170,7 +172,7 @@ export interface PlainSettings {
   readonly version: string;
   readonly nodes?: number;
   readonly runtime?: string;
-  readonly plugins?: string[];
+  readonly plugins?: readonly string[];
   readonly stateDir?: string;
   readonly database?: DatabaseArgs;
   readonly backup?: BackupArgs;
@@ -202,14 +204,7 @@ const positiveInt = (setting: string, v: number, max = 65535) => {
 
 /** Resolves every default and validates every setting; `root` anchors relative paths. */
 export function withDefaults(s: PlainSettings, root: string, stack: string): ResolvedConfig {
-  if (!s.version || typeof s.version !== "string") {
-    fail(
-      "version",
-      s.version,
-      "is missing",
-      "set the Kong version to run, e.g. 'pulumi config set kong-gateway:version 3.4.2'",
-    );
-  }
+  const version = canonicalVersion(s.version);
   const runtime = s.runtime ?? "local";
   if (runtime !== "local" && runtime !== "hosts" && runtime !== "docker") {
     fail(
@@ -296,7 +291,7 @@ export function withDefaults(s: PlainSettings, root: string, stack: string): Res
   const docker =
     runtime === "docker" ? dockerDefaults(s.docker ?? {}, nodes, database.host) : undefined;
   return {
-    version: s.version,
+    version,
     nodes,
     runtime: runtime as ResolvedConfig["runtime"],
     plugins: plugins.join(","),
@@ -306,8 +301,8 @@ export function withDefaults(s: PlainSettings, root: string, stack: string): Res
     local,
     ...(hosts ? { hosts } : {}),
     ...(docker ? { docker } : {}),
-    capacity: { ...s.capacity, allowSmallerCluster: s.capacity?.allowSmallerCluster ?? false },
-    probe: { path: probePath, expectStatus: s.probe?.expectStatus ?? [] },
+    capacity: capacityOf(s.capacity),
+    probe: { path: probePath, expectStatus: statuses(s.probe?.expectStatus ?? []) },
     timeouts: {
       quitSeconds: positiveInt("timeouts.quitSeconds", s.timeouts?.quitSeconds ?? 10, 3600),
       startSeconds: positiveInt("timeouts.startSeconds", s.timeouts?.startSeconds ?? 60, 3600),
@@ -331,6 +326,77 @@ export function withDefaults(s: PlainSettings, root: string, stack: string): Res
     maintenanceWindows: s.maintenanceWindows ?? [],
     automaticRollback: s.automaticRollback ?? true,
   };
+}
+
+/**
+ * The configured version as every name, output and runner sees it: a bare Kong version, `X.Y.Z`
+ * or Enterprise `X.Y.Z.N` (surrounding spaces dropped). Anything else is refused with the
+ * canonical form when one can be read from it: an image reference (`kong:3.6.1`; the repository
+ * is `docker.image`), a `v` prefix, a missing patch part, a pre-release, a tag such as `latest`.
+ */
+export function canonicalVersion(value: unknown): string {
+  const text = typeof value === "string" ? value.trim() : "";
+  if (/^\d+\.\d+\.\d+(\.\d+)?$/.test(text)) {
+    return text;
+  }
+  const example = "set it with 'pulumi config set kong-gateway:version 3.6.1'";
+  if (text === "") {
+    return fail("version", value ?? "", "is missing", example);
+  }
+  const image = /^(?:[a-z0-9._/-]+:)(v?\d+\.\d+\.\d+(?:\.\d+)?)$/.exec(text);
+  if (image) {
+    return fail(
+      "version",
+      value,
+      "is an image reference, not a Kong version",
+      `set "${image[1]!.replace(/^v/, "")}" (the image repository is kong-gateway:docker.image)`,
+    );
+  }
+  const prefixed = /^v(\d+\.\d+\.\d+(?:\.\d+)?)$/i.exec(text);
+  if (prefixed) {
+    return fail("version", value, "has a v prefix", `set "${prefixed[1]}"`);
+  }
+  if (/^\d+\.\d+$/.test(text)) {
+    return fail(
+      "version",
+      value,
+      "lacks the patch part",
+      `name the exact release, e.g. "${text}.0"`,
+    );
+  }
+  return fail(
+    "version",
+    value,
+    "is not a Kong version (X.Y.Z, or X.Y.Z.N for Enterprise; no pre-releases or tags such as latest)",
+    example,
+  );
+}
+
+function capacityOf(c: CapacityArgs | undefined): ResolvedConfig["capacity"] {
+  for (const key of ["cpus", "memoryMb"] as const) {
+    const v = c?.[key];
+    if (v !== undefined && (typeof v !== "number" || !(v > 0))) {
+      fail(
+        `capacity.${key}`,
+        v,
+        "is not a positive number",
+        `set it with 'pulumi config set --path kong-gateway:capacity.${key} <n>', or remove it`,
+      );
+    }
+  }
+  return { ...c, allowSmallerCluster: c?.allowSmallerCluster ?? false };
+}
+
+function statuses(list: readonly number[]): number[] {
+  if (!Array.isArray(list)) {
+    fail("probe.expectStatus", list, "is not a list of HTTP statuses", "use e.g. [200, 404]");
+  }
+  for (const code of list) {
+    if (!Number.isInteger(code) || code < 100 || code > 599) {
+      fail("probe.expectStatus", code, "is not an HTTP status (100 to 599)", "use e.g. [200, 404]");
+    }
+  }
+  return [...list];
 }
 
 /** Steps `timeouts.stepSeconds` may name (steps/limits.ts has the defaults). */
@@ -400,22 +466,6 @@ function checkDirectory(setting: string, dir: string): void {
       "use a directory this user can write, or fix its permissions",
     );
   }
-}
-
-/** A jump host `user@host:port` (user and port optional), or undefined when empty or malformed. */
-export function parseBastion(
-  bastion: string,
-  defaultUser: string,
-): { user: string; host: string; port: number } | undefined {
-  const m = /^(?:([^@]+)@)?([^:]+)(?::(\d+))?$/.exec(bastion);
-  return bastion && m
-    ? { user: m[1] ?? defaultUser, host: m[2]!, port: Number(m[3] ?? 22) }
-    : undefined;
-}
-
-/** Substitutes `{name}` placeholders. */
-export function fillTemplate(template: string, values: Record<string, string>): string {
-  return template.replace(/\{(\w+)\}/g, (m, k: string) => values[k] ?? m);
 }
 
 function hostsDefaults(

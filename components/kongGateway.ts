@@ -28,7 +28,7 @@ import {
   unusedSettings,
 } from "./settings";
 import { checkWindow } from "./steps/policy";
-import { UpgradeReport } from "./steps/report";
+import { CatalogEntry, decodeReport, UpgradeReport } from "./contract/report";
 
 /** Arguments of {@link KongGateway}: the plain settings (they decide what resources exist) plus inputs. */
 export interface KongGatewayArgs extends PlainSettings {
@@ -71,7 +71,7 @@ export class KongGateway extends pulumi.ComponentResource {
   /** The report of the change that produced the running cluster. */
   public readonly lastUpgrade: pulumi.Output<UpgradeReport | undefined>;
   /** The backup catalog after that change. */
-  public readonly backups: pulumi.Output<Array<Record<string, unknown>>>;
+  public readonly backups: pulumi.Output<CatalogEntry[]>;
   /** What the next run needs to know about this one (read back through a StackReference). */
   public readonly deployment: pulumi.Output<DeployedState>;
 
@@ -414,20 +414,8 @@ function bastionConnection(
   return jump && { ...jump, privateKey: pulumi.secret(privateKey) };
 }
 
-interface ParsedReport {
-  lastUpgrade: UpgradeReport | undefined;
-  backups: Array<Record<string, unknown>>;
-}
-
-/** Reads the `KONG_GW_REPORT` line the verify step prints. */
-export function parseReport(stdout: string | undefined): ParsedReport {
-  const line = (stdout ?? "").split("\n").find((l) => l.startsWith("KONG_GW_REPORT "));
-  if (!line) {
-    return { lastUpgrade: undefined, backups: [] };
-  }
-  const parsed = JSON.parse(line.slice("KONG_GW_REPORT ".length)) as ParsedReport;
-  return { lastUpgrade: parsed.lastUpgrade, backups: parsed.backups ?? [] };
-}
+/** Reads the `KONG_GW_REPORT` line the verify step prints (components/contract/report.ts). */
+export const parseReport = decodeReport;
 
 /** The `deployment` output: the chain that produced this cluster and the measured history. */
 function nextDeployment(

@@ -4,7 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { RUNNER_BUNDLE } from "./runnerBundle";
-import { SPEC_ENV, StepSpec } from "./steps/spec";
+import { encodeSpec, SPEC_ENV, StepSpec } from "./contract/spec";
 import { SSH_KEY_ENV } from "./steps/ssh";
 
 /** The shell command that runs one runner command from the project root (see runnerBundle.ts). */
@@ -22,7 +22,7 @@ export function runnerEnvironment(
   sshPrivateKey?: pulumi.Input<string>,
 ): Record<string, pulumi.Input<string>> {
   return {
-    [SPEC_ENV]: JSON.stringify(spec),
+    [SPEC_ENV]: encodeSpec(spec),
     KONG_PG_PASSWORD: pulumi.secret(password),
     ...(sshPrivateKey !== undefined ? { [SSH_KEY_ENV]: pulumi.secret(sshPrivateKey) } : {}),
   };

@@ -30,6 +30,7 @@ export function ensureRunnerBundle(root: string): string {
     newestSource(join(root, "components", "steps")),
     newestSource(join(root, "components", "plan")),
     newestSource(join(root, "components", "docker")),
+    newestSource(join(root, "components", "contract")),
     statSync(join(root, "components", "config.ts")).mtimeMs,
   );
   if (existsSync(out) && statSync(out).mtimeMs >= sources) {

@@ -71,7 +71,6 @@ export const DEFAULT_STEP_SECONDS: Readonly<Record<StepName, DurationRange>> = {
   verify: range(3, 10, 30),
   rollback: range(10, 30, 120),
   restore: range(5, 15, 60),
-  bootstrap: range(10, 30, 120),
   decommission: range(2, 5, 20),
 };
 
@@ -209,6 +208,13 @@ export function estimateStep(
   history: readonly PastRun[],
   databaseBytes: number | undefined,
 ): EstimatedStep {
+  if (step.idle) {
+    // It only confirms there is nothing to do: a command or two, whatever was measured before.
+    return {
+      estimate: { lowSeconds: 0, expectedSeconds: 0.5, highSeconds: 2, source: "default", runs: 0 },
+      runIndices: [],
+    };
+  }
   const measured = samples(history, step.name);
   if (measured.size > 0) {
     const scaled = [...measured].map(([i, seconds]) =>

@@ -105,7 +105,7 @@ function nodeLines(plan: Plan): string[] {
   const stopped = plan.steps.find((s) => s.name === "stop");
   const started = plan.steps.find((s) => s.name === "start");
   const lines: string[] = [];
-  if (stopped) {
+  if (stopped && stopped.nodes > 0) {
     lines.push(`Nodes stopped: ${stopped.nodes} × ${stopped.version}`);
   }
   if (started) {

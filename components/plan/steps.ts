@@ -1,34 +1,13 @@
 /**
- * The ordered steps of each kind of change. The order is the safety argument: nothing writes to
- * the database while the old nodes run, the backup is taken (and read back) before the first
- * migration, and the new nodes start only after `finish`. Step names are API: the stack exports
- * measured durations under them, and earlier measurements are looked up by them.
+ * What each step of each kind of change does, for people reading the plan. Which steps a change
+ * runs, and in which order, is the step table's (components/contract/steps.ts `CHAIN_ORDER`): the
+ * builders below are looked up by name in that order, so the plan lists exactly what runs.
  */
+import { CHAIN_ORDER, ChainKind, StepName, StepTarget } from "../contract/steps";
 import { MigrationSet } from "./migrations";
 
-/** Every step name the project uses, in the order they usually run. */
-export const STEP_NAMES = [
-  "preflight",
-  "stop",
-  "backup",
-  "migrations-up",
-  "migrations-finish",
-  "start",
-  "verify",
-  "rollback",
-  "restore",
-  "bootstrap",
-  "decommission",
-] as const;
-
-/** One of {@link STEP_NAMES}. */
-export type StepName = (typeof STEP_NAMES)[number];
-
-/**
- * Where a step acts: the nodes of the version being replaced, the nodes of the version being
- * brought up, a one-off container of the target version (migrations), or the database itself.
- */
-export type StepTarget = "deployed-nodes" | "target-nodes" | "migration-job" | "database";
+export { STEP_NAMES } from "../contract/steps";
+export type { StepName, StepTarget } from "../contract/steps";
 
 /** A step before its duration is estimated. */
 export interface StepSkeleton {
@@ -46,6 +25,8 @@ export interface StepSkeleton {
   readonly scalesWithDatabase: boolean;
   /** The Kong or PostgreSQL command at its heart, when there is one. */
   readonly command?: string;
+  /** On this change the step only confirms there is nothing to do (an install's stop and backup). */
+  readonly idle?: boolean;
 }
 
 /** What the step builders need to know about the change. */
@@ -64,22 +45,96 @@ export interface StepContext {
   readonly restorePath?: string;
 }
 
-/** A fresh install: nothing to stop or back up, `bootstrap` runs every migration and teardown. */
+/**
+ * The skeletons of a chain in the step table's order; a step the table lists but the builder left
+ * out (or one it added) is a bug, caught by every planner test.
+ */
+function byTable(kind: ChainKind, skeletons: StepSkeleton[]): StepSkeleton[] {
+  const byName = new Map(skeletons.map((s) => [s.name, s]));
+  const order = CHAIN_ORDER[kind];
+  if (byName.size !== order.length || order.some((n) => !byName.has(n))) {
+    throw new Error(
+      `the ${kind} plan describes ${[...byName.keys()].join(", ")} but the step table runs ${order.join(", ")}`,
+    );
+  }
+  return order.map((n) => byName.get(n)!);
+}
+
+/** The skeletons of `names` in order, each from its builder (a name without one is a bug). */
+function inOrder(
+  names: readonly StepName[],
+  builders: Partial<Record<StepName, () => StepSkeleton>>,
+): StepSkeleton[] {
+  return names.map((n) => {
+    const build = builders[n];
+    if (!build) {
+      throw new Error(`the plan has no description of step "${n}"`);
+    }
+    return build();
+  });
+}
+
+/**
+ * A fresh install runs the upgrade's chain (the step table's `install` order): preflight, then a
+ * stop and a backup that find nothing to do on an empty database, `bootstrap` (every migration
+ * and teardown), a `finish` that confirms nothing is pending, the nodes' start, verify.
+ */
 export function installSteps(c: StepContext): StepSkeleton[] {
-  return [
-    {
-      name: "bootstrap",
-      description: `bootstrap the empty database with ${plural(c.migrations.up.length, "migration")}`,
+  return inOrder(CHAIN_ORDER.install, {
+    preflight: () => ({
+      name: "preflight",
+      description: `check the database is reachable and empty (or this stack's own), Kong ${c.to} is installed and accepts the configuration, and its ports are free`,
+      runsOn: "migration-job",
+      version: c.to,
+      nodes: 0,
+      gatewayDown: false,
+      scalesWithDatabase: false,
+      command: "kong migrations list",
+    }),
+    stop: () => ({
+      name: "stop",
+      description: "no node of this cluster runs yet: nothing to stop",
+      runsOn: "deployed-nodes",
+      version: c.to,
+      nodes: 0,
+      gatewayDown: false,
+      scalesWithDatabase: false,
+      idle: true,
+    }),
+    backup: () => ({
+      name: "backup",
+      description: "the database is empty: nothing to back up (skipped)",
+      runsOn: "database",
+      version: c.to,
+      nodes: 0,
+      gatewayDown: false,
+      scalesWithDatabase: false,
+      idle: true,
+    }),
+    "migrations-up": () => ({
+      name: "migrations-up",
+      description: `bootstrap the empty database with ${plural(c.migrations.up.length, "migration")} and confirm with 'list'`,
       runsOn: "migration-job",
       version: c.to,
       nodes: 0,
       gatewayDown: false,
       scalesWithDatabase: false,
       command: `KONG_PLUGINS=${c.pluginsEnv} kong migrations bootstrap`,
-    },
-    startStep(c, c.to, c.targetNodes, false),
-    verifyStep(c),
-  ];
+    }),
+    "migrations-finish": () => ({
+      name: "migrations-finish",
+      description: "confirm nothing is pending ('bootstrap' ran every teardown itself)",
+      runsOn: "migration-job",
+      version: c.to,
+      nodes: 0,
+      gatewayDown: false,
+      scalesWithDatabase: false,
+      command: "kong migrations list",
+      idle: true,
+    }),
+    start: () => startStep(c, c.to, c.targetNodes, false),
+    verify: () => verifyStep(c),
+  });
 }
 
 /**
@@ -92,7 +147,7 @@ export function upgradeSteps(c: StepContext): StepSkeleton[] {
   const force = c.migrations.needsForce ? " -f" : "";
   const up = c.migrations.up.length;
   const pending = c.migrations.pendingAfterUp.length;
-  return [
+  return byTable("upgrade", [
     {
       name: "preflight",
       description:
@@ -146,7 +201,7 @@ export function upgradeSteps(c: StepContext): StepSkeleton[] {
       gatewayDown: false,
       scalesWithDatabase: false,
     },
-  ];
+  ]);
 }
 
 /** The dump of the quiet database (X stopped), read back before anything changes it. */
@@ -186,7 +241,7 @@ function stopStep(c: StepContext, from: string): StepSkeleton {
 export function rollbackSteps(c: StepContext): StepSkeleton[] {
   const from = c.from as string;
   const restorePath = c.restorePath as string;
-  return [
+  return byTable("rollback", [
     {
       name: "preflight",
       description:
@@ -218,7 +273,7 @@ export function rollbackSteps(c: StepContext): StepSkeleton[] {
     },
     startStep(c, c.to, c.targetNodes, true),
     verifyStep(c),
-  ];
+  ]);
 }
 
 /** `1 new migration`, `3 new migrations`. */

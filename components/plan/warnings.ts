@@ -4,7 +4,7 @@
  * refusals are elsewhere.
  */
 import { MigrationRef, migrationsFor } from "./migrations";
-import type { BackupTarget, Plan, PlanRequest } from "./plan";
+import type { BackupTarget, Plan, PlanRequest } from "./types";
 import { DEFAULT_DATABASE_BYTES } from "./estimate";
 import { KongVersion } from "./version";
 

@@ -4,7 +4,7 @@
  */
 import { nodeSettings } from "./kong";
 import { NodeRecord } from "./nodes";
-import type { NodeRuntime } from "./runtime";
+import type { NodeRuntime } from "./nodeRuntime";
 import { StepSpec } from "./spec";
 
 /** The node records of the target cluster (version `to`, this generation). */

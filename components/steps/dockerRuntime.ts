@@ -31,7 +31,7 @@ import { execFile, ExecResult, tail } from "./exec";
 import { databaseSettings, describeFailure, reportedVersion } from "./kong";
 import { cleanEnv } from "./machine";
 import { isReady, NodeRecord, sleep } from "./nodes";
-import type { NodeRuntime, StartResult } from "./runtime";
+import type { NodeRuntime, StartResult } from "./nodeRuntime";
 import { RuntimeSpec, StepSpec } from "./spec";
 
 /** The docker variant of the runtime spec. */

@@ -3,7 +3,7 @@
  * node or a migration job, and the migration state read from `kong migrations list` exit codes.
  */
 import { ExecResult, tail } from "./exec";
-import type { NodeRuntime } from "./runtime";
+import type { NodeRuntime } from "./nodeRuntime";
 import { DatabaseSpec, NodeSpec, StepSpec } from "./spec";
 
 /** The database state `kong migrations list` reports through its exit code (KONG.md §1). */

@@ -7,7 +7,7 @@
 import { existsSync, readdirSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { ExecResult } from "./exec";
-import { fillTemplate } from "../config";
+import { fillTemplate } from "../contract/templates";
 import { databaseSettings, describeFailure, reportedVersion } from "./kong";
 import { Machine } from "./machine";
 import {
@@ -21,7 +21,7 @@ import {
   waitReady,
   writeNodeRecord,
 } from "./nodes";
-import type { NodeRuntime, StartResult } from "./runtime";
+import type { NodeRuntime, StartResult } from "./nodeRuntime";
 import { StepSpec } from "./spec";
 
 /** The process runtime; `machineOf(host)` is the machine of a node (`undefined`: the migration host). */

@@ -5,33 +5,10 @@
  */
 import { catalog } from "./backup";
 import { entries, JournalEntry } from "./journal";
+import type { CatalogEntry, ReportStep, UpgradeReport } from "../contract/report";
 import { StepSpec } from "./spec";
 
-/** One measured step, as exported. */
-export interface ReportStep {
-  readonly name: string;
-  readonly startedAt: string;
-  readonly finishedAt: string;
-  readonly seconds: number;
-}
-
-/** The `lastUpgrade` stack output. */
-export interface UpgradeReport {
-  readonly kind: StepSpec["kind"];
-  readonly from?: string;
-  readonly to: string;
-  readonly generation: number;
-  readonly outcome: "succeeded" | "rolled-back" | "failed";
-  readonly steps: ReportStep[];
-  readonly downtimeSeconds: number;
-  /** When the outage began (first old node stopped serving) and ended (first new node ready). */
-  readonly outage?: { startedAt: string; endedAt: string };
-  readonly databaseBytes?: number;
-  /** The backup this change took (a rollback's: the database as the newer version left it). */
-  readonly backup?: { id: string; path: string; sha256: string; bytes: number };
-  /** Rollbacks: the backup restored. */
-  readonly restored?: { id: string; path: string; sha256: string; bytes: number };
-}
+export type { ReportStep, UpgradeReport } from "../contract/report";
 
 const seconds = (a: string, b: string) => Math.round((Date.parse(b) - Date.parse(a)) / 10) / 100;
 
@@ -108,10 +85,10 @@ function latestPerStep(list: JournalEntry[]): JournalEntry[] {
 }
 
 /** The backup catalog as exported (`backups`): no row counts, newest last. */
-export function exportedCatalog(spec: StepSpec): Array<Record<string, unknown>> {
+export function exportedCatalog(spec: StepSpec): CatalogEntry[] {
   return catalog(spec.backup.dir, spec.cluster).map((m) => {
     const rest: Record<string, unknown> = { ...m };
     delete rest.tables;
-    return rest;
+    return rest as unknown as CatalogEntry;
   });
 }

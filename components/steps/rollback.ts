@@ -10,24 +10,8 @@ import { abortAttempt, attemptBackup, record } from "./journal";
 import { httpJson } from "./nodes";
 import { readManifest, restoreBackup } from "./restore";
 import { runtimeFor } from "./runtime";
+import { databaseMayHaveChanged } from "../contract/steps";
 import { StepName, StepSpec } from "./spec";
-
-/**
- * Steps whose failure triggers the automatic rollback of an upgrade, or of a rollback by version
- * (which then puts back the database as the newer version left it, and that version's nodes).
- */
-export const ROLLBACK_ON: readonly StepName[] = [
-  "stop",
-  "backup",
-  "migrations-up",
-  "migrations-finish",
-  "restore",
-  "start",
-  "verify",
-];
-
-/** Steps before which the database was certainly not changed by the new version. */
-const DATABASE_UNTOUCHED: readonly StepName[] = ["stop", "backup"];
 
 /** Runs the rollback and returns the message the failed update ends with. */
 export async function automaticRollback(
@@ -47,7 +31,7 @@ export async function automaticRollback(
 
   let manifest: BackupManifest | undefined;
   // Never restore under a node that may still be writing: a Y node that would not stop ends it.
-  if (problems.length === 0 && !DATABASE_UNTOUCHED.includes(failed)) {
+  if (problems.length === 0 && databaseMayHaveChanged(failed)) {
     const b = attemptBackup(spec);
     if (!b) {
       problems.push("no backup of this attempt was found, so the database could not be restored");

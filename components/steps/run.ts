@@ -16,9 +16,11 @@ import { chainCompleted, checkSettings } from "./settings";
 import { Worker } from "node:worker_threads";
 import { readManifest } from "./restore";
 import { buildReport, exportedCatalog } from "./report";
-import { automaticRollback, ROLLBACK_ON } from "./rollback";
+import { automaticRollback } from "./rollback";
+import { rollsBackOnFailure, runnerSteps } from "../contract/steps";
+import { encodeReport } from "../contract/report";
 import { runtimeFor } from "./runtime";
-import { parseSpec, RunnerCommand, SPEC_ENV, StepName, StepSpec } from "./spec";
+import { parseSpec, SPEC_ENV, StepName, StepSpec } from "./spec";
 import * as steps from "./steps";
 import { writeTimeline } from "./timeline";
 
@@ -127,7 +129,7 @@ async function runStep(
       opts.rollback !== false &&
       spec.kind !== "install" &&
       spec.automaticRollback &&
-      ROLLBACK_ON.includes(step)
+      rollsBackOnFailure(step)
     ) {
       process.stderr.write(`[kong-gateway] ${name} failed; rolling back automatically...\n`);
       message = await automaticRollback(spec, step, err);
@@ -137,57 +139,58 @@ async function runStep(
   }
 }
 
+/**
+ * What each chain step of the step table (components/contract/steps.ts) does in this process.
+ * Typed by the table: a chain step without work here, or work for a step the table does not
+ * have, does not compile.
+ */
+const WORK: Record<Exclude<StepName, "start" | "decommission" | "rollback">, Work> = {
+  preflight: steps.preflight,
+  stop: steps.stop,
+  backup: steps.backup,
+  "migrations-up": steps.migrationsUp,
+  "migrations-finish": steps.migrationsFinish,
+  restore: steps.restore,
+  verify: (s) => steps.verify(s, backupTables(s)),
+};
+
 async function main(argv: string[]): Promise<number> {
-  const command = argv[0] as RunnerCommand | undefined;
+  const command = argv[0] ?? "";
   const spec = parseSpec(process.env[SPEC_ENV]);
-  switch (command) {
-    case "settings":
-      return runStep(spec, "settings", (s) => checkSettings(s, runtimeFor(s)));
-    case "preflight":
-      return runStep(spec, "preflight", steps.preflight);
-    case "stop":
-      return runStep(spec, "stop", steps.stop);
-    case "backup":
-      return runStep(spec, "backup", steps.backup);
-    case "migrations-up":
-      return runStep(spec, "migrations-up", steps.migrationsUp);
-    case "migrations-finish":
-      return runStep(spec, "migrations-finish", steps.migrationsFinish);
-    case "restore":
-      return runStep(spec, "restore", steps.restore);
-    case "node-start": {
-      const id = argv[1] ?? "";
-      return runStep(spec, "start", (s) => steps.nodeStart(s, id), {
-        rollback: !chainCompleted(spec),
-      });
-    }
-    case "verify": {
-      const code = await runStep(spec, "verify", (s) => steps.verify(s, backupTables(s)));
-      if (code === 0) {
-        const report = {
-          lastUpgrade: buildReport(spec, "succeeded"),
-          backups: exportedCatalog(spec),
-        };
-        writeTimeline(spec, report.lastUpgrade);
-        process.stdout.write(`KONG_GW_REPORT ${JSON.stringify(report)}\n`);
-      }
-      return code;
-    }
-    case "node-delete": {
-      // Decommissioning: the node resource left the program. Stop it if it still runs, then
-      // remove its prefix. Never touches another node's prefix.
-      const rec = targetNodes(spec).find((n) => n.id === argv[1]);
-      if (rec) {
-        await runtimeFor(spec).remove(rec, spec.timeouts.quitSeconds);
-      }
-      return 0;
-    }
-    default:
-      process.stderr.write(
-        `usage: run.ts <${["settings", "preflight", "stop", "backup", "migrations-up", "migrations-finish", "restore", "verify", "node-start <id>", "node-delete <id>"].join("|")}>\n`,
-      );
-      return 2;
+  if (command === "settings") {
+    return runStep(spec, "settings", (s) => checkSettings(s, runtimeFor(s)));
   }
+  if (command === "node-start") {
+    const id = argv[1] ?? "";
+    return runStep(spec, "start", (s) => steps.nodeStart(s, id), {
+      rollback: !chainCompleted(spec),
+    });
+  }
+  if (command === "node-delete") {
+    // Decommissioning: the node resource left the program. Stop it if it still runs, then
+    // remove its prefix. Never touches another node's prefix.
+    const rec = targetNodes(spec).find((n) => n.id === argv[1]);
+    if (rec) {
+      await runtimeFor(spec).remove(rec, spec.timeouts.quitSeconds);
+    }
+    return 0;
+  }
+  if (!(runnerSteps() as string[]).includes(command)) {
+    const usage = ["settings", ...runnerSteps(), "node-start <id>", "node-delete <id>"];
+    process.stderr.write(`usage: run.ts <${usage.join("|")}>\n`);
+    return 2;
+  }
+  const step = command as keyof typeof WORK;
+  const code = await runStep(spec, step, WORK[step]);
+  if (code === 0 && step === "verify") {
+    const report = {
+      lastUpgrade: buildReport(spec, "succeeded"),
+      backups: exportedCatalog(spec),
+    };
+    writeTimeline(spec, report.lastUpgrade);
+    process.stdout.write(`${encodeReport(report)}\n`);
+  }
+  return code;
 }
 
 /**

@@ -10,7 +10,7 @@ import { entries } from "./journal";
 import { describeFailure, migrationState } from "./kong";
 import { NodeRecord, samePassword } from "./nodes";
 import { checkWindow } from "./policy";
-import type { NodeRuntime, StartResult } from "./runtime";
+import type { NodeRuntime, StartResult } from "./nodeRuntime";
 import { StepSpec } from "./spec";
 
 /** Whether the chain that started these nodes completed (its `verify` succeeded). */

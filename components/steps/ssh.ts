@@ -8,7 +8,7 @@
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseBastion } from "../config";
+import { parseBastion } from "../contract/templates";
 import { execFile, ExecResult } from "./exec";
 import { cleanEnv, Machine, MachineExec, shq } from "./machine";
 import { SshSpec } from "./spec";

@@ -247,6 +247,28 @@ describe(
       );
     });
 
+    it("a kong-gateway:version that is not a bare version is refused in preview, nodes untouched", async () => {
+      const before = pids();
+      for (const [given, message] of [
+        [
+          "kong:3.5.0",
+          /kong-gateway:version "kong:3\.5\.0" is an image reference, not a Kong version; set "3\.5\.0"/,
+        ],
+        ["v3.5.0", /kong-gateway:version "v3\.5\.0" has a v prefix; set "3\.5\.0"/],
+      ] as const) {
+        await ks.setVersion(given);
+        const err = await ks.stack.preview().then(
+          () => "previewed",
+          (e: Error) => e.message,
+        );
+        assert.match(err, message);
+      }
+      await ks.setVersion(" 3.5.0 ");
+      await ks.stack.preview({ expectNoChanges: true }); // the same version, canonicalised
+      await ks.setVersion("3.5.0");
+      assert.deepEqual(pids(), before);
+    });
+
     const steps: Row[][] = [];
     for (const row of ROWS) {
       const same = row.group ? steps.find((g) => g[0]!.group === row.group) : undefined;

@@ -24,6 +24,7 @@ import {
   UPGRADE_STEPS,
 } from "../support/e2e";
 import { eventually } from "../support/eventually";
+import { CHAIN_ORDER } from "../../components/contract/steps";
 import { createKongStack, KongStack } from "../support/kongStack";
 import { longestOutage, startProber } from "../support/prober";
 
@@ -46,10 +47,19 @@ describe("a version bump upgrades in place (3.4 → 3.5 → 3.6)", { timeout: 90
     await ks?.dispose();
   });
 
-  it("1. installs 3.4.2 on a fresh stack; both nodes proxy; seeded through the Admin API", async () => {
+  it("1. installs 3.4.2 on a fresh stack; the preview lists the steps it then reports; both nodes proxy; seeded through the Admin API", async () => {
     progress("path: fresh install of 3.4.2");
+    const preview = await ks.stack.preview();
+    const planned = [...preview.stdout.matchAll(/^\s+\d+\. ([a-z-]+)\s{2,}/gm)].map((m) => m[1]);
     const res = await ks.stack.up();
     assert.equal(res.summary.result, "succeeded");
+    const report = (await outputs(ks.stack)).lastUpgrade as LastUpgrade;
+    assert.deepEqual(
+      report.steps.map((s) => s.name),
+      planned,
+      "the install's preview listed exactly the steps it ran",
+    );
+    assert.deepEqual(planned, [...CHAIN_ORDER.install]);
     assert.equal(await adminVersion(ks, 0), "3.4.2");
     assert.equal(await adminVersion(ks, 1), "3.4.2");
     const c = await seed(ks.adminUrl(0), { services: 300, consumers: 600 });

@@ -117,7 +117,7 @@ describe("npm run plan", { concurrency: true }, () => {
     assert.equal(json.kind, "install");
     assert.deepEqual(
       json.steps.map((s) => s.name),
-      ["bootstrap", "start", "verify"],
+      ["preflight", "stop", "backup", "migrations-up", "migrations-finish", "start", "verify"],
     );
     assert.equal(json.migrations.up.length, 24 + 4 + 4);
   });

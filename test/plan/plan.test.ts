@@ -15,17 +15,34 @@ const names = (p: { steps: { name: string }[] }) => p.steps.map((s) => s.name);
 const down = (p: { steps: { gatewayDown: boolean }[] }) => p.steps.map((s) => s.gatewayDown);
 
 describe("planChange: kinds of change", () => {
-  test("fresh install: bootstrap → start → verify, no downtime", () => {
+  test("fresh install: the steps the chain runs (bootstrap in migrations-up), no downtime", () => {
     const p = planChange(request(undefined, "kong:3.10.0"));
     assert.equal(p.kind, "install");
     assert.equal(p.from, undefined);
     assert.equal(p.to, "3.10.0");
-    assert.deepEqual(names(p), ["bootstrap", "start", "verify"]);
-    assert.deepEqual(down(p), [false, false, false]);
+    assert.deepEqual(names(p), [
+      "preflight",
+      "stop",
+      "backup",
+      "migrations-up",
+      "migrations-finish",
+      "start",
+      "verify",
+    ]);
+    assert.deepEqual(down(p), [false, false, false, false, false, false, false]);
     assert.deepEqual(
       p.steps.map((s) => s.runsOn),
-      ["migration-job", "target-nodes", "target-nodes"],
+      [
+        "migration-job",
+        "deployed-nodes",
+        "database",
+        "migration-job",
+        "migration-job",
+        "target-nodes",
+        "target-nodes",
+      ],
     );
+    assert.equal(p.steps[3]!.command, "KONG_PLUGINS=bundled kong migrations bootstrap");
     assert.equal(p.downtime.highSeconds, 0);
     assert.deepEqual(p.downtime.steps, []);
     assert.equal(p.backup, undefined);

@@ -90,12 +90,18 @@ describe("renderPlan", () => {
       /Migrations: none new for 'kong migrations up'/,
     );
   });
-  test("an install: bootstrap and no downtime", () => {
+  test("an install: the chain's steps, bootstrap in migrations-up, and no downtime", () => {
     const text = renderPlan(planChange(request(undefined, "3.4.3")));
     inOrder(text, [
       "Kong 3.4.3: fresh install",
-      "1. bootstrap",
+      "1. preflight",
+      "2. stop",
+      "3. backup",
+      "4. migrations-up",
       "$ KONG_PLUGINS=bundled kong migrations bootstrap",
+      "5. migrations-finish",
+      "6. start",
+      "7. verify",
       "Nodes started: 2 × 3.4.3",
       "Migrations run by 'kong migrations bootstrap'",
       "Estimated downtime: none (no gateway is serving yet)",

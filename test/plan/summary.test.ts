@@ -47,7 +47,10 @@ describe("planSummary (the stack's upgradePlan output)", () => {
     assert.equal(s.downtime, "none");
     assert.equal(s.downtimeExpectedSeconds, 0);
     assert.equal(s.backup, undefined);
-    assert.equal(s.steps, "bootstrap → start → verify");
+    assert.equal(
+      s.steps,
+      "preflight → stop → backup → migrations-up → migrations-finish → start → verify",
+    );
   });
   test("a rollback names the backup it restores", () => {
     const s = planSummary(planChange(request("3.6.0", "3.5.0", { backups: [backup] })));

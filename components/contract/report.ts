@@ -1,0 +1,127 @@
+/**
+ * The report (runner → program): what the verify step prints on one `KONG_GW_REPORT <json>` line
+ * and the program turns into the `lastUpgrade` and `backups` outputs. One module owns the wire
+ * form both ways: {@link encodeReport} on the runner's side, {@link decodeReport} (checked field
+ * by field) on the program's.
+ */
+import { z } from "zod";
+
+/** One measured step, as exported. */
+export interface ReportStep {
+  readonly name: string;
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  readonly seconds: number;
+}
+
+/** The `lastUpgrade` stack output. */
+export interface UpgradeReport {
+  readonly kind: "install" | "upgrade" | "rollback";
+  readonly from?: string;
+  readonly to: string;
+  readonly generation: number;
+  readonly outcome: "succeeded" | "rolled-back" | "failed";
+  readonly steps: ReportStep[];
+  readonly downtimeSeconds: number;
+  /** When the outage began (first old node stopped serving) and ended (first new node ready). */
+  readonly outage?: { startedAt: string; endedAt: string };
+  readonly databaseBytes?: number;
+  /** The backup this change took (a rollback's: the database as the newer version left it). */
+  readonly backup?: { id: string; path: string; sha256: string; bytes: number };
+  /** Rollbacks: the backup restored. */
+  readonly restored?: { id: string; path: string; sha256: string; bytes: number };
+}
+
+/** A backup as the `backups` output lists it: its manifest without the row counts. */
+export interface CatalogEntry {
+  readonly id: string;
+  readonly cluster: string;
+  readonly fromVersion: string;
+  readonly toVersion: string;
+  readonly takenAt: string;
+  readonly path: string;
+  readonly bytes: number;
+  readonly sha256: string;
+  readonly verifiedBy: "list" | "restore";
+  readonly pgDump: string;
+}
+
+/** What the verify step reports. */
+export interface RunnerReport {
+  readonly lastUpgrade: UpgradeReport | undefined;
+  readonly backups: CatalogEntry[];
+}
+
+const fileRef = z.object({
+  id: z.string(),
+  path: z.string(),
+  sha256: z.string(),
+  bytes: z.number(),
+});
+
+const upgradeReportSchema = z.object({
+  kind: z.enum(["install", "upgrade", "rollback"]),
+  from: z.string().optional(),
+  to: z.string(),
+  generation: z.number().int(),
+  outcome: z.enum(["succeeded", "rolled-back", "failed"]),
+  steps: z.array(
+    z.object({
+      name: z.string(),
+      startedAt: z.string(),
+      finishedAt: z.string(),
+      seconds: z.number(),
+    }),
+  ),
+  downtimeSeconds: z.number(),
+  outage: z.object({ startedAt: z.string(), endedAt: z.string() }).optional(),
+  databaseBytes: z.number().optional(),
+  backup: fileRef.optional(),
+  restored: fileRef.optional(),
+}) satisfies z.ZodType<UpgradeReport>;
+
+const catalogEntrySchema = z.object({
+  id: z.string(),
+  cluster: z.string(),
+  fromVersion: z.string(),
+  toVersion: z.string(),
+  takenAt: z.string(),
+  path: z.string(),
+  bytes: z.number(),
+  sha256: z.string(),
+  verifiedBy: z.enum(["list", "restore"]),
+  pgDump: z.string(),
+}) satisfies z.ZodType<CatalogEntry>;
+
+const reportSchema = z.object({
+  lastUpgrade: upgradeReportSchema.optional(),
+  backups: z.array(catalogEntrySchema),
+});
+
+/** The line's prefix. */
+export const REPORT_PREFIX = "KONG_GW_REPORT ";
+
+/** The report line the verify step prints. */
+export function encodeReport(report: RunnerReport): string {
+  return `${REPORT_PREFIX}${JSON.stringify(reportSchema.parse(report))}`;
+}
+
+/**
+ * The report in a step's stdout; an empty report when there is none (a chain that has not
+ * verified yet). A line that does not hold a report is an error naming what is wrong.
+ */
+export function decodeReport(stdout: string | undefined): RunnerReport {
+  const line = (stdout ?? "").split("\n").find((l) => l.startsWith(REPORT_PREFIX));
+  if (!line) {
+    return { lastUpgrade: undefined, backups: [] };
+  }
+  const r = reportSchema.safeParse(JSON.parse(line.slice(REPORT_PREFIX.length)));
+  if (!r.success) {
+    throw new Error(
+      `the verify step's report is malformed: ${r.error.issues
+        .map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`)
+        .join("; ")}`,
+    );
+  }
+  return { lastUpgrade: r.data.lastUpgrade, backups: r.data.backups };
+}
