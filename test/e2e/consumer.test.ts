@@ -207,10 +207,10 @@ describe(
     it("a second up has no changes", async () => {
       const res = await stack.up({ diff: true });
       assert.deepEqual(
-      Object.keys(res.summary.resourceChanges ?? {}).sort(),
-      ["read", "same"],
-      res.stdout,
-    );
+        Object.keys(res.summary.resourceChanges ?? {}).sort(),
+        ["read", "same"],
+        res.stdout,
+      );
     });
   },
 );
