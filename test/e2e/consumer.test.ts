@@ -148,9 +148,9 @@ describe(
       const pulumi = require("@pulumi/pulumi");
       const registered = [];
       pulumi.runtime.setMocks(
-        { newResource: (a) => { registered.push(a.type); return { id: a.name, state: a.inputs }; },
+        { newResource: (a) => { registered.push(a.type); return { id: a.name, state: { outputs: {}, ...a.inputs } }; },
           call: (a) => a.inputs },
-        "consumer", "dev", false);
+        "consumer", "dev", false, "organization");
       const kg = require("kong-gateway");
       const plan = kg.planChange({
         deployed: { version: "3.5.0", nodes: 2, plugins: "bundled" },
