@@ -15,6 +15,7 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  rmSync,
   statSync,
   writeFileSync,
 } from "node:fs";
@@ -124,6 +125,10 @@ describe(
           "stop",
           join(project, ".state", "dev", "postgres"),
         ]);
+      }
+      // The copy holds its own node_modules (about 120 MB).
+      if (base) {
+        rmSync(base, { recursive: true, force: true });
       }
     });
 
