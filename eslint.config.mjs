@@ -11,6 +11,8 @@ export default tseslint.config(
       ".tools/**",
       ".state/**",
       "bin/**",
+      "dist/**",
+      "examples/*/node_modules/**",
       "tools/**",
       "eslint.config.mjs",
     ],

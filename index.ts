@@ -3,7 +3,6 @@
  * outputs, through a StackReference to itself), builds the KongGateway, exports its outputs.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { parseDeployed } from "./components/chain";
 import type {
   BackupArgs,
   CapacityArgs,
@@ -15,18 +14,11 @@ import type {
   TimeoutArgs,
 } from "./components/config";
 import { unknownSettings } from "./components/config";
+import { previousDeployment } from "./components/deployment";
 import { KongGateway } from "./components/kongGateway";
 
 /** The fixed password of `database.mode: local` when none is configured (a loopback-only throwaway server). */
 const LOCAL_DEFAULT_PASSWORD = "kong-gateway-local";
-
-async function deployedState(): Promise<unknown> {
-  const self = new pulumi.StackReference(
-    `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`,
-  );
-  const details = await self.getOutputDetails("deployment");
-  return details.value ?? details.secretValue;
-}
 
 /**
  * A configuration mistake (a refused version, a bad setting) fails the run with its message and
@@ -88,7 +80,7 @@ async function program() {
       ? config.requireSecret("dbAdminPassword")
       : undefined,
     sshPrivateKey: config.get("sshPrivateKey") ? config.requireSecret("sshPrivateKey") : undefined,
-    deployed: parseDeployed(await deployedState()),
+    deployed: await previousDeployment(),
     root: __dirname,
   });
   return {

@@ -75,12 +75,17 @@ export function chainSettingsOf(spec: StepSpec): ChainSettings {
   };
 }
 
-/** `spec` with the chain-level settings the running chain was created with. */
+/**
+ * `spec` with the chain-level settings the running chain was created with. `frozen` comes back
+ * from the stack's outputs, whose objects the engine may return with their keys sorted; the
+ * spec's own key order is kept, so the spec's text (a command's environment) is the same as the
+ * run that recorded it, and a second `up` has no changes.
+ */
 export function withChainSettings(spec: StepSpec, frozen: ChainSettings): StepSpec {
   return {
     ...spec,
-    backup: frozen.backup,
-    probe: frozen.probe,
+    backup: { ...spec.backup, ...frozen.backup },
+    probe: { ...spec.probe, ...frozen.probe },
     maintenanceWindows: frozen.maintenanceWindows,
     automaticRollback: frozen.automaticRollback,
     allowSmallerCluster: frozen.allowSmallerCluster,

@@ -17,8 +17,8 @@ export interface DockerClusterArgs {
   readonly spec: StepSpec;
   /** The database password; reaches the containers only as a secret file upload. */
   readonly password: pulumi.Input<string>;
-  /** The project root (the runner's working directory). */
-  readonly root: string;
+  /** Where the runner commands run: the package root (components/runner.ts runnerDir). */
+  readonly runnerDir: string;
   /** The step after which the first node may start (`migrations-finish`, or `restore`). */
   readonly startAfter: pulumi.Resource;
   /** Image, network, engine and published ports; must agree with `spec.runtime`. */
@@ -244,7 +244,7 @@ function createReadyCommands(
         create: runnerCommand("node-start", n.id),
         // Stops the container before the provider removes it.
         delete: runnerCommand("node-delete", n.id),
-        dir: args.root,
+        dir: args.runnerDir,
         environment,
         triggers: [args.spec.generation, args.spec.kind],
         logging: "stdoutAndStderr",

@@ -23,7 +23,8 @@ export interface InPlaceUpgradeArgs {
   readonly password: pulumi.Input<string>;
   /** `hosts` runtime: the SSH private key the runner reaches the hosts with. @default undefined */
   readonly sshPrivateKey?: pulumi.Input<string>;
-  readonly root: string;
+  /** Where the runner commands run: the package root (components/runner.ts runnerDir). */
+  readonly runnerDir: string;
   /** What must exist before the first step (the database, the new version's binary). */
   readonly after: pulumi.Resource[];
   /** Builds the target cluster, whose nodes start after the last step before them. */
@@ -87,7 +88,7 @@ function createSettingsCheck(
     `${name}-settings`,
     {
       create: runnerCommand("settings"),
-      dir: args.root,
+      dir: args.runnerDir,
       environment: runnerEnvironment(args.settingsSpec, args.password, args.sshPrivateKey),
       triggers: [args.spec.generation],
       logging: "stdoutAndStderr",
@@ -113,7 +114,7 @@ function createStep(
     `${name}-${step}`,
     {
       create: runnerCommand(step),
-      dir: args.root,
+      dir: args.runnerDir,
       environment: runnerEnvironment(args.spec, args.password, args.sshPrivateKey),
       triggers: [args.spec.generation],
       logging: "stdoutAndStderr",

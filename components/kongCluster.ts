@@ -10,8 +10,8 @@ export interface KongClusterArgs {
   readonly password: pulumi.Input<string>;
   /** `hosts` runtime: the SSH private key the runner reaches the hosts with. @default undefined */
   readonly sshPrivateKey?: pulumi.Input<string>;
-  /** The project root (the runner's working directory). */
-  readonly root: string;
+  /** Where the runner commands run: the package root (components/runner.ts runnerDir). */
+  readonly runnerDir: string;
   /** The step after which the first node may start (`migrations-finish`, or `restore`). */
   readonly startAfter: pulumi.Resource;
   /**
@@ -67,7 +67,7 @@ function createNodes(
       {
         create: runnerCommand("node-start", n.id),
         delete: runnerCommand("node-delete", n.id),
-        dir: args.root,
+        dir: args.runnerDir,
         environment,
         triggers: [args.spec.generation, args.spec.kind],
         logging: "stdoutAndStderr",

@@ -1,8 +1,8 @@
 import * as command from "@pulumi/command";
 import * as postgresql from "@pulumi/postgresql";
 import * as pulumi from "@pulumi/pulumi";
-import { join, resolve } from "node:path";
 import { ResolvedConfig } from "./config";
+import { packageScript } from "./runnerBundle";
 
 /** Arguments of {@link KongDatabase}. */
 export interface KongDatabaseArgs {
@@ -12,10 +12,8 @@ export interface KongDatabaseArgs {
   readonly password: pulumi.Input<string>;
   /** `managed` only: the administrator's password (it creates the role and the database). */
   readonly adminPassword?: pulumi.Input<string>;
-  /** Directory of the `local` server. @default "<stateDir>/postgres" */
+  /** Directory of the `local` server (KongGateway passes `<stateDir>/postgres`). */
   readonly localDir: string;
-  /** The project root, where scripts/ lives. */
-  readonly root: string;
 }
 
 /**
@@ -59,8 +57,10 @@ function createLocalServer(
   args: KongDatabaseArgs,
   parent: pulumi.Resource,
 ): command.local.Command {
-  const script = resolve(args.root, "scripts/local-db.sh");
-  const dir = args.localDir || join(args.root, ".state", "postgres");
+  // Shipped with the package and named by absolute path: the importing program's folder has no
+  // scripts/ of its own. In this repository the path is the one its stacks always ran.
+  const script = packageScript("local-db.sh");
+  const dir = args.localDir;
   const s = args.settings;
   return new command.local.Command(
     `${name}-server`,

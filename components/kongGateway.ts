@@ -1,6 +1,6 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import {
   ChainDecision,
   chainSettingsOf,
@@ -16,7 +16,8 @@ import { DockerCluster } from "./dockerCluster";
 import { KongCluster } from "./kongCluster";
 import { KongDatabase } from "./kongDatabase";
 import { passwordRotated, readLocalState } from "./localState";
-import { ensureRunnerBundle } from "./runnerBundle";
+import { runnerDir } from "./runner";
+import { runnerBundleProblem } from "./runnerBundle";
 import { Plan, planChange, PlanError, PlanSummary, planSummary, renderPlan } from "./plan";
 import {
   assertReconfigurable,
@@ -43,7 +44,11 @@ export interface KongGatewayArgs extends PlainSettings {
    * StackReference to itself). Absent on a brand-new stack. @default undefined
    */
   readonly deployed?: DeployedState;
-  /** Project root: where components/ and scripts/ are. @default the folder above components/ */
+  /**
+   * The folder relative paths in the settings (`stateDir`, `backup.dir`, …) are resolved from,
+   * and where `local.install` runs. The package's own files (step runner, scripts) are found
+   * from its own location, never from here. @default process.cwd() (the Pulumi program's folder)
+   */
   readonly root?: string;
   /** Stack name for the default state directory. @default pulumi.getStack() */
   readonly stack?: string;
@@ -77,9 +82,9 @@ export class KongGateway extends pulumi.ComponentResource {
 
   constructor(name: string, args: KongGatewayArgs, opts?: pulumi.ComponentResourceOptions) {
     super("kong-gateway:index:KongGateway", name, {}, opts);
-    const root = args.root ?? resolve(__dirname, "..");
+    const root = args.root ?? process.cwd();
     const cfg = resolveConfig(args, root, this);
-    ensureRunnerBundle(root);
+    refuseBeforeAnything(assertRunnerBundle, this);
     const local = readLocalState(cfg.stateDir, cfg.backup.dir, name);
     for (const note of [...local.skippedBackups, ...unusedSettings(cfg.runtime, args)]) {
       void pulumi.log.warn(note, this);
@@ -118,7 +123,6 @@ export class KongGateway extends pulumi.ComponentResource {
         password: args.databasePassword,
         adminPassword: args.databaseAdminPassword,
         localDir: join(cfg.stateDir, "postgres"),
-        root,
       },
       { parent: this },
     );
@@ -135,7 +139,7 @@ export class KongGateway extends pulumi.ComponentResource {
         settingsSpec,
         password: args.databasePassword,
         sshPrivateKey,
-        root,
+        runnerDir: runnerDir(),
         after: [...db.ready, ...install],
         startCluster: (after) =>
           cfg.docker
@@ -144,7 +148,7 @@ export class KongGateway extends pulumi.ComponentResource {
                 {
                   spec,
                   password: args.databasePassword,
-                  root,
+                  runnerDir: runnerDir(),
                   startAfter: after,
                   docker: {
                     image: cfg.docker.image,
@@ -162,7 +166,7 @@ export class KongGateway extends pulumi.ComponentResource {
                   spec,
                   password: args.databasePassword,
                   sshPrivateKey,
-                  root,
+                  runnerDir: runnerDir(),
                   startAfter: after,
                   ...(plan.kind === "noop" && args.deployed
                     ? { runningNodes: Math.min(args.deployed.nodes, cfg.nodes) }
@@ -194,6 +198,14 @@ export class KongGateway extends pulumi.ComponentResource {
       backups: this.backups,
       deployment: this.deployment,
     });
+  }
+}
+
+/** The step runner every command resource runs is there and current (runnerBundle.ts). */
+function assertRunnerBundle(): void {
+  const problem = runnerBundleProblem();
+  if (problem) {
+    throw new Error(problem);
   }
 }
 

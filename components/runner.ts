@@ -3,13 +3,21 @@
  * preview) and its environment (the spec, and the password as a secret). Pure.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { RUNNER_BUNDLE } from "./runnerBundle";
 import { encodeSpec, SPEC_ENV, StepSpec } from "./contract/spec";
+import { packageLocation } from "./runnerBundle";
 import { SSH_KEY_ENV } from "./steps/ssh";
 
-/** The shell command that runs one runner command from the project root (see runnerBundle.ts). */
+/**
+ * The shell command that runs one runner command, in the package root ({@link runnerDir}): the
+ * bundle's path is relative, so the text is the same wherever the package is installed.
+ */
 export function runnerCommand(step: string, arg?: string): string {
-  return `node ${RUNNER_BUNDLE} ${step}${arg ? ` ${arg}` : ""}`;
+  return `node ${packageLocation().runnerBundle} ${step}${arg ? ` ${arg}` : ""}`;
+}
+
+/** The working directory of every runner command: the root of this package (runnerBundle.ts). */
+export function runnerDir(): string {
+  return packageLocation().root;
 }
 
 /**

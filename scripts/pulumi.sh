@@ -7,4 +7,5 @@ if [[ ! -x "$root/.tools/bin/pulumi" ]]; then
   exit 1
 fi
 cd "$root"
+bash scripts/ensure-runner.sh
 exec "$root/.tools/bin/pulumi" "$@"

@@ -5,7 +5,8 @@
 #   2. PostgreSQL server and client tools from Debian's package, when missing;
 #   3. OpenSSH server and client from Debian's packages, when missing (no service is started);
 #   4. chromium from Debian's packages, when missing (renders the upgrade timelines in tests);
-#   5. the Pulumi engine under .tools/ (scripts/setup-engine.sh).
+#   5. the Pulumi engine under .tools/ (scripts/setup-engine.sh);
+#   6. the step runner bundle .tools/runner/run.js when missing or stale (scripts/ensure-runner.sh).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -71,6 +72,9 @@ log "chromium: $(chromium --version 2>/dev/null | head -1)"
 bash scripts/setup-podman.sh  # podman for the docker runtime's real-engine test (no service)
 
 bash scripts/setup-engine.sh
+
+# The step runner bundle every command resource runs (.tools/runner/run.js), when stale.
+bash scripts/ensure-runner.sh
 
 # The embedded `local` stack exists on the file backend, so `npm run pulumi -- preview -s local`
 # works right after setup.

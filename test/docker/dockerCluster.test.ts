@@ -89,7 +89,7 @@ async function build(s: StepSpec, docker: DockerClusterSettings = {}) {
   const c = new DockerCluster(name, {
     spec: s,
     password: PASSWORD,
-    root: "/repo",
+    runnerDir: "/repo",
     startAfter,
     docker,
   });
@@ -231,7 +231,7 @@ describe("DockerCluster", () => {
       new DockerCluster(`bad${counter++}`, {
         spec: x,
         password: PASSWORD,
-        root: "/",
+        runnerDir: "/",
         startAfter: after,
         docker,
       });

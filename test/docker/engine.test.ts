@@ -28,7 +28,7 @@ import { ChainDecision, stepSpec } from "../../components/chain";
 import { withDefaults, type DockerRuntimeArgs } from "../../components/config";
 import { NodeContainer, nodeContainer } from "../../components/docker/container";
 import { dockerClusterDefaults } from "../../components/docker/settings";
-import { ensureRunnerBundle } from "../../components/runnerBundle";
+import { runnerBundleProblem } from "../../components/runnerBundle";
 import { StepSpec } from "../../components/steps/spec";
 import {
   buildKongImage,
@@ -256,7 +256,8 @@ const PG_CLIENT_IN_DOCKER: DockerRuntimeArgs = { pgClient: "docker" };
 before(async () => {
   work = mkdtempSync(join(tmpdir(), "kong-gw-engine-"));
   chmodSync(work, 0o755);
-  ensureRunnerBundle(ROOT);
+  // Built by `npm run setup` (scripts/ensure-runner.sh), as for the command resources.
+  assert.equal(runnerBundleProblem(), undefined);
   engine = await startDockerEngine();
   await docker(["network", "create", "--label", `kong-gateway.cluster=${CLUSTER}`, NETWORK]);
   const ipam = JSON.parse(
