@@ -3,7 +3,8 @@
 # with a login role and a database for Kong. Both idempotent; passwords only from the environment.
 #
 #   local-db.sh create <dir> <port> <database> <user>   KONG_PG_PASSWORD: the role's password
-#   local-db.sh delete <dir>                            stops the server and removes <dir>
+#   local-db.sh delete <dir>                            stops the server and removes <dir> (and
+#                                                       the server's own directory, see pg-server.sh)
 #
 # The superuser has a random password of its own, kept in <dir>/superuser-password (0600), so the
 # Kong role's password can be rotated (kong-gateway:dbPassword) on a running server. A server made
@@ -14,11 +15,9 @@ case "${1:-}" in
   create)
     dir=$2 port=$3 db=$4 user=$5
     : "${KONG_PG_PASSWORD:?local-db: KONG_PG_PASSWORD must hold the Kong role password}"
-    mkdir -p "$(dirname "$dir")"
-    chmod o+x "$(dirname "$dir")"
     su_pw="$dir/superuser-password"
-    if [[ ! -f "$dir/data/PG_VERSION" && ! -f "$su_pw" ]]; then
-      mkdir -p "$dir"
+    mkdir -p "$dir"
+    if [[ ! -f "$dir/data/PG_VERSION" && ! -f "$dir/server-dir" && ! -f "$su_pw" ]]; then
       (umask 077 && head -c 24 /dev/urandom | base64 | tr -d '/+=\n' >"$su_pw")
     fi
     if [[ -f "$su_pw" ]]; then
@@ -28,8 +27,9 @@ case "${1:-}" in
     : "${PGPASSWORD:?local-db: this server predates superuser-password; PGPASSWORD must hold its superuser password}"
     bash "$here/pg-server.sh" start "$dir" "$port"
     psql_su() { psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U postgres -d postgres "$@"; }
-    # The role password goes through a psql variable read from the environment, never argv.
-    psql_su -v user="$user" -v pw="$KONG_PG_PASSWORD" <<'SQL'
+    # The role password reaches psql through its environment (\getenv), never its argv.
+    psql_su -v user="$user" <<'SQL'
+\getenv pw KONG_PG_PASSWORD
 SELECT format('CREATE ROLE %I LOGIN CREATEDB PASSWORD %L', :'user', :'pw')
 WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'user') \gexec
 SELECT format('ALTER ROLE %I LOGIN CREATEDB PASSWORD %L', :'user', :'pw') \gexec
@@ -42,8 +42,7 @@ SQL
     ;;
   delete)
     dir=$2
-    bash "$here/pg-server.sh" stop "$dir" || true
-    rm -rf "$dir"
+    bash "$here/pg-server.sh" remove "$dir"
     echo "local PostgreSQL in $dir removed"
     ;;
   *)
