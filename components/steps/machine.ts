@@ -46,13 +46,21 @@ export interface Machine {
   removeIfEmpty(path: string): Promise<void>;
   /** Writes a file only its owner can read (mode 0600), creating its directory. */
   writePrivateFile(path: string, content: string): Promise<void>;
+  /** Removes the file at `path` if one of its lines is exactly `line` (nothing otherwise). */
+  removeFileWithLine(path: string, line: string): Promise<void>;
 }
 
-/** The environment without the runner's own variables (the spec, the SSH key). */
+/**
+ * The environment without the runner's own variables (the spec, the SSH key) and the password:
+ * what the runner starts gets a secret only when it names it (`MachineExec.secrets`, libpq's
+ * `PGPASSWORD`), so no ssh client, docker client or install command inherits one.
+ */
 export function cleanEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
   delete env.KONG_GW_SPEC;
   delete env.KONG_GW_SSH_KEY;
+  delete env.KONG_GW_HOST_KEYS;
+  delete env.KONG_PG_PASSWORD;
   return env;
 }
 
@@ -96,6 +104,12 @@ export const localMachine: Machine = {
       rmdirSync(path);
     } catch {
       // not empty, or already gone
+    }
+    return Promise.resolve();
+  },
+  removeFileWithLine: (path, line) => {
+    if (existsSync(path) && readFileSync(path, "utf8").split("\n").includes(line)) {
+      rmSync(path, { force: true });
     }
     return Promise.resolve();
   },
