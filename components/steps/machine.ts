@@ -53,7 +53,7 @@ export interface Machine {
 /**
  * The environment without the runner's own variables (the spec, the SSH key) and the password:
  * what the runner starts gets a secret only when it names it (`MachineExec.secrets`, libpq's
- * `PGPASSWORD`), so no ssh client, docker client or install command inherits one.
+ * `PGPASSWORD`), so no ssh client, docker client, install command or Kong node inherits one.
  */
 export function cleanEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
@@ -61,6 +61,10 @@ export function cleanEnv(): NodeJS.ProcessEnv {
   delete env.KONG_GW_SSH_KEY;
   delete env.KONG_GW_HOST_KEYS;
   delete env.KONG_PG_PASSWORD;
+  // What the engine's processes hold and the runner inherits: the keys to the stack's secrets.
+  delete env.PULUMI_CONFIG_PASSPHRASE;
+  delete env.PULUMI_CONFIG_PASSPHRASE_FILE;
+  delete env.PULUMI_ACCESS_TOKEN;
   return env;
 }
 

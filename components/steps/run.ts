@@ -10,6 +10,7 @@
  */
 import { targetNodes } from "./cluster";
 import { killAll } from "./exec";
+import { HOST_KEYS_ENV, parseHostKeyJob, recordHostKeys } from "./hostKeys";
 import { attemptBackup, JournalEntry, journalPath, record } from "./journal";
 import { LimitedStep, limitSetting, stepLimitSeconds } from "./limits";
 import { chainCompleted, checkSettings } from "./settings";
@@ -139,6 +140,11 @@ async function runStep(
 
 async function main(argv: string[]): Promise<number> {
   const command = argv[0] as RunnerCommand | undefined;
+  if (command === "host-keys") {
+    // Runs before any chain exists (the hosts' installs): it has a job of its own, no spec.
+    process.stdout.write(await recordHostKeys(parseHostKeyJob(process.env[HOST_KEYS_ENV])));
+    return 0;
+  }
   const spec = parseSpec(process.env[SPEC_ENV]);
   switch (command) {
     case "settings":
@@ -184,7 +190,7 @@ async function main(argv: string[]): Promise<number> {
     }
     default:
       process.stderr.write(
-        `usage: run.ts <${["settings", "preflight", "stop", "backup", "migrations-up", "migrations-finish", "restore", "verify", "node-start <id>", "node-delete <id>"].join("|")}>\n`,
+        `usage: run.ts <${["settings", "preflight", "stop", "backup", "migrations-up", "migrations-finish", "restore", "verify", "node-start <id>", "node-delete <id>", "host-keys"].join("|")}>\n`,
       );
       return 2;
   }

@@ -14,7 +14,7 @@ import type { StepName } from "../plan/steps";
 export type { StepName };
 
 /** What the runner is asked to do: a step, or a node's start (its creation) or deletion. */
-export type RunnerCommand = StepName | "settings" | "node-start" | "node-delete";
+export type RunnerCommand = StepName | "settings" | "node-start" | "node-delete" | "host-keys";
 
 /** A Kong node of the cluster, as the runtime starts it. */
 export interface NodeSpec {
