@@ -37,6 +37,22 @@ export function ensureRunnerBundle(root: string): string {
   }
   mkdirSync(join(root, ".tools", "runner"), { recursive: true });
   const tmp = `${out}.${process.pid}.tmp`;
+  // esbuild runs as a child process with our environment, where Pulumi's language host put the
+  // stack's config with its secrets decrypted (PULUMI_CONFIG): keep them out of that process.
+  const config = process.env.PULUMI_CONFIG;
+  delete process.env.PULUMI_CONFIG;
+  try {
+    build(root, tmp);
+  } finally {
+    if (config !== undefined) {
+      process.env.PULUMI_CONFIG = config;
+    }
+  }
+  renameSync(tmp, out);
+  return RUNNER_BUNDLE;
+}
+
+function build(root: string, tmp: string): void {
   buildSync({
     entryPoints: [join(root, "components", "steps", "run.ts")],
     bundle: true,
@@ -47,6 +63,4 @@ export function ensureRunnerBundle(root: string): string {
     // pg's optional native binding is never used.
     external: ["pg-native"],
   });
-  renameSync(tmp, out);
-  return RUNNER_BUNDLE;
 }

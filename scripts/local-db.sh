@@ -25,7 +25,8 @@ case "${1:-}" in
       export PGPASSWORD
     fi
     : "${PGPASSWORD:?local-db: this server predates superuser-password; PGPASSWORD must hold its superuser password}"
-    bash "$here/pg-server.sh" start "$dir" "$port"
+    # Only the psql that sets the role's password gets it; the rest run without it.
+    (unset KONG_PG_PASSWORD && bash "$here/pg-server.sh" start "$dir" "$port")
     psql_su() { psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U postgres -d postgres "$@"; }
     # The role password reaches psql through its environment (\getenv), never its argv.
     psql_su -v user="$user" <<'SQL'
@@ -34,7 +35,7 @@ SELECT format('CREATE ROLE %I LOGIN CREATEDB PASSWORD %L', :'user', :'pw')
 WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'user') \gexec
 SELECT format('ALTER ROLE %I LOGIN CREATEDB PASSWORD %L', :'user', :'pw') \gexec
 SQL
-    psql_su -v user="$user" -v db="$db" <<'SQL'
+    (unset KONG_PG_PASSWORD && psql_su -v user="$user" -v db="$db") <<'SQL'
 SELECT format('CREATE DATABASE %I OWNER %I', :'db', :'user')
 WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = :'db') \gexec
 SQL
