@@ -11,31 +11,33 @@
 # before that file existed has the role's first password as its superuser's: PGPASSWORD.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# The passwords stay in this shell; a program gets one only where it is named below.
+role_pw=${KONG_PG_PASSWORD:-} legacy_su_pw=${PGPASSWORD:-}
+unset KONG_PG_PASSWORD PGPASSWORD
 case "${1:-}" in
   create)
     dir=$2 port=$3 db=$4 user=$5
-    : "${KONG_PG_PASSWORD:?local-db: KONG_PG_PASSWORD must hold the Kong role password}"
-    su_pw="$dir/superuser-password"
+    : "${role_pw:?local-db: KONG_PG_PASSWORD must hold the Kong role password}"
+    su_file="$dir/superuser-password"
     mkdir -p "$dir"
-    if [[ ! -f "$dir/data/PG_VERSION" && ! -f "$dir/server-dir" && ! -f "$su_pw" ]]; then
-      (umask 077 && head -c 24 /dev/urandom | base64 | tr -d '/+=\n' >"$su_pw")
+    if [[ ! -f "$dir/data/PG_VERSION" && ! -f "$dir/server-dir" && ! -f "$su_file" ]]; then
+      (umask 077 && head -c 24 /dev/urandom | base64 | tr -d '/+=\n' >"$su_file")
     fi
-    if [[ -f "$su_pw" ]]; then
-      PGPASSWORD=$(cat "$su_pw")
-      export PGPASSWORD
-    fi
-    : "${PGPASSWORD:?local-db: this server predates superuser-password; PGPASSWORD must hold its superuser password}"
-    # Only the psql that sets the role's password gets it; the rest run without it.
-    (unset KONG_PG_PASSWORD && bash "$here/pg-server.sh" start "$dir" "$port")
-    psql_su() { psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U postgres -d postgres "$@"; }
-    # The role password reaches psql through its environment (\getenv), never its argv.
-    psql_su -v user="$user" <<'SQL'
+    su_pw=$legacy_su_pw
+    if [[ -f "$su_file" ]]; then su_pw=$(cat "$su_file"); fi
+    : "${su_pw:?local-db: this server predates superuser-password; PGPASSWORD must hold its superuser password}"
+    PGPASSWORD=$su_pw bash "$here/pg-server.sh" start "$dir" "$port"
+    psql_su() {
+      PGPASSWORD=$su_pw psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U postgres -d postgres "$@"
+    }
+    # The role password reaches this one psql through its environment (\getenv), never argv.
+    KONG_PG_PASSWORD=$role_pw psql_su -v user="$user" <<'SQL'
 \getenv pw KONG_PG_PASSWORD
 SELECT format('CREATE ROLE %I LOGIN CREATEDB PASSWORD %L', :'user', :'pw')
 WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'user') \gexec
 SELECT format('ALTER ROLE %I LOGIN CREATEDB PASSWORD %L', :'user', :'pw') \gexec
 SQL
-    (unset KONG_PG_PASSWORD && psql_su -v user="$user" -v db="$db") <<'SQL'
+    psql_su -v user="$user" -v db="$db" <<'SQL'
 SELECT format('CREATE DATABASE %I OWNER %I', :'db', :'user')
 WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = :'db') \gexec
 SQL

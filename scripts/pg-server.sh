@@ -77,9 +77,9 @@ case "$cmd" in
     chmod 700 "$dir"
     data="$dir/data"
     if [[ ! -f "$data/PG_VERSION" ]]; then
-      pwfile=$(mktemp)
-      chmod 600 "$pwfile"
-      printf '%s\n' "$PGPASSWORD" >"$pwfile"
+      # In the server's own 0700 directory: $TMPDIR may be private to the caller.
+      pwfile="$dir/initdb-pwfile"
+      (umask 077 && printf '%s\n' "$PGPASSWORD" >"$pwfile")
       if [[ $(id -u) -eq 0 ]]; then chown postgres: "$pwfile"; fi
       as_owner "$bin/initdb" -D "$data" -U postgres --pwfile="$pwfile" --auth-local=trust \
         --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 ||

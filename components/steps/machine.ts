@@ -14,7 +14,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { dirname } from "node:path";
-import { execFile, ExecResult } from "./exec";
+import { cleanEnv, execFile, ExecResult } from "./exec";
 
 /** How a program runs on a machine. */
 export interface MachineExec {
@@ -50,23 +50,7 @@ export interface Machine {
   removeFileWithLine(path: string, line: string): Promise<void>;
 }
 
-/**
- * The environment without the runner's own variables (the spec, the SSH key) and the password:
- * what the runner starts gets a secret only when it names it (`MachineExec.secrets`, libpq's
- * `PGPASSWORD`), so no ssh client, docker client, install command or Kong node inherits one.
- */
-export function cleanEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  delete env.KONG_GW_SPEC;
-  delete env.KONG_GW_SSH_KEY;
-  delete env.KONG_GW_HOST_KEYS;
-  delete env.KONG_PG_PASSWORD;
-  // What the engine's processes hold and the runner inherits: the keys to the stack's secrets.
-  delete env.PULUMI_CONFIG_PASSPHRASE;
-  delete env.PULUMI_CONFIG_PASSPHRASE_FILE;
-  delete env.PULUMI_ACCESS_TOKEN;
-  return env;
-}
+export { cleanEnv } from "./exec";
 
 /** This machine. */
 export const localMachine: Machine = {
