@@ -10,10 +10,10 @@
 # Kong role's password can be rotated (kong-gateway:dbPassword) on a running server. A server made
 # before that file existed has the role's first password as its superuser's: PGPASSWORD.
 set -euo pipefail
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # The passwords stay in this shell; a program gets one only where it is named below.
 role_pw=${KONG_PG_PASSWORD:-} legacy_su_pw=${PGPASSWORD:-}
 unset KONG_PG_PASSWORD PGPASSWORD
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 case "${1:-}" in
   create)
     dir=$2 port=$3 db=$4 user=$5
