@@ -356,6 +356,7 @@ describe("docker runtime on a real engine", { timeout: 900_000 }, () => {
     assert.ok(!env.some((e) => e.startsWith("KONG_PG_PASSWORD=")));
     assert.ok(!env.some((e) => e.includes(PASSWORD)));
     // The file is 0440 root:0: group 0 (which the container's user gets) reads it, others don't.
+    // (It has no final newline, as the provider uploads it.)
     const readAs = (user: string) =>
       dockerCli(engine.dockerHost, [
         "exec",
@@ -364,7 +365,7 @@ describe("docker runtime on a real engine", { timeout: 900_000 }, () => {
         made[0]!.name,
         "sh",
         "-c",
-        `IFS= read -r pw < ${made[0]!.passwordFile.path} && test "$pw" = "${PASSWORD}"`,
+        `{ IFS= read -r pw || [ -n "$pw" ]; } < ${made[0]!.passwordFile.path} && test "$pw" = "${PASSWORD}"`,
       ]);
     assert.equal((await readAs("4242:0")).code, 0, "a user of group 0 reads the password file");
     assert.notEqual((await readAs("4242:4242")).code, 0, "any other user cannot");
