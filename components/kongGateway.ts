@@ -1,5 +1,6 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   ChainDecision,
@@ -16,7 +17,7 @@ import { DockerCluster } from "./dockerCluster";
 import { KongCluster } from "./kongCluster";
 import { KongDatabase } from "./kongDatabase";
 import { passwordRotated, readLocalState } from "./localState";
-import { runnerDir } from "./runner";
+import { runnerCommand, runnerDir } from "./runner";
 import { runnerBundleProblem } from "./runnerBundle";
 import { Plan, planChange, PlanError, PlanSummary, planSummary, renderPlan } from "./plan";
 import {
@@ -30,6 +31,9 @@ import {
 } from "./settings";
 import { checkWindow } from "./steps/policy";
 import { CatalogEntry, decodeReport, UpgradeReport } from "./contract/report";
+import { HOST_KEYS_ENV, HostKeyJob, printedHostKey } from "./steps/hostKeys";
+import { pinnedHostKey } from "./steps/knownHosts";
+import { SSH_KEY_ENV } from "./steps/ssh";
 
 /** Arguments of {@link KongGateway}: the plain settings (they decide what resources exist) plus inputs. */
 export interface KongGatewayArgs extends PlainSettings {
@@ -128,7 +132,7 @@ export class KongGateway extends pulumi.ComponentResource {
     );
     const sshPrivateKey = cfg.hosts ? requireSshKey(args, this) : undefined;
     const install = cfg.hosts
-      ? createHostInstalls(name, cfg, chain, cfg.hosts, sshPrivateKey!, this)
+      ? createHostInstalls(name, cfg, chain, cfg.hosts, sshPrivateKey!, root, this)
       : cfg.docker
         ? []
         : createInstall(name, cfg, root, this);
@@ -380,6 +384,11 @@ function requireSshKey(args: KongGatewayArgs, parent: pulumi.Resource): pulumi.I
  * by version and host), when the stack configures an install command. With one package per host
  * (the default, apt) this replaces the running version's files before preflight; the running
  * nodes keep serving from memory, and a rollback reinstalls the old version before restarting it.
+ *
+ * Each connection (and the bastion's) is pinned to the host key in `hosts.knownHosts`, the file
+ * the runner's own `ssh` checks: a changed key is refused by the install as by every step. A host
+ * not in the file yet is contacted first by {@link createHostKeyRecord}, and pinned to the key
+ * recorded then.
  */
 function createHostInstalls(
   name: string,
@@ -387,13 +396,31 @@ function createHostInstalls(
   chain: ChainDecision,
   hosts: NonNullable<ResolvedConfig["hosts"]>,
   privateKey: pulumi.Input<string>,
+  root: string,
   parent: pulumi.Resource,
 ): command.remote.Command[] {
   if (!hosts.install) {
     return [];
   }
-  const proxy = bastionConnection(hosts.bastion, hosts.user, privateKey);
-  return hosts.addresses.slice(0, cfg.nodes).map(
+  const targets = hosts.addresses.slice(0, cfg.nodes);
+  const record = createHostKeyRecord(name, cfg.stateDir, hosts, targets, privateKey, parent);
+  const known = existsSync(hosts.knownHosts) ? readFileSync(hosts.knownHosts, "utf8") : "";
+  const hostKey = (label: string, host: string, port: number): pulumi.Input<string> =>
+    pinnedHostKey(known, host, port) ??
+    record.stdout.apply((out) => {
+      const key = printedHostKey(out, label);
+      if (!key) {
+        throw new Error(`no host key was recorded for ${host}:${port} in ${hosts.knownHosts}`);
+      }
+      return key;
+    });
+  const jump = parseBastion(hosts.bastion, hosts.user);
+  const proxy = jump && {
+    ...jump,
+    privateKey: pulumi.secret(privateKey),
+    hostKey: hostKey("bastion", jump.host, jump.port),
+  };
+  return targets.map(
     (host) =>
       new command.remote.Command(
         `${name}-${cfg.version}-install-${host}`,
@@ -403,6 +430,7 @@ function createHostInstalls(
             port: hosts.port,
             user: hosts.user,
             privateKey: pulumi.secret(privateKey),
+            hostKey: hostKey(host, host, hosts.port),
             ...(proxy ? { proxy } : {}),
           },
           create: fillTemplate(hosts.install, { version: cfg.version, host }),
@@ -411,19 +439,49 @@ function createHostInstalls(
           // (one package per host), so the next attempt installs again.
           triggers: [chain.generation],
         },
-        { parent },
+        { parent, dependsOn: [record] },
       ),
   );
 }
 
-/** `user@host:port` of the jump host as a command.remote proxy connection. */
-function bastionConnection(
-  bastion: string,
-  defaultUser: string,
+/**
+ * `<name>-host-keys`: the runner's `host-keys` command, which connects to every host once (as the
+ * steps do, recording a first contact in `hosts.knownHosts`) and prints the keys. Its inputs do
+ * not change with the version, so it runs when the hosts or the SSH settings change, not on every
+ * upgrade: later installs pin the keys read from the file (or, if the file lost them, the keys
+ * this recorded).
+ */
+function createHostKeyRecord(
+  name: string,
+  stateDir: string,
+  hosts: NonNullable<ResolvedConfig["hosts"]>,
+  targets: string[],
   privateKey: pulumi.Input<string>,
-): command.types.input.remote.ProxyConnectionArgs | undefined {
-  const jump = parseBastion(bastion, defaultUser);
-  return jump && { ...jump, privateKey: pulumi.secret(privateKey) };
+  parent: pulumi.Resource,
+): command.local.Command {
+  const job: HostKeyJob = {
+    ssh: {
+      user: hosts.user,
+      port: hosts.port,
+      bastion: hosts.bastion,
+      knownHosts: hosts.knownHosts,
+    },
+    stateDir,
+    hosts: targets,
+  };
+  return new command.local.Command(
+    `${name}-host-keys`,
+    {
+      create: runnerCommand("host-keys"),
+      dir: runnerDir(),
+      environment: {
+        [HOST_KEYS_ENV]: JSON.stringify(job),
+        [SSH_KEY_ENV]: pulumi.secret(privateKey),
+      },
+      logging: "stderr",
+    },
+    { parent },
+  );
 }
 
 /** Reads the `KONG_GW_REPORT` line the verify step prints (components/contract/report.ts). */

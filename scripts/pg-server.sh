@@ -4,6 +4,7 @@
 #   pg-server.sh start  <dir> <port>   initialise (once) and start; idempotent
 #   pg-server.sh stop   <dir>          fast shutdown; idempotent
 #   pg-server.sh status <dir>          exit 0 when running
+#   pg-server.sh remove <dir>          stop, then remove <dir> and the server's own directory
 #   pg-server.sh bindir                print the directory of the server binaries
 #
 # Environment (read when the directory is initialised): PG_LISTEN_ADDRESSES (default 127.0.0.1; `*`
@@ -11,9 +12,14 @@
 # (space-separated CIDRs allowed in besides loopback, with the password; default none).
 #
 # The superuser is `postgres`; its password comes from $PGPASSWORD (never the command line) and is
-# required on TCP (scram-sha-256). No Unix socket is created, so clients use 127.0.0.1:<port>.
+# required on TCP (scram-sha-256); initdb reads it from a 0600 file. No Unix socket is created, so
+# clients use 127.0.0.1:<port>. The server starts with an empty environment (no password of ours).
+#
 # PostgreSQL refuses to run as root: when called as root, the server runs as the `postgres` system
-# user (created by Debian's package), and <dir> is handed to it.
+# user (created by Debian's package). If that user can reach <dir>, the server lives there;
+# otherwise (e.g. <dir> is below root's 0700 home or a `mktemp -d`) it lives in
+# <postgres home>/kong-gateway/<hash of dir> and <dir>/server-dir names that place. `stop`,
+# `status` and `remove` find it the same way.
 set -euo pipefail
 
 bindir() {
@@ -26,8 +32,28 @@ bindir() {
   exit 1
 }
 
+# Runs a server program as the server's owner, with an empty environment: the postgres server
+# must not inherit the passwords its callers hold.
 as_owner() {
-  if [[ $(id -u) -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi
+  local clean=(env -i "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" "LC_ALL=C.UTF-8")
+  if [[ $(id -u) -eq 0 ]]; then "${clean[@]}" runuser -u postgres -- "$@"; else "${clean[@]}" "$@"; fi
+}
+
+# Where the server of <dir> keeps its data and logs (see the header). Prints the directory.
+#   server_dir <dir> [create]   with `create`, decides and records it for a new server
+server_dir() {
+  local dir=$1 create=${2:-}
+  if [[ -f "$dir/server-dir" ]]; then cat "$dir/server-dir"; return; fi
+  if [[ -z "$create" || $(id -u) -ne 0 || -f "$dir/data/PG_VERSION" ]] ||
+    runuser -u postgres -- test -x "$(dirname "$dir")"; then
+    echo "$dir"
+    return
+  fi
+  local home id
+  home=$(getent passwd postgres | cut -d: -f6)
+  id=$(printf '%s' "$dir" | sha256sum | cut -c1-16)
+  printf '%s\n' "$home/kong-gateway/$id" >"$dir/server-dir"
+  echo "$home/kong-gateway/$id"
 }
 
 cmd=${1:-}
@@ -39,10 +65,11 @@ case "$cmd" in
     : "${PGPASSWORD:?pg-server: set PGPASSWORD to the superuser password}"
     bin=$(bindir)
     mkdir -p "$dir"
-    dir=$(cd "$dir" && pwd)
+    dir=$(server_dir "$(cd "$dir" && pwd)" create)
+    mkdir -p "$dir"
     if [[ $(id -u) -eq 0 ]]; then
-      if ! runuser -u postgres -- test -x "$(dirname "$dir")"; then
-        echo "pg-server: the postgres user cannot reach $dir; make its parent directories traversable (chmod o+x)" >&2
+      if ! runuser -u postgres -- test -x "$dir"; then
+        echo "pg-server: the postgres user cannot reach $dir" >&2
         exit 1
       fi
       chown postgres: "$dir"
@@ -50,9 +77,9 @@ case "$cmd" in
     chmod 700 "$dir"
     data="$dir/data"
     if [[ ! -f "$data/PG_VERSION" ]]; then
-      pwfile=$(mktemp)
-      chmod 600 "$pwfile"
-      printf '%s\n' "$PGPASSWORD" >"$pwfile"
+      # In the server's own 0700 directory: $TMPDIR may be private to the caller.
+      pwfile="$dir/initdb-pwfile"
+      (umask 077 && printf '%s\n' "$PGPASSWORD" >"$pwfile")
       if [[ $(id -u) -eq 0 ]]; then chown postgres: "$pwfile"; fi
       as_owner "$bin/initdb" -D "$data" -U postgres --pwfile="$pwfile" --auth-local=trust \
         --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 ||
@@ -77,6 +104,8 @@ CONF
     ;;
   stop)
     dir=${2:?usage: pg-server.sh stop <dir>}
+    [[ -d "$dir" ]] || exit 0
+    dir=$(server_dir "$dir")
     [[ -f "$dir/data/PG_VERSION" ]] || exit 0
     bin=$(bindir)
     if as_owner "$bin/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
@@ -85,11 +114,21 @@ CONF
     ;;
   status)
     dir=${2:?usage: pg-server.sh status <dir>}
+    dir=$(server_dir "$dir")
     bin=$(bindir)
     as_owner "$bin/pg_ctl" -D "$dir/data" status >/dev/null 2>&1
     ;;
+  remove)
+    # Stops the server and removes <dir> and, if the server lived elsewhere, that directory.
+    dir=${2:?usage: pg-server.sh remove <dir>}
+    [[ -d "$dir" ]] || exit 0
+    bash "${BASH_SOURCE[0]}" stop "$dir" || true
+    home=$(server_dir "$dir")
+    if [[ "$home" != "$dir" && "$home" == */kong-gateway/* ]]; then rm -rf -- "$home"; fi
+    rm -rf -- "$dir"
+    ;;
   *)
-    echo "usage: pg-server.sh start <dir> <port> | stop <dir> | status <dir> | bindir" >&2
+    echo "usage: pg-server.sh start <dir> <port> | stop <dir> | status <dir> | remove <dir> | bindir" >&2
     exit 2
     ;;
 esac

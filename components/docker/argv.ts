@@ -4,9 +4,10 @@
  * (no Docker engine needed) and the component and the runner cannot drift apart — both build
  * labels, ports and `KONG_*` settings here.
  *
- * Secrets never appear here: the database password is forwarded by NAME (`-e KONG_PG_PASSWORD`,
- * `-e PGPASSWORD`), so the docker client copies the value from its own environment and no
- * command line (visible in `ps`) ever holds it.
+ * Secrets never appear here, nor in any container's configuration (`docker inspect`): node
+ * containers read the password from a file (`KONG_PG_PASSWORD_FILE`); one-shot containers read it
+ * as the first line of their stdin (`docker run -i`, see {@link readSecretThenExec}), so neither a
+ * command line (visible in `ps`), the docker client's environment nor the container's holds it.
  */
 import type { NodeRecord } from "../steps/nodes";
 
@@ -176,7 +177,17 @@ export function recordFromContainer(c: InspectedContainer): NodeRecord | undefin
   };
 }
 
-/** `-e KEY=VALUE` pairs of non-secret settings, then `-e NAME` for each forwarded secret. */
+/**
+ * The `sh -c` script a one-shot container runs instead of `<program> <args>`: it reads the first
+ * line of stdin into `name`, exports it, and execs the program (`$0`) with the arguments, so the
+ * secret lives only in that program's own environment. Images run it through their entrypoint
+ * (Kong's and postgres's exec any command that is not theirs).
+ */
+export function readSecretThenExec(name: string): string {
+  return `IFS= read -r ${name} && export ${name} && exec "$0" "$@"`;
+}
+
+/** `-e KEY=VALUE` pairs of non-secret settings, then `-e NAME` for each forwarded setting. */
 function envFlags(settings: Record<string, string>, forwarded: readonly string[]): string[] {
   return [
     ...Object.entries(settings).flatMap(([k, v]) => ["-e", `${k}=${v}`]),
@@ -209,7 +220,7 @@ export interface KongRun {
   readonly version: string;
   /** The network to join; empty: the default bridge (for commands that need no database). */
   readonly network: string;
-  /** Non-secret `KONG_*` settings (the password is forwarded by name). */
+  /** Non-secret `KONG_*` settings (the password comes on stdin). */
   readonly settings: Record<string, string>;
   /** `kong` arguments. */
   readonly args: readonly string[];
@@ -224,12 +235,17 @@ export interface KongRun {
  * docker CLI reports 0 for a failed container on engines that remove it before the client
  * collects the code (podman's Docker API, containers/podman#18889; seen in
  * test/docker/engine.test.ts). Without it every engine reports the container's own code.
+ *
+ * `-i`: the caller writes the database password as the first line of stdin, and the container
+ * runs `sh -c <readSecretThenExec> kong <args>`, so the password is in no `docker inspect`
+ * output (Kong's docs pass `-e KONG_PG_PASSWORD=…`, which docker keeps in the container config).
  */
 export function kongRunArgs(r: KongRun): string[] {
   const job = jobName(r.args);
   return [
     ...globalFlags(r.dockerHost),
     "run",
+    "-i",
     ...(r.network ? ["--network", r.network] : []),
     "--name",
     oneShotName(r.cluster, r.args, r.version),
@@ -239,8 +255,11 @@ export function kongRunArgs(r: KongRun): string[] {
     `${LABELS.cluster}=${r.cluster}`,
     "--label",
     `${LABELS.job}=${job}`,
-    ...envFlags(r.settings, ["KONG_PG_PASSWORD"]),
+    ...envFlags(r.settings, []),
     imageRef(r.image, r.version),
+    "sh",
+    "-c",
+    readSecretThenExec("KONG_PG_PASSWORD"),
     "kong",
     ...r.args,
   ];
@@ -266,21 +285,23 @@ export interface PgRun {
 /**
  * Runs a pg client container and removes it, exiting with the client's own code: `sh -c` around
  * `docker run` (no `--rm`, see {@link kongRunArgs}) and `docker rm -f <name>`. The caller runs
- * `file args` with its libpq environment, which `docker run` forwards by name.
+ * `file args` with its libpq environment: `PGSSLMODE` and `PGCONNECT_TIMEOUT` are forwarded by
+ * name, `PGPASSWORD` is written to the container's stdin and unset for the docker client.
  */
 export function pgRunCommand(r: PgRun & { readonly name: string }): {
   file: string;
   args: string[];
 } {
   const script =
-    'name=$1; host=$2; shift 2; docker "$@"; code=$?; docker ${host:+--host "$host"} rm -f "$name" >/dev/null 2>&1; exit $code';
+    'name=$1; host=$2; shift 2; printf \'%s\\n\' "$PGPASSWORD" | { unset PGPASSWORD; docker "$@"; }; code=$?; docker ${host:+--host "$host"} rm -f "$name" >/dev/null 2>&1; exit $code';
   return { file: "sh", args: ["-c", script, "sh", r.name, r.dockerHost, ...pgRunArgs(r)] };
 }
 
 /**
- * `docker run -i --name <name>` of a PostgreSQL client: `-i` so psql can read a script on stdin;
- * libpq's settings (`PGPASSWORD`, `PGSSLMODE`, `PGCONNECT_TIMEOUT`) forwarded by name. Not
- * `--rm`, for the exit code (see {@link kongRunArgs}); {@link pgRunCommand} removes it after.
+ * `docker run -i --name <name>` of a PostgreSQL client: the password is the first line of stdin
+ * (`sh -c <readSecretThenExec> <tool> <args>`); libpq's other settings (`PGSSLMODE`,
+ * `PGCONNECT_TIMEOUT`) forwarded by name. Not `--rm`, for the exit code (see
+ * {@link kongRunArgs}); {@link pgRunCommand} removes it after.
  */
 export function pgRunArgs(r: PgRun): string[] {
   return [
@@ -297,9 +318,12 @@ export function pgRunArgs(r: PgRun): string[] {
     `${LABELS.cluster}=${r.cluster}`,
     "--label",
     `${LABELS.job}=${r.tool}`,
-    ...envFlags({}, ["PGPASSWORD", "PGSSLMODE", "PGCONNECT_TIMEOUT"]),
+    ...envFlags({}, ["PGSSLMODE", "PGCONNECT_TIMEOUT"]),
     ...[...new Set(r.mounts)].flatMap((d) => ["-v", `${d}:${d}`]),
     r.image,
+    "sh",
+    "-c",
+    readSecretThenExec("PGPASSWORD"),
     r.tool,
     ...r.args,
   ];

@@ -39,8 +39,20 @@ export interface NodeContainer {
   readonly labels: Record<string, string>;
   /** Proxy, Admin API, status, in that order. */
   readonly ports: readonly PortMapping[];
-  /** Where the password is uploaded (the value is the caller's secret). */
-  readonly passwordFile: { readonly path: string; readonly permissions: string };
+  /**
+   * Where the password is uploaded (the value is the caller's secret): owned by root and group 0,
+   * readable by the group only. Kong's images run as a user of group 0's convention (their
+   * files are `kong:0`, for arbitrary uids); the container adds group 0 ({@link groupAdd}), so
+   * Kong reads it and no other user in the container does.
+   */
+  readonly passwordFile: {
+    readonly path: string;
+    readonly permissions: "0440";
+    readonly owner: "0";
+    readonly group: "0";
+  };
+  /** Supplementary groups of the container's user: group 0, which may read the password file. */
+  readonly groupAdd: readonly string[];
   /** Extra `/etc/hosts` entries (`host-gateway`: the engine's host address). */
   readonly hosts: readonly { readonly host: string; readonly ip: string }[];
   /** The docker network the node joins. */
@@ -114,7 +126,8 @@ export function nodeContainer(
       { internal: CONTAINER_PORTS.admin, external: ports.admin, ip },
       { internal: CONTAINER_PORTS.status, external: ports.status, ip },
     ],
-    passwordFile: { path: PASSWORD_FILE, permissions: "0444" },
+    passwordFile: { path: PASSWORD_FILE, permissions: "0440", owner: "0", group: "0" },
+    groupAdd: ["0"],
     hosts: [{ host: HOST_GATEWAY.host, ip: HOST_GATEWAY.ip }],
     network: settings.network,
     healthcheck: {

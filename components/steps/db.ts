@@ -3,6 +3,7 @@
  * clean-up before a restore. Connects with the same settings and password as the nodes.
  */
 import pg from "pg";
+import { cleanEnv } from "./machine";
 import { DatabaseSpec } from "./spec";
 
 /** The password every step receives as a secret environment value. */
@@ -12,14 +13,12 @@ export function dbPassword(): string {
 
 /** Environment for libpq programs (pg_dump, pg_restore): the password never goes on argv. */
 export function libpqEnv(db: DatabaseSpec): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
+  return {
+    ...cleanEnv(),
     PGPASSWORD: dbPassword(),
     PGSSLMODE: db.ssl === "on" ? "require" : "prefer",
     PGCONNECT_TIMEOUT: "10",
   };
-  delete env.KONG_GW_SPEC;
-  return env;
 }
 
 /** libpq connection arguments (no password). */

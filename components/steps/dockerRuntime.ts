@@ -49,20 +49,21 @@ export function dockerSpecOf(spec: Pick<StepSpec, "runtime">): DockerRuntimeSpec
 }
 
 /**
- * The docker client's environment: ours without the runner's own variables, plus the password
- * the `-e KONG_PG_PASSWORD` flag forwards into one-shot containers.
+ * The docker client's environment: ours without the runner's own variables and secrets (a
+ * one-shot container gets the password on stdin, see argv.ts `kongRunArgs`).
  */
 export function dockerEnv(): NodeJS.ProcessEnv {
-  return { ...cleanEnv(), KONG_PG_PASSWORD: process.env.KONG_PG_PASSWORD ?? "" };
+  return cleanEnv();
 }
 
-/** Runs `docker <args>`; resolves with the exit code like execFile. */
+/** Runs `docker <args>` (with `input` on its stdin); resolves with the exit code like execFile. */
 export function docker(
   args: readonly string[],
   timeoutSeconds = 60,
   echo = false,
+  input?: string,
 ): Promise<ExecResult> {
-  return execFile("docker", args, { env: dockerEnv(), timeoutSeconds, echo });
+  return execFile("docker", args, { env: dockerEnv(), timeoutSeconds, echo, input });
 }
 
 /** The line of docker's (or Kong's) output that says what went wrong. */
@@ -236,7 +237,7 @@ export function dockerRuntime(spec: StepSpec): NodeRuntime {
     if (left && !left.State.Running) {
       await docker(removeArgs(host, name), 30);
     }
-    const r = await docker(argv, timeoutSeconds, echo);
+    const r = await docker(argv, timeoutSeconds, echo, `${process.env.KONG_PG_PASSWORD ?? ""}\n`);
     if (/is already in use/.test(r.stderr)) {
       return r;
     }

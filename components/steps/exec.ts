@@ -23,8 +23,27 @@ export interface ExecResult {
   readonly seconds: number;
 }
 
+/**
+ * The environment without the runner's own variables (the spec, the SSH key) and the password:
+ * what the runner starts gets a secret only when it names it (`MachineExec.secrets`, libpq's
+ * `PGPASSWORD`), so no ssh client, docker client, install command or Kong node inherits one.
+ */
+export function cleanEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  delete env.KONG_GW_SPEC;
+  delete env.KONG_GW_SSH_KEY;
+  delete env.KONG_GW_HOST_KEYS;
+  delete env.KONG_PG_PASSWORD;
+  // What the engine's processes hold and the runner inherits: the keys to the stack's secrets.
+  delete env.PULUMI_CONFIG_PASSPHRASE;
+  delete env.PULUMI_CONFIG_PASSPHRASE_FILE;
+  delete env.PULUMI_ACCESS_TOKEN;
+  return env;
+}
+
 /** Options for {@link execFile}. */
 export interface ExecOptions {
+  /** @default {@link cleanEnv}() (never the runner's secrets unless the caller adds them) */
   readonly env?: NodeJS.ProcessEnv;
   readonly cwd?: string;
   /** Kill the program after this many seconds (default 600). */
@@ -44,7 +63,7 @@ export function execFile(
   const started = Date.now();
   return new Promise((resolve) => {
     const child = spawn(file, args, {
-      env: opts.env ?? process.env,
+      env: opts.env ?? cleanEnv(),
       cwd: opts.cwd,
       stdio: [opts.input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
     });

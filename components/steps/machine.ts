@@ -14,7 +14,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { dirname } from "node:path";
-import { execFile, ExecResult } from "./exec";
+import { cleanEnv, execFile, ExecResult } from "./exec";
 
 /** How a program runs on a machine. */
 export interface MachineExec {
@@ -46,15 +46,11 @@ export interface Machine {
   removeIfEmpty(path: string): Promise<void>;
   /** Writes a file only its owner can read (mode 0600), creating its directory. */
   writePrivateFile(path: string, content: string): Promise<void>;
+  /** Removes the file at `path` if one of its lines is exactly `line` (nothing otherwise). */
+  removeFileWithLine(path: string, line: string): Promise<void>;
 }
 
-/** The environment without the runner's own variables (the spec, the SSH key). */
-export function cleanEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  delete env.KONG_GW_SPEC;
-  delete env.KONG_GW_SSH_KEY;
-  return env;
-}
+export { cleanEnv } from "./exec";
 
 /** This machine. */
 export const localMachine: Machine = {
@@ -96,6 +92,12 @@ export const localMachine: Machine = {
       rmdirSync(path);
     } catch {
       // not empty, or already gone
+    }
+    return Promise.resolve();
+  },
+  removeFileWithLine: (path, line) => {
+    if (existsSync(path) && readFileSync(path, "utf8").split("\n").includes(line)) {
+      rmSync(path, { force: true });
     }
     return Promise.resolve();
   },

@@ -186,6 +186,11 @@ export function processRuntime(
       const m = machineOf(rec.host);
       await m.removeTree(rec.prefix);
       await m.removeIfEmpty(dirname(rec.prefix));
+      if (rec.envFile) {
+        // It holds the database password. The path is per node id, so the same node of the
+        // next version may have rewritten it already: only this node's file goes.
+        await m.removeFileWithLine(rec.envFile, envFileLine("KONG_PREFIX", rec.prefix));
+      }
       const local = recordDir(spec.stateDir, rec);
       rmSync(local, { recursive: true, force: true });
       const group = dirname(local);
@@ -268,8 +273,13 @@ export function envFileText(rec: NodeRecord, secrets: Record<string, string>): s
     "# Written by kong-gateway for node " +
     `${rec.id} (Kong ${rec.version}); holds the database password.\n` +
     Object.entries(vars)
-      .map(([k, v]) => `${k}="${v.replace(/[\\"$`]/g, (c) => `\\${c}`)}"`)
+      .map(([k, v]) => envFileLine(k, v))
       .join("\n") +
     "\n"
   );
+}
+
+/** One `NAME="value"` line of a node's environment file. */
+export function envFileLine(name: string, value: string): string {
+  return `${name}="${value.replace(/[\\"$`]/g, (c) => `\\${c}`)}"`;
 }

@@ -10,6 +10,7 @@
  */
 import { targetNodes } from "./cluster";
 import { killAll } from "./exec";
+import { HOST_KEYS_ENV, parseHostKeyJob, recordHostKeys } from "./hostKeys";
 import { attemptBackup, JournalEntry, journalPath, record } from "./journal";
 import { LimitedStep, limitSetting, stepLimitSeconds } from "./limits";
 import { chainCompleted, checkSettings } from "./settings";
@@ -156,6 +157,11 @@ const WORK: Record<Exclude<StepName, "start" | "decommission" | "rollback">, Wor
 
 async function main(argv: string[]): Promise<number> {
   const command = argv[0] ?? "";
+  if (command === "host-keys") {
+    // Runs before any chain exists (the hosts' installs): it has a job of its own, no spec.
+    process.stdout.write(await recordHostKeys(parseHostKeyJob(process.env[HOST_KEYS_ENV])));
+    return 0;
+  }
   const spec = parseSpec(process.env[SPEC_ENV]);
   if (command === "settings") {
     return runStep(spec, "settings", (s) => checkSettings(s, runtimeFor(s)));
@@ -176,7 +182,13 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (!(runnerSteps() as string[]).includes(command)) {
-    const usage = ["settings", ...runnerSteps(), "node-start <id>", "node-delete <id>"];
+    const usage = [
+      "settings",
+      ...runnerSteps(),
+      "node-start <id>",
+      "node-delete <id>",
+      "host-keys",
+    ];
     process.stderr.write(`usage: run.ts <${usage.join("|")}>\n`);
     return 2;
   }

@@ -179,6 +179,9 @@ export function sshMachine(ssh: SshSpec, host: string, stateDir: string): Machin
     removeIfEmpty: async (path) => {
       await query(`rmdir -- ${shq(path)} 2>/dev/null`);
     },
+    removeFileWithLine: async (path, line) => {
+      await query(`grep -qxF -e ${shq(line)} ${shq(path)} 2>/dev/null && rm -f -- ${shq(path)}`);
+    },
   };
 }
 

@@ -12,7 +12,20 @@ import * as pulumi from "@pulumi/pulumi";
 import { digestPassword } from "../../components/steps/nodes";
 import { installMocks, isSecret, Registration, valueOf } from "../support/mocks";
 
-const registrations = installMocks();
+/** What the runner's `host-keys` command prints (components/steps/hostKeys.ts), per host. */
+const MOCK_HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIRecordedAtFirstContact";
+const registrations = installMocks(false, (args) => {
+  const raw = (args.inputs as { environment?: unknown }).environment;
+  const env = (isSecret(raw) ? (raw as { value: unknown }).value : raw) as
+    Record<string, string> | undefined;
+  const job = env?.KONG_GW_HOST_KEYS;
+  if (!job) {
+    return {};
+  }
+  const { hosts, ssh } = JSON.parse(job) as { hosts: string[]; ssh: { bastion: string } };
+  const names = [...hosts, ...(ssh.bastion ? ["bastion"] : [])];
+  return { stdout: names.map((h) => `KONG_GW_HOST_KEY ${h} ${MOCK_HOST_KEY}`).join("\n") };
+});
 type Module = typeof import("../../components/kongGateway");
 let KongGateway: Module["KongGateway"];
 const warnings: string[] = [];
@@ -110,24 +123,6 @@ describe("KongGateway on a brand-new stack", () => {
     await build("3.4.2");
     const commands = registrations.filter((r) => r.type === "command:local:Command");
     assert.ok(commands.length >= 9);
-    for (const r of commands) {
-      const env = r.rawInputs.environment as Record<string, unknown> | undefined;
-      const text = JSON.stringify({
-        create: r.inputs.create,
-        delete: r.inputs.delete,
-        spec: (r.inputs.environment as Record<string, string> | undefined)?.KONG_GW_SPEC,
-      });
-      assert.ok(
-        !text.includes(PASSWORD),
-        `${r.name}: password must not be in command text or spec`,
-      );
-      if (env && "KONG_PG_PASSWORD" in env) {
-        assert.ok(
-          isSecret(env.KONG_PG_PASSWORD) || isSecret(env),
-          `${r.name}: KONG_PG_PASSWORD must be secret`,
-        );
-      }
-    }
     const steps = commands.filter((r) => String(r.inputs.create).includes(".tools/runner/run.js"));
     assert.ok(
       steps.every(
@@ -137,6 +132,85 @@ describe("KongGateway on a brand-new stack", () => {
       ),
     );
   });
+});
+
+/**
+ * Where a secret value sits in a resource's raw inputs without a secret wrapper around it (or
+ * around one of its parents): `environment.PGPASSWORD`, `connection.proxy.privateKey`, ….
+ */
+function plaintextSecrets(raw: unknown, secrets: readonly string[], path = ""): string[] {
+  if (isSecret(raw)) {
+    return [];
+  }
+  if (typeof raw === "string") {
+    return secrets.some((s) => raw.includes(s)) ? [path || "(value)"] : [];
+  }
+  if (raw && typeof raw === "object") {
+    return Object.entries(raw).flatMap(([k, v]) =>
+      plaintextSecrets(v, secrets, path ? `${path}.${k}` : k),
+    );
+  }
+  return [];
+}
+
+/** Secret values anywhere in `raw`, wrapped or not (so a check finding none proves nothing). */
+function occurrences(raw: unknown, secrets: readonly string[]): number {
+  const text = JSON.stringify(raw);
+  return secrets.reduce((n, s) => n + text.split(JSON.stringify(s).slice(1, -1)).length - 1, 0);
+}
+
+describe("KongGateway: every input that carries a secret is a secret", () => {
+  const KEY =
+    "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAAkeyBody\n-----END OPENSSH PRIVATE KEY-----\n";
+  const ADMIN = "adm1n-pa55";
+  const SECRETS = [PASSWORD, KEY.split("\n")[1]!, ADMIN];
+  const variants: [string, Partial<ConstructorParameters<Module["KongGateway"]>[1]>][] = [
+    ["local runtime, local database", {}],
+    [
+      "hosts runtime through a bastion, service manager",
+      {
+        runtime: "hosts",
+        hosts: {
+          addresses: ["10.0.0.11", "10.0.0.12"],
+          bastion: "jump@bastion.example.com:2222",
+          startCommand: "sudo systemctl start kong-gateway@{id}",
+          stopCommand: "sudo systemctl stop kong-gateway@{id}",
+        },
+        sshPrivateKey: KEY,
+      },
+    ],
+    ["docker runtime", { runtime: "docker", docker: { image: "kong" } }],
+    [
+      "managed database",
+      {
+        database: { mode: "managed", host: "db.internal" },
+        databaseAdminPassword: ADMIN,
+      },
+    ],
+  ];
+  for (const [label, extra] of variants) {
+    it(`${label}: no plaintext secret in any input of any resource, and none in command text`, async () => {
+      await build("3.4.2", extra);
+      let seen = 0;
+      for (const r of registrations) {
+        seen += occurrences(r.rawInputs, SECRETS);
+        const plain = plaintextSecrets(r.rawInputs, SECRETS);
+        assert.deepEqual(plain, [], `${r.type} ${r.name}: plaintext secret at ${plain.join(", ")}`);
+        // Not even as secrets: what preview prints and the spec every step reads.
+        const env = r.inputs.environment as Record<string, string> | undefined;
+        const visible = JSON.stringify([
+          r.inputs.create,
+          r.inputs.update,
+          r.inputs.delete,
+          r.inputs.triggers,
+          env?.KONG_GW_SPEC,
+          env?.KONG_GW_HOST_KEYS,
+        ]);
+        assert.ok(!SECRETS.some((s) => visible.includes(s)), `${r.name}: secret in command text`);
+      }
+      assert.ok(seen > 0, "the secrets do reach the resources (else this check proves nothing)");
+    });
+  }
 });
 
 describe("KongGateway version changes", () => {
@@ -368,6 +442,7 @@ describe("KongGateway with runtime hosts (mocks here; test/e2e/hosts.test.ts run
       sshPrivateKey: KEY,
     });
     const installs = registrations.filter((r) => r.type === "command:remote:Command");
+    assert.ok(byName("host-keys"), "the host keys are recorded by a command of their own");
     assert.deepEqual(installs.map((r) => r.name).sort(), [
       `${name}-3.4.2-install-10.0.0.11`,
       `${name}-3.4.2-install-10.0.0.12`,
@@ -433,6 +508,49 @@ describe("KongGateway with runtime hosts (mocks here; test/e2e/hosts.test.ts run
       ],
     );
     assert.equal(spec.nodes[0]!.prefix, "/var/lib/kong-gateway/install-3.4.2-g1/node-0");
+  });
+
+  it("pins every install and its bastion hop to the host keys in hosts.knownHosts", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "kong-gw-mock-"));
+    const [k11, k12, kb] = [
+      "AAAAC3NzaC1lZDI1NTE5AAAAI11",
+      "AAAAC3NzaC1lZDI1NTE5AAAAI12",
+      "AAAAB3b",
+    ];
+    writeFileSync(
+      join(dir, "known_hosts"),
+      `10.0.0.11 ssh-ed25519 ${k11}\n10.0.0.11 ssh-rsa AAAAB3rsa\n10.0.0.12 ssh-ed25519 ${k12}\n` +
+        `[bastion.example.com]:2222 ssh-rsa ${kb}\n`,
+    );
+    const { name, byName } = await build(
+      "3.4.2",
+      { runtime: "hosts", hosts, sshPrivateKey: KEY },
+      dir,
+    );
+    const record = byName("host-keys")!;
+    assert.equal(record.inputs.create, "node .tools/runner/run.js host-keys");
+    const env = record.rawInputs.environment as Record<string, unknown>;
+    assert.ok(isSecret(env) || isSecret(env.KONG_GW_SSH_KEY), "the key is a secret there too");
+    for (const [host, key] of [
+      ["10.0.0.11", `ssh-ed25519 ${k11}`],
+      ["10.0.0.12", `ssh-ed25519 ${k12}`],
+    ] as const) {
+      const install = byName(`3.4.2-install-${host}`)!;
+      const c = install.inputs.connection as Record<string, Record<string, unknown>>;
+      assert.equal(c.hostKey, key, `${host}: pinned to its known_hosts key (ed25519 preferred)`);
+      assert.equal(c.proxy!.hostKey, `ssh-rsa ${kb}`, "the bastion's key");
+      assert.deepEqual(deps(install), [`${name}-host-keys`], "first contact is recorded before");
+    }
+  });
+
+  it("pins a host known_hosts does not list yet to the key its first contact recorded", async () => {
+    const { byName } = await build("3.4.2", { runtime: "hosts", hosts, sshPrivateKey: KEY });
+    const c = byName("3.4.2-install-10.0.0.12")!.inputs.connection as Record<
+      string,
+      Record<string, unknown>
+    >;
+    assert.equal(c.hostKey, MOCK_HOST_KEY);
+    assert.equal(c.proxy!.hostKey, MOCK_HOST_KEY);
   });
 
   it("refuses a hosts stack without a key, or with more nodes than hosts, naming the setting", async () => {

@@ -19,6 +19,7 @@ import {
   pgClientImageFor,
   pgRunArgs,
   PgRun,
+  readSecretThenExec,
   recordFromContainer,
   settingsFromEnv,
   startArgs,
@@ -53,6 +54,7 @@ describe("one-shot Kong containers", () => {
       run: migration,
       want: [
         "run",
+        "-i",
         "--network",
         "kgw-net",
         "--name",
@@ -77,9 +79,10 @@ describe("one-shot Kong containers", () => {
         "KONG_PG_SSL=off",
         "-e",
         "KONG_PLUGINS=bundled",
-        "-e",
-        "KONG_PG_PASSWORD",
         "kong:3.6.1",
+        "sh",
+        "-c",
+        'IFS= read -r KONG_PG_PASSWORD && export KONG_PG_PASSWORD && exec "$0" "$@"',
         "kong",
         "migrations",
         "up",
@@ -104,6 +107,7 @@ describe("one-shot Kong containers", () => {
         "--host",
         "ssh://ops@docker-1",
         "run",
+        "-i",
         "--name",
         "kgw-kong-version-3.4.3.12",
         "--add-host",
@@ -112,9 +116,10 @@ describe("one-shot Kong containers", () => {
         "kong-gateway.cluster=kgw",
         "--label",
         "kong-gateway.job=version",
-        "-e",
-        "KONG_PG_PASSWORD",
         "kong/kong-gateway:3.4.3.12",
+        "sh",
+        "-c",
+        'IFS= read -r KONG_PG_PASSWORD && export KONG_PG_PASSWORD && exec "$0" "$@"',
         "kong",
         "version",
       ],
@@ -131,7 +136,7 @@ describe("one-shot Kong containers", () => {
     assert.equal(jobName(["--v"]), "kong");
   });
 
-  it("never puts the password on argv, whatever the settings hold", () => {
+  it("never puts the password on argv or in the container's environment, whatever the settings hold", () => {
     process.env.KONG_PG_PASSWORD = PASSWORD;
     fc.assert(
       fc.property(
@@ -140,9 +145,9 @@ describe("one-shot Kong containers", () => {
         (settings, args) => {
           const argv = kongRunArgs({ ...migration, settings, args });
           assert.ok(!argv.some((a) => a.includes(PASSWORD)));
-          const i = argv.indexOf("KONG_PG_PASSWORD");
-          assert.ok(i > 0 && argv[i - 1] === "-e", "forwarded by name only");
-          assert.ok(!argv.some((a) => a.startsWith("KONG_PG_PASSWORD=")));
+          const flags = argv.flatMap((a, i) => (argv[i - 1] === "-e" ? [a] : []));
+          assert.ok(!flags.some((a) => a.startsWith("KONG_PG_PASSWORD")), "not even by name");
+          assert.equal(argv[argv.indexOf("-c") + 1], readSecretThenExec("KONG_PG_PASSWORD"));
         },
       ),
     );
@@ -229,14 +234,15 @@ describe("the pg client container", () => {
       "--label",
       "kong-gateway.job=pg_dump",
       "-e",
-      "PGPASSWORD",
-      "-e",
       "PGSSLMODE",
       "-e",
       "PGCONNECT_TIMEOUT",
       "-v",
       "/b:/b",
       "postgres:16",
+      "sh",
+      "-c",
+      'IFS= read -r PGPASSWORD && export PGPASSWORD && exec "$0" "$@"',
       "pg_dump",
       ...base.args,
     ]);

@@ -136,11 +136,13 @@ describe("DockerCluster", () => {
       assert.ok(envs.includes("KONG_PG_HOST=db.internal"), "the database as containers see it");
       assert.ok(envs.includes("KONG_STATUS_LISTEN=0.0.0.0:8100"));
       assert.equal(r.inputs.command, undefined);
-      const uploads = r.inputs.uploads as { file: string; content: string }[];
+      const uploads = r.inputs.uploads as Record<string, string>[];
       assert.deepEqual(
-        uploads.map((u) => [u.file, u.content]),
-        [["/run/secrets/kong_pg_password", PASSWORD]],
+        uploads.map((u) => [u.file, u.content, u.permissions, u.owner, u.group]),
+        [["/run/secrets/kong_pg_password", PASSWORD, "0440", "0", "0"]],
+        "readable by root and group 0 only",
       );
+      assert.deepEqual(r.inputs.groupAdds, ["0"], "the container's user may read it");
       const raw = r.rawInputs.uploads as unknown;
       const first = Array.isArray(raw) ? (raw[0] as Record<string, unknown>) : undefined;
       assert.ok(isSecret(raw) || isSecret(first) || isSecret(first?.content), "upload is secret");

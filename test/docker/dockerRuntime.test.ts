@@ -2,7 +2,7 @@
  * The docker runtime against a MOCK docker client (test/docker/fakeDocker.ts: a fake `docker`
  * executable first on PATH that records its argv and answers from a state file — no Docker
  * engine exists here). Checks what the runner asks docker, in which order, what it concludes
- * from docker's answers, and that the password only ever travels in the client's environment.
+ * from docker's answers, and that the password never reaches argv or the client's environment.
  */
 import assert from "node:assert/strict";
 import { chmodSync, writeFileSync } from "node:fs";
@@ -10,7 +10,7 @@ import { createServer, Server } from "node:http";
 import { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { after, before, beforeEach, describe, it } from "node:test";
-import { containerSettings, nodeLabels } from "../../components/docker/argv";
+import { containerSettings, nodeLabels, readSecretThenExec } from "../../components/docker/argv";
 import { targetNodes } from "../../components/steps/cluster";
 import { dockerRuntime } from "../../components/steps/dockerRuntime";
 import { execFile } from "../../components/steps/exec";
@@ -271,20 +271,23 @@ describe("Kong's CLI in one-shot containers", () => {
       [
         ["network", "inspect"],
         ["container", "inspect"],
-        ["run", "--network"],
+        ["run", "-i"],
         ["rm", "-f"],
       ],
     );
     assert.equal(calls[3]!.argv.at(-1), "kgw-kong-migrations-up-3.6.1");
     const run = calls[2]!;
     assert.ok(!JSON.stringify(calls.map((c) => c.argv)).includes(PASSWORD), "never on argv");
-    const i = run.argv.indexOf("KONG_PG_PASSWORD");
-    assert.equal(run.argv[i - 1], "-e");
-    assert.equal(run.env.KONG_PG_PASSWORD, PASSWORD, "the docker client's environment holds it");
+    assert.ok(!run.argv.includes("KONG_PG_PASSWORD"), "not forwarded from the environment");
+    assert.equal(run.env.KONG_PG_PASSWORD, undefined, "not in the docker client's environment");
+    assert.equal(run.stdin, `${PASSWORD}\n`, "the first line of the container's stdin");
     assert.ok(run.argv.includes("KONG_PG_HOST=db.internal"), "the database as containers see it");
     assert.ok(run.argv.includes("KONG_PLUGINS=bundled"), "the nodes' plugins (Kong/kong#4420)");
     assert.deepEqual(run.argv.slice(run.argv.indexOf("kong:3.6.1")), [
       "kong:3.6.1",
+      "sh",
+      "-c",
+      readSecretThenExec("KONG_PG_PASSWORD"),
       "kong",
       "migrations",
       "up",
@@ -369,9 +372,18 @@ describe("the PostgreSQL client", () => {
     assert.equal(c.via, "docker");
     assert.equal(c.image, "postgres:16");
     const tail = c.args.slice(c.args.indexOf("postgres:16"));
-    assert.deepEqual(tail, ["postgres:16", "pg_dump", "-h", "db.internal", ...args.slice(2)]);
+    assert.deepEqual(tail, [
+      "postgres:16",
+      "sh",
+      "-c",
+      readSecretThenExec("PGPASSWORD"),
+      "pg_dump",
+      "-h",
+      "db.internal",
+      ...args.slice(2),
+    ]);
     assert.ok(c.args.includes("/var/backups/kgw:/var/backups/kgw"), "backup dir at the same path");
-    assert.equal(c.args[c.args.indexOf("PGPASSWORD") - 1], "-e");
+    assert.ok(!c.args.includes("PGPASSWORD"), "the password goes on the container's stdin");
     const local = await pgCommand({ ...spec(), runtime: { kind: "local" } }, "pg_dump", args, 16);
     assert.equal(local.via, "local", "other runtimes always use this machine's client");
   });

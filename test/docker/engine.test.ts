@@ -98,6 +98,7 @@ function createArgs(c: NodeContainer): string[] {
     c.name,
     ...Object.entries(c.env).flatMap(([k, v]) => ["-e", `${k}=${v}`]),
     ...Object.entries(c.labels).flatMap(([k, v]) => ["--label", `${k}=${v}`]),
+    ...c.groupAdd.flatMap((g) => ["--group-add", g]),
     ...c.ports.flatMap((p) => ["-p", `${p.ip}:${p.external}:${p.internal}`]),
     ...c.hosts.flatMap((h) => ["--add-host", `${h.host}:${h.ip}`]),
     "--network",
@@ -355,6 +356,20 @@ describe("docker runtime on a real engine", { timeout: 900_000 }, () => {
     assert.ok(env.includes("KONG_PG_PASSWORD_FILE=/run/secrets/kong_pg_password"));
     assert.ok(!env.some((e) => e.startsWith("KONG_PG_PASSWORD=")));
     assert.ok(!env.some((e) => e.includes(PASSWORD)));
+    // The file is 0440 root:0: group 0 (which the container's user gets) reads it, others don't.
+    // (It has no final newline, as the provider uploads it.)
+    const readAs = (user: string) =>
+      dockerCli(engine.dockerHost, [
+        "exec",
+        "--user",
+        user,
+        made[0]!.name,
+        "sh",
+        "-c",
+        `{ IFS= read -r pw || [ -n "$pw" ]; } < ${made[0]!.passwordFile.path} && test "$pw" = "${PASSWORD}"`,
+      ]);
+    assert.equal((await readAs("4242:0")).code, 0, "a user of group 0 reads the password file");
+    assert.notEqual((await readAs("4242:4242")).code, 0, "any other user cannot");
   });
 
   it("serves entities written through the Admin API on every node", async () => {
@@ -389,7 +404,44 @@ describe("docker runtime on a real engine", { timeout: 900_000 }, () => {
       const logs = await dockerCli(engine.dockerHost, ["logs", n.container!]);
       assert.match(logs.stderr + logs.stdout, /signal 3 \(SIGQUIT\) received/);
     }
+    // Every one-shot container's configuration, read while it exists: no password in it.
+    const seen = new Map<string, string>();
+    let watching = true;
+    const watcher = (async () => {
+      while (watching) {
+        const ids = await dockerCli(engine.dockerHost, [
+          "ps",
+          "-a",
+          "-q",
+          "--filter",
+          `label=kong-gateway.cluster=${CLUSTER}`,
+          "--filter",
+          "label=kong-gateway.job",
+        ]);
+        for (const id of ids.stdout.split("\n").filter((l) => l.trim() !== "")) {
+          const r = await dockerCli(engine.dockerHost, [
+            "container",
+            "inspect",
+            "--format",
+            "{{.Name}} {{json .Config}}",
+            id,
+          ]);
+          if (r.code === 0) {
+            seen.set(id, r.stdout);
+          }
+        }
+      }
+    })();
     await chainOk(spec, ["backup", "migrations-up", "migrations-finish"]);
+    watching = false;
+    await watcher;
+    assert.ok(
+      [...seen.values()].some((c) => c.includes("migrations")),
+      `a migrations one-shot was inspected while it existed: ${[...seen.values()].map((c) => c.split(" ")[0]).join(", ")}`,
+    );
+    for (const config of seen.values()) {
+      assert.ok(!config.includes(PASSWORD), `no password in a one-shot's config: ${config}`);
+    }
     assert.deepEqual(await yRuns(), [false, false], "Y waits for node-start");
     const results = await chainOk(spec, UPGRADE_STEPS.slice(5));
     // Y: running, 3.6.0 on its published ports, nothing lost.

@@ -40,13 +40,16 @@ export interface FakeCall {
   argv: string[];
   /** The values of the secret variables in the docker client's environment. */
   env: { KONG_PG_PASSWORD?: string; PGPASSWORD?: string };
+  /** What `run -i` read on stdin (a one-shot's password line). */
+  stdin?: string;
 }
 
 const SCRIPT = String.raw`
 const fs = require("node:fs");
 const [stateFile, logFile] = [process.env.FAKE_DOCKER_STATE, process.env.FAKE_DOCKER_LOG];
 let argv = process.argv.slice(2);
-fs.appendFileSync(logFile, JSON.stringify({ argv, env: {
+const stdin = argv.includes("run") && argv.includes("-i") ? fs.readFileSync(0, "utf8") : undefined;
+fs.appendFileSync(logFile, JSON.stringify({ argv, stdin, env: {
   KONG_PG_PASSWORD: process.env.KONG_PG_PASSWORD, PGPASSWORD: process.env.PGPASSWORD } }) + "\n");
 const state = JSON.parse(fs.readFileSync(stateFile, "utf8"));
 const save = () => fs.writeFileSync(stateFile, JSON.stringify(state));
@@ -106,8 +109,8 @@ if (cmd === "ps") {
 } else if (cmd === "rm") {
   delete state.containers[rest[rest.length - 1]]; save();
 } else if (cmd === "run") {
-  // The image ref (has a ":" and no "=") is followed by the program, "kong".
-  const k = rest.findIndex((a, i) => a === "kong" && i > 0 && rest[i - 1].includes(":") && !rest[i - 1].includes("="));
+  // The image ref (has a ":" and no "=") is followed by \`sh -c <read the password> kong\`.
+  const k = rest.findIndex((a, i) => a === "kong" && i > 3 && rest[i - 3] === "sh" && rest[i - 2] === "-c");
   const args = rest.slice(k + 1);
   if (args[0] === "version") out(state.kongVersion);
   else if (args[0] === "check") { process.stdout.write(state.check.output); process.exit(state.check.code); }

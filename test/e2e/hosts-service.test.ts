@@ -10,7 +10,7 @@
  * started from it serves.
  */
 import assert from "node:assert/strict";
-import { chmodSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { repoRoot } from "../support/engine";
@@ -95,5 +95,11 @@ describe("runtime hosts with a service manager, through a bastion", { timeout: 6
       `stop node-0 ${prefix("install-3.5.0-g1")}`,
       `start node-0 ${prefix("upgrade-3.6.0-g1")}`,
     ]);
+    // X's node-0 was decommissioned, but the file (per node id) is now Y's node-0's: it stays.
+    assert.match(readFileSync(envFile, "utf8"), new RegExp(`^${prefix("upgrade-3.6.0-g1")}$`, "m"));
+
+    progress("svc: destroy removes the node's env file (it holds the password)");
+    await ks.stack.destroy();
+    assert.equal(existsSync(envFile), false, `${envFile} was left on the host after destroy`);
   });
 });

@@ -32,12 +32,21 @@ export function isSecret(raw: unknown): boolean {
   );
 }
 
-/** Installs mocks for project `kong-gateway`, stack `test`; returns the live registration list. */
-export function installMocks(preview = false): Registration[] {
+/**
+ * Installs mocks for project `kong-gateway`, stack `test`; returns the live registration list.
+ * A resource's state is its inputs plus what `outputs` adds (e.g. a command's `stdout`).
+ */
+export function installMocks(
+  preview = false,
+  outputs: (args: pulumi.runtime.MockResourceArgs) => Record<string, unknown> = () => ({}),
+): Registration[] {
   const registrations: Registration[] = [];
   pulumi.runtime.setMocks(
     {
-      newResource: (args) => ({ id: `${args.name}-id`, state: args.inputs }),
+      newResource: (args) => ({
+        id: `${args.name}-id`,
+        state: { ...args.inputs, ...outputs(args) },
+      }),
       call: (args) => args.inputs,
     },
     "kong-gateway",

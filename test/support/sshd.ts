@@ -50,6 +50,12 @@ export interface SshHosts {
   readonly knownHostsFile: string;
   /** The temp directory holding keys, configs and logs. */
   readonly dir: string;
+  /**
+   * Host `i` gets a new host key (its daemon restarts on the same address and port with it), as
+   * a reinstalled machine — or a machine in the middle — would present; `knownHostsFile` follows.
+   * Resolves when the daemon accepts logins with the new key.
+   */
+  rotateHostKey(i: number): Promise<SshHost>;
   /** Stops every daemon and its open sessions, then removes `dir`. */
   stop(): Promise<void>;
 }
@@ -135,6 +141,11 @@ export async function startSshHosts(opts: { count: number; dir?: string }): Prom
       knownHostsFile,
       hosts.map((h) => `[${h.address}]:${h.port} ${h.hostKeyPub}\n`).join(""),
     );
+    const writeKnownHosts = () =>
+      writeFileSync(
+        knownHostsFile,
+        daemons.map((d) => `[${d.host.address}]:${d.host.port} ${d.host.hostKeyPub}\n`).join(""),
+      );
     const result: SshHosts = {
       hosts,
       user,
@@ -143,6 +154,24 @@ export async function startSshHosts(opts: { count: number; dir?: string }): Prom
       knownHostsFile,
       dir,
       stop,
+      rotateHostKey: async (i) => {
+        const old = daemons[i];
+        if (!old) {
+          throw new Error(`rotateHostKey: no host ${i}`);
+        }
+        await stopDaemon(old);
+        const hostDir = join(dir, `host-${i}`);
+        const hostKey = join(hostDir, "ssh_host_ed25519_key");
+        rmSync(hostKey, { force: true });
+        rmSync(`${hostKey}.pub`, { force: true });
+        await keygen(hostKey, `kong-gateway-test-host-${i}-rotated`);
+        const hostKeyPub = readFileSync(`${hostKey}.pub`, "utf8").split(" ").slice(0, 2).join(" ");
+        const daemon = spawnDaemon({ ...old.host, hostKeyPub }, join(hostDir, "sshd_config"));
+        daemons[i] = daemon;
+        writeKnownHosts();
+        await waitForLogin(result, daemon);
+        return daemon.host;
+      },
     };
     await Promise.all(daemons.map((d) => waitForLogin(result, d)));
     return result;

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
 	"net"
 	"os"
 	"path/filepath"
@@ -132,13 +134,34 @@ func TestRemoteHostKeyPinning(t *testing.T) {
 	conn["hostKey"] = string(ssh.MarshalAuthorizedKey(srv.hostKey))
 	mustCreate(t, p, remoteCommand, testRemoteURN, remoteInputs(conn, map[string]any{"create": "true"}))
 
+	// A wrong key fails at once, although the default dialErrorLimit would retry other errors.
 	other := startTestSSHServer(t)
 	conn["hostKey"] = string(ssh.MarshalAuthorizedKey(other.hostKey))
-	conn["dialErrorLimit"] = 0.0
 	_, err := create(t, p, remoteCommand, testRemoteURN, remoteInputs(conn, map[string]any{"create": "true"}))
-	if err == nil || !strings.Contains(err.Error(), "host key mismatch") {
-		t.Errorf("a wrong host key must fail the dial, got %v", err)
+	if err == nil || !strings.Contains(err.Error(), "host key mismatch") || !strings.Contains(err.Error(), "failed 1 time(s)") {
+		t.Errorf("a wrong host key must fail the first dial without retries, got %v", err)
 	}
+}
+
+// A host offering an RSA key besides the pinned ed25519 one (OpenSSH records ed25519, Go's client
+// prefers RSA): the pinned type is negotiated, so the correct pin is accepted.
+func TestRemoteHostKeyPinningWithSeveralHostKeys(t *testing.T) {
+	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rsaSigner, err := ssh.NewSignerFromKey(rsaKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := startTestSSHServer(t, rsaSigner)
+	p, _ := newTestProvider()
+	conn := srv.connection()
+	conn["dialErrorLimit"] = 0.0
+	conn["hostKey"] = string(ssh.MarshalAuthorizedKey(srv.hostKey))
+	mustCreate(t, p, remoteCommand, testRemoteURN, remoteInputs(conn, map[string]any{"create": "true"}))
+	conn["hostKey"] = string(ssh.MarshalAuthorizedKey(rsaSigner.PublicKey()))
+	mustCreate(t, p, remoteCommand, testRemoteURN, remoteInputs(conn, map[string]any{"create": "true"}))
 }
 
 func TestRemoteDialRetriesAreBounded(t *testing.T) {

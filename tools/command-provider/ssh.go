@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -19,7 +20,9 @@ const maxDialBackoff = 10 * time.Second
 // sshClientConfig builds the authentication for one hop. Like the real provider it offers the
 // private key, then the password (also as keyboard-interactive answers), then the SSH agent.
 //
-// Host keys: when the connection names a hostKey, the server must present exactly that key;
+// Host keys: when the connection names a hostKey, the server must present exactly that key, and
+// only that key's algorithms are offered in the handshake (a host with several keys would
+// otherwise show whichever type the client prefers, and a correctly pinned key would be refused);
 // otherwise any host key is accepted, as the real provider does. Hosts we create moments before
 // connecting have no known key yet, so pin `hostKey` wherever the key is known in advance.
 func sshClientConfig(c *connectionSpec) (*ssh.ClientConfig, func(), error) {
@@ -32,6 +35,7 @@ func sshClientConfig(c *connectionSpec) (*ssh.ClientConfig, func(), error) {
 				"(like \"ssh-ed25519 AAAA...\"): %w", err)
 		}
 		cfg.HostKeyCallback = ssh.FixedHostKey(key)
+		cfg.HostKeyAlgorithms = hostKeyAlgorithms(key.Type())
 	}
 	if c.PrivateKey != "" {
 		var signer ssh.Signer
@@ -74,6 +78,14 @@ func sshClientConfig(c *connectionSpec) (*ssh.ClientConfig, func(), error) {
 		}
 	}
 	return cfg, cleanup, nil
+}
+
+// hostKeyAlgorithms are the handshake algorithms that make a server present a key of keyType.
+func hostKeyAlgorithms(keyType string) []string {
+	if keyType == ssh.KeyAlgoRSA {
+		return []string{ssh.KeyAlgoRSASHA512, ssh.KeyAlgoRSASHA256, ssh.KeyAlgoRSA}
+	}
+	return []string{keyType}
 }
 
 // sshClient is an open connection to the target host, and to the bastion if there is one.
@@ -127,7 +139,9 @@ func dialSSH(ctx context.Context, c *connectionSpec, note func(string)) (*sshCli
 		if err == nil {
 			return &sshClient{Client: client, closers: closers}, nil
 		}
-		if ctx.Err() != nil || (c.DialErrorLimit >= 0 && dials > c.DialErrorLimit) {
+		// A host presenting another key than the pinned one will not change its mind: no retry.
+		if ctx.Err() != nil || (c.DialErrorLimit >= 0 && dials > c.DialErrorLimit) ||
+			strings.Contains(err.Error(), "host key mismatch") {
 			closeAll()
 			return nil, fmt.Errorf("dialing %s as %s failed %d time(s); last error: %w", addr, c.User, dials, err)
 		}

@@ -33,7 +33,9 @@ type testSSHServer struct {
 	listener  net.Listener
 }
 
-func startTestSSHServer(t *testing.T) *testSSHServer {
+// startTestSSHServer starts a server whose host key (hostKey) is ed25519; extraHostKeys are
+// offered too, as a real host offers several types.
+func startTestSSHServer(t *testing.T, extraHostKeys ...ssh.Signer) *testSSHServer {
 	t.Helper()
 	_, hostPriv, _ := ed25519.GenerateKey(rand.Reader)
 	hostSigner, err := ssh.NewSignerFromKey(hostPriv)
@@ -66,6 +68,9 @@ func startTestSSHServer(t *testing.T) *testSSHServer {
 			}
 			return nil, io.EOF
 		},
+	}
+	for _, k := range extraHostKeys {
+		cfg.AddHostKey(k)
 	}
 	cfg.AddHostKey(hostSigner)
 
