@@ -4,7 +4,7 @@
  * it refuses before any resource exists, and the maintenance window guard of `up`.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync } from "node:fs";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { before, beforeEach, describe, it } from "node:test";
@@ -194,6 +194,44 @@ describe("guards before side effects", () => {
     assert.throws(
       () => new KongGateway(`kong${counter++}`, base({ backup: { dir: "/proc/kong-backups" } })),
       /kong-gateway:backup\.dir "\/proc\/kong-backups" is on a kernel file system that cannot hold files; use a directory on a disk/,
+    );
+  });
+});
+
+describe("a backup manifest that cannot be used", () => {
+  it("is reported and skipped; it does not block the run", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "kong-gw-badmanifest-"));
+    const backups = join(dir, "backups");
+    mkdirSync(backups);
+    const name = `kong${counter++}`;
+    // What an older release wrote after a same-version re-run of an install.
+    writeFileSync(
+      join(backups, "kong-unknown-to-3.5.0-20261201T000000Z.json"),
+      JSON.stringify({
+        id: "kong-unknown-to-3.5.0-20261201T000000Z",
+        cluster: name,
+        fromVersion: "unknown",
+        toVersion: "3.5.0",
+        takenAt: "2026-12-01T00:00:00Z",
+        path: join(backups, "kong-unknown-to-3.5.0-20261201T000000Z.dump"),
+        bytes: 1,
+        sha256: "00",
+        tables: {},
+        verifiedBy: "list",
+        pgDump: "pg_dump (PostgreSQL) 15",
+      }),
+    );
+    writeFileSync(join(backups, "torn.json"), "{");
+    const gw = new KongGateway(name, base({ stateDir: dir }));
+    await valueOf(gw.deployment);
+    assert.equal(warnings.length, 3, warnings.join("\n")); // two manifests, then the install plan
+    assert.match(
+      warnings[0]!,
+      /backup manifest .*kong-unknown-to-3\.5\.0-20261201T000000Z\.json records fromVersion "unknown", not a Kong version; skipped \(this backup cannot be restored by the stack\): fix or delete it/,
+    );
+    assert.match(
+      warnings[1]!,
+      /backup manifest .*torn\.json is not JSON .*; skipped: fix or delete it/,
     );
   });
 });
