@@ -5,6 +5,8 @@
 import { accessSync, constants, existsSync, statSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 
+import { LIMITED_STEPS } from "./contract/steps";
+
 export { fillTemplate, parseBastion } from "./contract/templates";
 
 /** How the Kong database is provided. */
@@ -399,18 +401,8 @@ function statuses(list: readonly number[]): number[] {
   return [...list];
 }
 
-/** Steps `timeouts.stepSeconds` may name (steps/limits.ts has the defaults). */
-const LIMITED = new Set([
-  "settings",
-  "preflight",
-  "stop",
-  "backup",
-  "migrations-up",
-  "migrations-finish",
-  "restore",
-  "start",
-  "verify",
-]);
+/** Steps `timeouts.stepSeconds` may name (components/steps/limits.ts has the defaults). */
+const LIMITED = new Set<string>(LIMITED_STEPS);
 
 function stepLimits(v: Record<string, number>): Record<string, number> {
   if (typeof v !== "object" || v === null || Array.isArray(v)) {

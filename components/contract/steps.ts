@@ -114,3 +114,22 @@ export function databaseMayHaveChanged(step: StepName): boolean {
 export function runnerSteps(): StepName[] {
   return STEP_NAMES.filter((n) => STEP_TABLE[n].resource === "chain" && n !== "rollback");
 }
+
+/**
+ * The steps (and the settings check, a runner command of its own) that have a time limit
+ * (components/steps/limits.ts; `timeouts.stepSeconds.<step>` names them).
+ */
+export const LIMITED_STEPS = [
+  "settings",
+  "preflight",
+  "stop",
+  "backup",
+  "migrations-up",
+  "migrations-finish",
+  "restore",
+  "start",
+  "verify",
+] as const;
+
+/** One of {@link LIMITED_STEPS}. */
+export type LimitedStep = (typeof LIMITED_STEPS)[number];

@@ -4,23 +4,11 @@
  * Defaults follow from the `timeouts` settings the step's own programs already use; each step can
  * be given its own limit with `timeouts.stepSeconds.<step>`.
  */
+import type { LimitedStep } from "../contract/steps";
 import { StepSpec } from "./spec";
 
-/** The steps (and runner commands) that have a limit. */
-export const LIMITED_STEPS = [
-  "settings",
-  "preflight",
-  "stop",
-  "backup",
-  "migrations-up",
-  "migrations-finish",
-  "restore",
-  "start",
-  "verify",
-] as const;
-
-/** One of {@link LIMITED_STEPS}. */
-export type LimitedStep = (typeof LIMITED_STEPS)[number];
+export { LIMITED_STEPS } from "../contract/steps";
+export type { LimitedStep } from "../contract/steps";
 
 /** The default backup/restore limit when the spec predates `timeouts.backupSeconds`. */
 export const DEFAULT_BACKUP_SECONDS = 3600;
