@@ -45,18 +45,36 @@ export interface DatabaseSettings {
   readonly password: string;
 }
 
-/** Asks the kernel for a free TCP port on 127.0.0.1. */
+/** A free TCP port on 127.0.0.1 whose next 29 ports are free too, outside the ephemeral range. */
 export async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      const port = typeof addr === "object" && addr ? addr.port : 0;
-      srv.close(() => resolvePort(port));
+  // Below the kernel's ephemeral range (32768–60999 here), so no client connection's source port
+  // can take one of them later, and with the next PORT_SPAN ports free as well: tests put a node's
+  // admin and status listeners, and a second node, at base+1, +2, +10, ….
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const base = 10000 + Math.floor(Math.random() * (10000 - PORT_SPAN));
+    if (await allFree(base, PORT_SPAN)) {
+      return base;
+    }
+  }
+  throw new Error("freePort: no free run of ports found between 10000 and 20000");
+}
+
+/** How many consecutive ports {@link freePort} checks. */
+const PORT_SPAN = 30;
+
+async function allFree(base: number, span: number): Promise<boolean> {
+  for (let port = base; port < base + span; port++) {
+    const ok = await new Promise<boolean>((done) => {
+      const srv = createServer();
+      srv.unref();
+      srv.once("error", () => done(false));
+      srv.listen(port, "127.0.0.1", () => srv.close(() => done(true)));
     });
-  });
+    if (!ok) {
+      return false;
+    }
+  }
+  return true;
 }
 
 /** Who may reach a {@link startPostgres} server besides this machine's loopback clients. */
