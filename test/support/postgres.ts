@@ -4,7 +4,15 @@
  * stack uses). Nothing here is a mock.
  */
 import { execFile } from "node:child_process";
-import { mkdtempSync, chmodSync, rmSync } from "node:fs";
+import {
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  unlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -45,13 +53,26 @@ export interface DatabaseSettings {
   readonly password: string;
 }
 
-/** A free TCP port on 127.0.0.1 whose next 29 ports are free too, outside the ephemeral range. */
+/**
+ * A free TCP port on 127.0.0.1 whose next 29 ports are free too, outside the ephemeral range, and
+ * reserved: no other call, in this process or in any other test process on this machine, is handed
+ * an overlapping run while this process lives (a lock file per run of 30 in the temp directory,
+ * taken over only when the process that holds it is gone). Checking that a port is free is not
+ * enough on its own: two calls made before either listens would both see it free.
+ */
 export async function freePort(): Promise<number> {
   // Below the kernel's ephemeral range (32768–60999 here), so no client connection's source port
   // can take one of them later, and with the next PORT_SPAN ports free as well: tests put a node's
   // admin and status listeners, and a second node, at base+1, +2, +10, ….
-  for (let attempt = 0; attempt < 200; attempt++) {
-    const base = 10000 + Math.floor(Math.random() * (10000 - PORT_SPAN));
+  const slots = Math.floor(10000 / PORT_SPAN);
+  const start = Math.floor(Math.random() * slots);
+  for (let i = 0; i < slots; i++) {
+    const slot = (start + i) % slots;
+    const base = 10000 + slot * PORT_SPAN;
+    if (held.has(slot) || !reserve(slot)) {
+      continue;
+    }
+    held.add(slot);
     if (await allFree(base, PORT_SPAN)) {
       return base;
     }
@@ -61,6 +82,57 @@ export async function freePort(): Promise<number> {
 
 /** How many consecutive ports {@link freePort} checks. */
 const PORT_SPAN = 30;
+
+/** The runs this process was handed (or found busy): never handed out again. */
+const held = new Set<number>();
+
+const lockDir = join(tmpdir(), "kong-gateway-test-ports");
+
+/** Takes run `slot` for this process, unless a live process holds it. */
+function reserve(slot: number): boolean {
+  mkdirSync(lockDir, { recursive: true, mode: 0o1777 });
+  const file = join(lockDir, String(slot));
+  for (let tries = 0; tries < 2; tries++) {
+    try {
+      writeFileSync(file, String(process.pid), { flag: "wx" });
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") {
+        return false;
+      }
+    }
+    const owner = Number(readFileOr(file));
+    if (owner === process.pid || alive(owner)) {
+      return false;
+    }
+    try {
+      unlinkSync(file);
+    } catch {
+      return false;
+    }
+  }
+  return false;
+}
+
+function readFileOr(file: string): string {
+  try {
+    return readFileSync(file, "utf8");
+  } catch {
+    return "";
+  }
+}
+
+function alive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) {
+    return false;
+  }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
 
 async function allFree(base: number, span: number): Promise<boolean> {
   for (let port = base; port < base + span; port++) {
