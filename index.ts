@@ -11,14 +11,12 @@ import type {
   HostsRuntimeArgs,
   LocalRuntimeArgs,
   ProbeArgs,
+  RuntimeName,
   TimeoutArgs,
-} from "./components/config";
-import { unknownSettings } from "./components/config";
+} from "./components/config/config";
+import { unknownSettings } from "./components/config/config";
 import { previousDeployment } from "./components/deployment";
 import { KongGateway } from "./components/kongGateway";
-
-/** The fixed password of `database.mode: local` when none is configured (a loopback-only throwaway server). */
-const LOCAL_DEFAULT_PASSWORD = "kong-gateway-local";
 
 /**
  * A configuration mistake (a refused version, a bad setting) fails the run with its message and
@@ -46,26 +44,15 @@ async function program() {
     throw new pulumi.RunError(unknown.join("\n"));
   }
   const config = new pulumi.Config("kong-gateway");
-  const database = config.getObject<DatabaseArgs>("database");
-  const configured = config.get("dbPassword") ? config.requireSecret("dbPassword") : undefined;
-  const mode = database?.mode ?? "local";
-  if (mode !== "local" && mode !== "existing" && mode !== "managed") {
-    throw new pulumi.RunError(
-      `kong-gateway:database.mode ${JSON.stringify(mode)} is not a database mode; use "local", "existing" or "managed"`,
-    );
-  }
-  if (!configured && mode !== "local") {
-    throw new pulumi.RunError(
-      "kong-gateway:dbPassword is not set; an existing database needs its password: pulumi config set --secret kong-gateway:dbPassword <password>",
-    );
-  }
+  const secret = (key: string) => (config.get(key) ? config.requireSecret(key) : undefined);
   const gateway = new KongGateway("kong", {
     version: config.require("version"),
     nodes: config.getNumber("nodes"),
-    runtime: config.get("runtime"),
+    // Checked with every other setting when the KongGateway resolves its config.
+    runtime: config.get("runtime") as RuntimeName | undefined,
     plugins: config.getObject<string[]>("plugins"),
     stateDir: config.get("stateDir") || undefined,
-    database,
+    database: config.getObject<DatabaseArgs>("database"),
     backup: config.getObject<BackupArgs>("backup"),
     local: config.getObject<LocalRuntimeArgs>("local"),
     hosts: config.getObject<HostsRuntimeArgs>("hosts"),
@@ -75,11 +62,9 @@ async function program() {
     timeouts: config.getObject<TimeoutArgs>("timeouts"),
     maintenanceWindows: config.getObject<string[]>("maintenanceWindow"),
     automaticRollback: config.getBoolean("automaticRollback"),
-    databasePassword: configured ?? pulumi.secret(LOCAL_DEFAULT_PASSWORD),
-    databaseAdminPassword: config.get("dbAdminPassword")
-      ? config.requireSecret("dbAdminPassword")
-      : undefined,
-    sshPrivateKey: config.get("sshPrivateKey") ? config.requireSecret("sshPrivateKey") : undefined,
+    databasePassword: secret("dbPassword"),
+    databaseAdminPassword: secret("dbAdminPassword"),
+    sshPrivateKey: secret("sshPrivateKey"),
     deployed: await previousDeployment(),
     root: __dirname,
   });

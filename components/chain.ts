@@ -5,10 +5,10 @@
  * exactly, and its already-created steps stay untouched.
  */
 import { join } from "node:path";
-import { fillTemplate, ResolvedConfig } from "./config";
-import type { SettingsSnapshot } from "./settings";
+import { fillTemplate, ResolvedConfig } from "./config/config";
+import type { SettingsSnapshot } from "./config/changes";
 import { chainResources } from "./contract/steps";
-import { NodeSpec, RuntimeSpec, StepSpec } from "./steps/spec";
+import { NodeSpec, RuntimeSpec, StepSpec } from "./contract/spec";
 
 /** What a chain does; recorded in the stack's `deployment` output. */
 export interface ChainDecision {
@@ -161,7 +161,7 @@ export function clusterNodes(
   cluster: string,
   chain: ChainDecision,
 ): NodeSpec[] {
-  if (cfg.hosts) {
+  if (cfg.runtime === "hosts") {
     const h = cfg.hosts;
     return Array.from({ length: cfg.nodes }, (_, i) => {
       const host = h.addresses[i]!;
@@ -187,7 +187,7 @@ export function clusterNodes(
       };
     });
   }
-  if (cfg.docker) {
+  if (cfg.runtime === "docker") {
     const d = cfg.docker;
     return Array.from({ length: cfg.nodes }, (_, i) => {
       const base = d.basePort + 10 * i;
@@ -218,8 +218,8 @@ function urlHost(address: string): string {
 }
 
 /** Where the runner finds the nodes and runs Kong's CLI. */
-export function runtimeSpec(cfg: ResolvedConfig, cluster: string): RuntimeSpec {
-  if (cfg.hosts) {
+export function runtimeSpec(cfg: ResolvedConfig): RuntimeSpec {
+  if (cfg.runtime === "hosts") {
     return {
       kind: "hosts",
       ssh: {
@@ -234,11 +234,11 @@ export function runtimeSpec(cfg: ResolvedConfig, cluster: string): RuntimeSpec {
       stopCommand: cfg.hosts.stopCommand,
     };
   }
-  if (cfg.docker) {
+  if (cfg.runtime === "docker") {
     return {
       kind: "docker",
       image: cfg.docker.image,
-      network: cfg.docker.network || `${cluster}-net`,
+      network: cfg.docker.network,
       dockerHost: cfg.docker.host,
       databaseHost: cfg.docker.databaseHost,
       pgClient: cfg.docker.pgClient,
@@ -249,7 +249,10 @@ export function runtimeSpec(cfg: ResolvedConfig, cluster: string): RuntimeSpec {
 }
 
 /** The nodes of a chain's target cluster on the local runtime. */
-export function localNodes(cfg: ResolvedConfig, chain: ChainDecision): NodeSpec[] {
+export function localNodes(
+  cfg: Extract<ResolvedConfig, { runtime: "local" }>,
+  chain: ChainDecision,
+): NodeSpec[] {
   const kongBin = fillTemplate(cfg.local.kongBinary, { version: chain.to, stateDir: cfg.stateDir });
   return Array.from({ length: cfg.nodes }, (_, i) => {
     const base = cfg.local.basePort + 10 * i;
@@ -272,7 +275,7 @@ export function localNodes(cfg: ResolvedConfig, chain: ChainDecision): NodeSpec[
 
 /** The spec every step of the chain receives (no secrets). */
 export function stepSpec(cfg: ResolvedConfig, cluster: string, chain: ChainDecision): StepSpec {
-  const runtime = runtimeSpec(cfg, cluster);
+  const runtime = runtimeSpec(cfg);
   return {
     ...(runtime.kind !== "local" ? { runtime } : {}),
     cluster,
@@ -282,7 +285,7 @@ export function stepSpec(cfg: ResolvedConfig, cluster: string, chain: ChainDecis
     to: chain.to,
     generation: chain.generation,
     nodes: clusterNodes(cfg, cluster, chain),
-    plugins: cfg.plugins,
+    plugins: cfg.plugins.join(","),
     database: {
       host: cfg.database.host,
       port: cfg.database.port,

@@ -1,15 +1,10 @@
 import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { hostPorts, imageRef, nodeIndex } from "./docker/argv";
+import { imageRef } from "./runner/runtimes/dockerArgv";
 import { nodeContainer } from "./docker/container";
-import {
-  dockerClusterDefaults,
-  DockerClusterSettings,
-  ResolvedDockerClusterSettings,
-} from "./docker/settings";
-import { runnerCommand, runnerEnvironment } from "./runner";
-import { NodeSpec, RuntimeSpec, StepSpec } from "./steps/spec";
+import { runnerCommand, runnerEnvironment } from "./runnerCommand";
+import { NodeSpec, RuntimeSpec, StepSpec } from "./contract/spec";
 
 /** Arguments of {@link DockerCluster}. */
 export interface DockerClusterArgs {
@@ -17,12 +12,24 @@ export interface DockerClusterArgs {
   readonly spec: StepSpec;
   /** The database password; reaches the containers only as a secret file upload. */
   readonly password: pulumi.Input<string>;
-  /** Where the runner commands run: the package root (components/runner.ts runnerDir). */
+  /** Where the runner commands run: the package root (components/runnerCommand.ts runnerDir). */
   readonly runnerDir: string;
   /** The step after which the first node may start (`migrations-finish`, or `restore`). */
   readonly startAfter: pulumi.Resource;
-  /** Image, network, engine and published ports; must agree with `spec.runtime`. */
+  /**
+   * What the spec does not say: whether the stack creates the spec's network, and the host
+   * address ports are published on. Image, network, engine and ports come from the spec alone
+   * (resolved once, in config/), so the containers and the runner cannot disagree.
+   */
   readonly docker: DockerClusterSettings;
+}
+
+/** The docker settings a DockerCluster takes beyond its spec (config/config.ts resolves them). */
+export interface DockerClusterSettings {
+  /** Whether the stack creates (and later deletes) `spec.runtime.network`. */
+  readonly createNetwork: boolean;
+  /** Host address the node ports are published on. */
+  readonly publishAddress: string;
 }
 
 type DockerRuntime = Extract<RuntimeSpec, { kind: "docker" }>;
@@ -56,9 +63,10 @@ export class DockerCluster extends pulumi.ComponentResource {
 
   constructor(name: string, args: DockerClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("kong-gateway:index:DockerCluster", name, {}, opts);
-    const { rt, settings } = validate(args, this);
+    const rt = dockerRuntimeOf(args, this);
+    const settings = args.docker;
     this.version = args.spec.to;
-    const provider = createProvider(args.spec.cluster, settings, this);
+    const provider = createProvider(args.spec.cluster, rt, this);
     const image = new docker.RemoteImage(
       `${name}-image`,
       // Kept on the engine when this version leaves the program: a later rollback starts it.
@@ -66,7 +74,7 @@ export class DockerCluster extends pulumi.ComponentResource {
       { parent: this, provider },
     );
     const network = settings.createNetwork
-      ? createNetwork(args.spec.cluster, settings, provider, this)
+      ? createNetwork(args.spec.cluster, rt, provider, this)
       : undefined;
     this.containers = args.spec.nodes.map((n) =>
       createContainer(name, n, args, { rt, settings, image, network, provider }, this),
@@ -82,52 +90,16 @@ export class DockerCluster extends pulumi.ComponentResource {
   }
 }
 
-/** Checks the spec and the settings agree before anything is created. */
-function validate(
-  args: DockerClusterArgs,
-  parent: pulumi.Resource,
-): { rt: DockerRuntime; settings: ResolvedDockerClusterSettings } {
-  const fail = (msg: string): never => {
-    throw new pulumi.ResourceError(msg, parent);
-  };
+/** The spec's docker runtime; any other is a programming error, refused before anything exists. */
+function dockerRuntimeOf(args: DockerClusterArgs, parent: pulumi.Resource): DockerRuntime {
   const rt = args.spec.runtime;
   if (rt?.kind !== "docker") {
-    return fail(
+    throw new pulumi.ResourceError(
       `DockerCluster needs a spec with runtime "docker", got "${rt?.kind ?? "local"}"; use KongCluster for other runtimes`,
+      parent,
     );
   }
-  let settings: ResolvedDockerClusterSettings;
-  try {
-    settings = dockerClusterDefaults(args.docker, args.spec.cluster);
-  } catch (e) {
-    return fail((e as Error).message);
-  }
-  for (const [key, mine, spec] of [
-    ["image", settings.image, rt.image],
-    ["network", settings.network, rt.network],
-    ["dockerHost", settings.dockerHost, rt.dockerHost],
-  ] as const) {
-    if (mine !== spec) {
-      fail(
-        `kong-gateway:docker.${key} is "${mine}" for the containers but "${spec}" for the step runner; both must come from the same setting`,
-      );
-    }
-  }
-  for (const n of args.spec.nodes) {
-    const want = hostPorts(settings.basePort, nodeIndex(n.id));
-    for (const [what, url, port] of [
-      ["proxyUrl", n.proxyUrl, want.proxy],
-      ["adminUrl", n.adminUrl, want.admin],
-      ["statusUrl", n.statusUrl, want.status],
-    ] as const) {
-      if (new URL(url).port !== String(port)) {
-        fail(
-          `${n.id}: ${what} ${url} does not use host port ${port} (kong-gateway:docker.basePort ${settings.basePort} + 10×${nodeIndex(n.id)}); the spec and the containers must publish the same ports`,
-        );
-      }
-    }
-  }
-  return { rt, settings };
+  return rt;
 }
 
 /**
@@ -137,14 +109,12 @@ function validate(
  */
 function createProvider(
   cluster: string,
-  settings: ResolvedDockerClusterSettings,
+  rt: DockerRuntime,
   parent: pulumi.Resource,
 ): docker.Provider {
-  return new docker.Provider(
-    `${cluster}-docker`,
-    settings.dockerHost ? { host: settings.dockerHost } : {},
-    { parent },
-  );
+  return new docker.Provider(`${cluster}-docker`, rt.dockerHost ? { host: rt.dockerHost } : {}, {
+    parent,
+  });
 }
 
 /**
@@ -155,20 +125,20 @@ function createProvider(
  */
 function createNetwork(
   cluster: string,
-  settings: ResolvedDockerClusterSettings,
+  rt: DockerRuntime,
   provider: docker.Provider,
   parent: pulumi.Resource,
 ): docker.Network {
   return new docker.Network(
     `${cluster}-net`,
-    { name: settings.network, labels: [{ label: "kong-gateway.cluster", value: cluster }] },
+    { name: rt.network, labels: [{ label: "kong-gateway.cluster", value: cluster }] },
     { parent, provider },
   );
 }
 
 interface Shared {
   readonly rt: DockerRuntime;
-  readonly settings: ResolvedDockerClusterSettings;
+  readonly settings: DockerClusterSettings;
   readonly image: docker.RemoteImage;
   readonly network: docker.Network | undefined;
   readonly provider: docker.Provider;

@@ -1,8 +1,8 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { chainSteps } from "./chain";
-import { runnerCommand, runnerEnvironment } from "./runner";
-import { StepSpec } from "./steps/spec";
+import { runnerCommand, runnerEnvironment } from "./runnerCommand";
+import { StepSpec } from "./contract/spec";
 
 /** The target cluster as the chain needs it (a KongCluster, or a DockerCluster). */
 export interface TargetCluster {
@@ -23,7 +23,7 @@ export interface InPlaceUpgradeArgs {
   readonly password: pulumi.Input<string>;
   /** `hosts` runtime: the SSH private key the runner reaches the hosts with. @default undefined */
   readonly sshPrivateKey?: pulumi.Input<string>;
-  /** Where the runner commands run: the package root (components/runner.ts runnerDir). */
+  /** Where the runner commands run: the package root (components/runnerCommand.ts runnerDir). */
   readonly runnerDir: string;
   /** What must exist before the first step (the database, the new version's binary). */
   readonly after: pulumi.Resource[];
@@ -35,7 +35,7 @@ export interface InPlaceUpgradeArgs {
  * The chain of a change as command resources, each depending on the one before:
  * upgrade and install: preflight → stop → backup → migrations-up → migrations-finish → start
  * (the cluster's nodes) → verify; rollback: preflight → stop → backup → restore → start → verify.
- * Every step runs the step runner (components/steps), which checks the real state before acting,
+ * Every step runs the step runner (components/runner), which checks the real state before acting,
  * times itself, and rolls the change back automatically when a step after `stop` fails. The chain is named by
  * its kind and target version and carries the attempt number in its triggers, so an aborted
  * attempt's next `pulumi up` runs every step again from the top.

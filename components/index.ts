@@ -19,7 +19,7 @@ export type {
   PlainSettings,
   ProbeArgs,
   TimeoutArgs,
-} from "./config";
-export type { ReportStep, UpgradeReport } from "./steps/report";
+} from "./config/config";
+export type { ReportStep, UpgradeReport } from "./contract/report";
 export { PlanError, planChange, planSummary, planToJson, renderPlan } from "./plan";
 export type { Plan, PlanErrorCode, PlannedStep, PlanRequest, PlanSummary } from "./plan";

@@ -1,7 +1,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { runnerCommand, runnerEnvironment } from "./runner";
-import { StepSpec } from "./steps/spec";
+import { runnerCommand, runnerEnvironment } from "./runnerCommand";
+import { StepSpec } from "./contract/spec";
 
 /** Arguments of {@link KongCluster}. */
 export interface KongClusterArgs {
@@ -10,7 +10,7 @@ export interface KongClusterArgs {
   readonly password: pulumi.Input<string>;
   /** `hosts` runtime: the SSH private key the runner reaches the hosts with. @default undefined */
   readonly sshPrivateKey?: pulumi.Input<string>;
-  /** Where the runner commands run: the package root (components/runner.ts runnerDir). */
+  /** Where the runner commands run: the package root (components/runnerCommand.ts runnerDir). */
   readonly runnerDir: string;
   /** The step after which the first node may start (`migrations-finish`, or `restore`). */
   readonly startAfter: pulumi.Resource;

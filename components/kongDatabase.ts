@@ -1,7 +1,7 @@
 import * as command from "@pulumi/command";
 import * as postgresql from "@pulumi/postgresql";
 import * as pulumi from "@pulumi/pulumi";
-import { ResolvedConfig } from "./config";
+import { ResolvedConfig } from "./config/config";
 import { packageScript } from "./runnerBundle";
 
 /** Arguments of {@link KongDatabase}. */

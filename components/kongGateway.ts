@@ -11,13 +11,20 @@ import {
   stepSpec,
   withChainSettings,
 } from "./chain";
-import { fillTemplate, parseBastion, PlainSettings, ResolvedConfig, withDefaults } from "./config";
+import {
+  fillTemplate,
+  LOCAL_DEFAULT_PASSWORD,
+  parseBastion,
+  PlainSettings,
+  ResolvedConfig,
+  withDefaults,
+} from "./config/config";
 import { InPlaceUpgrade } from "./inPlaceUpgrade";
 import { DockerCluster } from "./dockerCluster";
 import { KongCluster } from "./kongCluster";
 import { KongDatabase } from "./kongDatabase";
-import { passwordRotated, readLocalState } from "./localState";
-import { runnerCommand, runnerDir } from "./runner";
+import { passwordRotated, readLocalState } from "./state/local";
+import { runnerCommand, runnerDir } from "./runnerCommand";
 import { runnerBundleProblem } from "./runnerBundle";
 import { Plan, planChange, PlanError, PlanSummary, planSummary, renderPlan } from "./plan";
 import {
@@ -28,17 +35,22 @@ import {
   SettingChange,
   settingsSnapshot,
   unusedSettings,
-} from "./settings";
-import { checkWindow } from "./steps/policy";
+} from "./config/changes";
+import { checkWindow } from "./plan/policy";
 import { CatalogEntry, decodeReport, UpgradeReport } from "./contract/report";
-import { HOST_KEYS_ENV, HostKeyJob, printedHostKey } from "./steps/hostKeys";
-import { pinnedHostKey } from "./steps/knownHosts";
-import { SSH_KEY_ENV } from "./steps/ssh";
+import { HOST_KEYS_ENV, HostKeyJob, printedHostKey } from "./runner/steps/hostKeys";
+import { pinnedHostKey } from "./runner/infra/knownHosts";
+import { SSH_KEY_ENV } from "./runner/infra/ssh";
+import type { StepSpec } from "./contract/spec";
 
 /** Arguments of {@link KongGateway}: the plain settings (they decide what resources exist) plus inputs. */
 export interface KongGatewayArgs extends PlainSettings {
-  /** Password of the Kong database role; reaches commands only as a secret environment value. */
-  readonly databasePassword: pulumi.Input<string>;
+  /**
+   * Password of the Kong database role; reaches commands only as a secret environment value.
+   * Required unless `database.mode` is `local` (a loopback-only server on this machine).
+   * @default a fixed password, for `database.mode: local` only
+   */
+  readonly databasePassword?: pulumi.Input<string>;
   /** `database.mode: managed` only: the administrator's password. @default undefined */
   readonly databaseAdminPassword?: pulumi.Input<string>;
   /** `runtime: hosts` only: the private key (OpenSSH or PEM) that logs in to every host. @default undefined */
@@ -87,7 +99,7 @@ export class KongGateway extends pulumi.ComponentResource {
   constructor(name: string, args: KongGatewayArgs, opts?: pulumi.ComponentResourceOptions) {
     super("kong-gateway:index:KongGateway", name, {}, opts);
     const root = args.root ?? process.cwd();
-    const cfg = resolveConfig(args, root, this);
+    const cfg = resolveConfig(name, args, root, this);
     refuseBeforeAnything(assertRunnerBundle, this);
     const local = readLocalState(cfg.stateDir, cfg.backup.dir, name);
     for (const note of [...local.skippedBackups, ...unusedSettings(cfg.runtime, args)]) {
@@ -120,64 +132,28 @@ export class KongGateway extends pulumi.ComponentResource {
     const frozen = plan.kind === "noop" ? args.deployed?.chainSettings : undefined;
     const spec = frozen ? withChainSettings(fresh, frozen) : fresh;
     const settingsSpec = { ...spec, maintenanceWindows: cfg.maintenanceWindows };
+    const password = databasePassword(args, cfg, this);
     const db = new KongDatabase(
       `${name}-db`,
       {
         settings: cfg.database,
-        password: args.databasePassword,
+        password,
         adminPassword: args.databaseAdminPassword,
         localDir: join(cfg.stateDir, "postgres"),
       },
       { parent: this },
     );
-    const sshPrivateKey = cfg.hosts ? requireSshKey(args, this) : undefined;
-    const install = cfg.hosts
-      ? createHostInstalls(name, cfg, chain, cfg.hosts, sshPrivateKey!, root, this)
-      : cfg.docker
-        ? []
-        : createInstall(name, cfg, root, this);
+    const runtime = runtimeParts(name, cfg, args, { chain, spec, password, root, plan }, this);
     const upgrade = new InPlaceUpgrade(
       `${name}-${chain.kind}-${chain.to}`,
       {
         spec,
         settingsSpec,
-        password: args.databasePassword,
-        sshPrivateKey,
+        password,
+        sshPrivateKey: runtime.sshPrivateKey,
         runnerDir: runnerDir(),
-        after: [...db.ready, ...install],
-        startCluster: (after) =>
-          cfg.docker
-            ? new DockerCluster(
-                `${name}-${chain.to}`,
-                {
-                  spec,
-                  password: args.databasePassword,
-                  runnerDir: runnerDir(),
-                  startAfter: after,
-                  docker: {
-                    image: cfg.docker.image,
-                    ...(cfg.docker.network ? { network: cfg.docker.network } : {}),
-                    dockerHost: cfg.docker.host,
-                    publishAddress: cfg.docker.publishAddress,
-                    basePort: cfg.docker.basePort,
-                  },
-                },
-                { parent: this },
-              )
-            : new KongCluster(
-                `${name}-${chain.to}`,
-                {
-                  spec,
-                  password: args.databasePassword,
-                  sshPrivateKey,
-                  runnerDir: runnerDir(),
-                  startAfter: after,
-                  ...(plan.kind === "noop" && args.deployed
-                    ? { runningNodes: Math.min(args.deployed.nodes, cfg.nodes) }
-                    : {}),
-                },
-                { parent: this },
-              ),
+        after: [...db.ready, ...runtime.install],
+        startCluster: runtime.startCluster,
       },
       { parent: this },
     );
@@ -223,6 +199,95 @@ function refuseBeforeAnything(check: () => void, parent: pulumi.Resource): void 
 }
 
 /**
+ * The role password: the configured secret, or, for `database.mode: local` only, the fixed
+ * password of the loopback-only throwaway server (config/config.ts LOCAL_DEFAULT_PASSWORD).
+ */
+function databasePassword(
+  args: KongGatewayArgs,
+  cfg: ResolvedConfig,
+  parent: pulumi.Resource,
+): pulumi.Input<string> {
+  if (args.databasePassword !== undefined) {
+    return args.databasePassword;
+  }
+  if (cfg.database.mode === "local") {
+    return pulumi.secret(LOCAL_DEFAULT_PASSWORD);
+  }
+  throw new pulumi.ResourceError(
+    `kong-gateway:dbPassword is not set; database.mode ${cfg.database.mode} needs the database's password: pulumi config set --secret kong-gateway:dbPassword <password>`,
+    parent,
+    true,
+  );
+}
+
+/** What the runtime adds to the chain: its installs, its SSH key, and the cluster it starts. */
+interface RuntimeParts {
+  readonly sshPrivateKey?: pulumi.Input<string>;
+  /** Resources the chain waits for (the target version's installation). */
+  readonly install: pulumi.Resource[];
+  readonly startCluster: (after: pulumi.Resource) => KongCluster | DockerCluster;
+}
+
+/** The one place the program branches on the runtime. */
+function runtimeParts(
+  name: string,
+  cfg: ResolvedConfig,
+  args: KongGatewayArgs,
+  ctx: {
+    chain: ChainDecision;
+    spec: StepSpec;
+    password: pulumi.Input<string>;
+    root: string;
+    plan: Plan;
+  },
+  parent: pulumi.Resource,
+): RuntimeParts {
+  const { chain, spec, password } = ctx;
+  const clusterName = `${name}-${chain.to}`;
+  const processCluster =
+    (sshPrivateKey: pulumi.Input<string> | undefined) => (after: pulumi.Resource) =>
+      new KongCluster(
+        clusterName,
+        {
+          spec,
+          password,
+          sshPrivateKey,
+          runnerDir: runnerDir(),
+          startAfter: after,
+          ...(ctx.plan.kind === "noop" && args.deployed
+            ? { runningNodes: Math.min(args.deployed.nodes, cfg.nodes) }
+            : {}),
+        },
+        { parent },
+      );
+  switch (cfg.runtime) {
+    case "docker":
+      return {
+        install: [],
+        startCluster: (after) =>
+          new DockerCluster(
+            clusterName,
+            { spec, password, runnerDir: runnerDir(), startAfter: after, docker: cfg.docker },
+            { parent },
+          ),
+      };
+    case "hosts": {
+      const key = requireSshKey(args, parent);
+      return {
+        sshPrivateKey: key,
+        install: createHostInstalls(name, cfg, chain, cfg.hosts, key, parent),
+        startCluster: processCluster(key),
+      };
+    }
+    case "local":
+      return {
+        install: createInstall(name, cfg, ctx.root, parent),
+        startCluster: processCluster(undefined),
+      };
+  }
+}
+
+/**
  * The maintenance window, checked by the program at `up` before any resource is created (the
  * runner's preflight checks it again when the chain starts): for changes that take the gateway
  * down — upgrades and rollbacks, and a settings change that restarts the only node.
@@ -259,10 +324,11 @@ function warnReconfigure(
 ): void {
   const restartSeconds =
     args.deployed?.history.at(-1)?.steps.find((s) => s.name === "start")?.seconds ?? 2;
-  pulumi.output(args.databasePassword).apply((pw) => {
+  pulumi.output(args.databasePassword ?? LOCAL_DEFAULT_PASSWORD).apply((pw: string) => {
     // The docker runtime's containers carry the password as a file: @pulumi/docker's own diff
     // shows their replacement (README).
-    const rotated = !cfg.docker && passwordRotated(cfg.stateDir, name, cfg.version, pw);
+    const rotated =
+      cfg.runtime !== "docker" && passwordRotated(cfg.stateDir, name, cfg.version, pw);
     if (changes.length > 0 || rotated) {
       void pulumi.log.warn(
         renderReconfigure(cfg.version, cfg.nodes, changes, rotated, restartSeconds),
@@ -273,12 +339,13 @@ function warnReconfigure(
 }
 
 function resolveConfig(
+  name: string,
   args: KongGatewayArgs,
   root: string,
   parent: pulumi.Resource,
 ): ResolvedConfig {
   try {
-    return withDefaults(args, root, args.stack ?? pulumi.getStack());
+    return withDefaults(args, root, args.stack ?? pulumi.getStack(), name);
   } catch (e) {
     throw new pulumi.ResourceError((e as Error).message, parent, true);
   }
@@ -304,7 +371,7 @@ function planOrFail(
       target: {
         version: cfg.version,
         nodes: cfg.nodes,
-        plugins: pluginSetting(cfg.plugins),
+        plugins: pluginSetting(cfg.plugins.join(",")),
         cpus: cfg.capacity.cpus,
         memoryMb: cfg.capacity.memoryMb,
       },
@@ -342,7 +409,7 @@ function pluginSetting(plugins: string): string[] | "bundled" {
 /** The command that installs the target version's binary, when the stack configures one. */
 function createInstall(
   name: string,
-  cfg: ResolvedConfig,
+  cfg: Extract<ResolvedConfig, { runtime: "local" }>,
   root: string,
   parent: pulumi.Resource,
 ): command.local.Command[] {
@@ -394,9 +461,8 @@ function createHostInstalls(
   name: string,
   cfg: ResolvedConfig,
   chain: ChainDecision,
-  hosts: NonNullable<ResolvedConfig["hosts"]>,
+  hosts: HostsConfig,
   privateKey: pulumi.Input<string>,
-  root: string,
   parent: pulumi.Resource,
 ): command.remote.Command[] {
   if (!hosts.install) {
@@ -454,7 +520,7 @@ function createHostInstalls(
 function createHostKeyRecord(
   name: string,
   stateDir: string,
-  hosts: NonNullable<ResolvedConfig["hosts"]>,
+  hosts: HostsConfig,
   targets: string[],
   privateKey: pulumi.Input<string>,
   parent: pulumi.Resource,
@@ -484,6 +550,9 @@ function createHostKeyRecord(
   );
 }
 
+/** The `hosts` runtime's resolved settings. */
+type HostsConfig = Extract<ResolvedConfig, { runtime: "hosts" }>["hosts"];
+
 /** Reads the `KONG_GW_REPORT` line the verify step prints (components/contract/report.ts). */
 export const parseReport = decodeReport;
 
@@ -509,7 +578,7 @@ function nextDeployment(
   return {
     version: cfg.version,
     nodes: cfg.nodes,
-    plugins: cfg.plugins,
+    plugins: cfg.plugins.join(","),
     ...(cfg.capacity.cpus !== undefined ? { cpus: cfg.capacity.cpus } : {}),
     ...(cfg.capacity.memoryMb !== undefined ? { memoryMb: cfg.capacity.memoryMb } : {}),
     chain,

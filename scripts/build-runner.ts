@@ -1,5 +1,5 @@
 /**
- * Builds the step runner bundle (components/steps/run.ts and everything it imports, one file for
+ * Builds the step runner bundle (components/runner/run.ts and everything it imports, one file for
  * node). `npm run setup` builds this checkout's `.tools/runner/run.js` when it is missing or
  * older than a source under components/; `npm run build` always builds the package's
  * `dist/runner/run.js`. The program never builds it (components/runnerBundle.ts says why).
@@ -26,7 +26,7 @@ const target = out ?? join(root, checkout.runnerBundle);
 mkdirSync(dirname(target), { recursive: true });
 const tmp = `${target}.${process.pid}.tmp`;
 buildSync({
-  entryPoints: [join(root, "components", "steps", "run.ts")],
+  entryPoints: [join(root, "components", "runner", "run.ts")],
   bundle: true,
   platform: "node",
   target: "node20",

@@ -1,7 +1,8 @@
 /**
  * The shape of the code (issue: one step table, typed seams): no import circles among the
- * project's modules (type-only imports count: they tie the files together just the same), and the
- * pure layers (`components/plan`, `components/contract`) import nothing of Pulumi.
+ * project's modules (type-only imports count: they tie the files together just the same), the
+ * layers below the program (contract, plan, config, state, runner) import nothing of Pulumi, and
+ * no layer imports from one above it (README "Development" has the map).
  */
 import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
@@ -70,13 +71,46 @@ describe("code structure", () => {
     assert.deepEqual(circles, []);
   });
 
-  it("keeps the planner and the contract free of Pulumi", () => {
-    const pure = files.filter((f) => /components\/(plan|contract)\//.test(f));
-    assert.ok(pure.length > 5);
+  it("keeps every layer below the program free of Pulumi", () => {
+    const pure = files.filter((f) => layerOf(f) !== "program");
+    assert.ok(pure.length > 40);
     const offenders = pure.filter((f) => imports(f).packages.some((p) => p.startsWith("@pulumi/")));
     assert.deepEqual(
       offenders.map((f) => relative(root, f)),
       [],
     );
   });
+
+  it("imports only downwards: contract ← plan ← config, state ← runner ← program", () => {
+    const upward: string[] = [];
+    for (const f of files) {
+      const mine = layerOf(f);
+      for (const g of graph.get(f) ?? []) {
+        const theirs = layerOf(g);
+        if (!MAY_IMPORT[mine].includes(theirs)) {
+          upward.push(`${relative(root, f)} (${mine}) → ${relative(root, g)} (${theirs})`);
+        }
+      }
+    }
+    assert.deepEqual(upward, []);
+  });
 });
+
+/** The layers, lowest first, by folder under components/ (the rest is the program). */
+type Layer = "contract" | "plan" | "config" | "state" | "runner" | "program";
+
+function layerOf(file: string): Layer {
+  const m = /^components\/(contract|plan|report|config|state|runner)\//.exec(relative(root, file));
+  const folder = m?.[1];
+  return folder === undefined ? "program" : folder === "report" ? "plan" : (folder as Layer);
+}
+
+/** Which layers each layer may import (its own included). */
+const MAY_IMPORT: Record<Layer, readonly Layer[]> = {
+  contract: ["contract"],
+  plan: ["contract", "plan"],
+  config: ["contract", "plan", "config"],
+  state: ["contract", "plan", "state"],
+  runner: ["contract", "plan", "state", "runner"],
+  program: ["contract", "plan", "config", "state", "runner", "program"],
+};

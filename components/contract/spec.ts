@@ -1,6 +1,6 @@
 /**
  * The contract between the Pulumi program and the step runner: what one step resource hands to
- * `components/steps/run.ts` in the `KONG_GW_SPEC` environment variable. Nothing secret is in
+ * `components/runner/run.ts` in the `KONG_GW_SPEC` environment variable. Nothing secret is in
  * here; the database password travels separately as `KONG_PG_PASSWORD` (a secret environment
  * value of the command resource).
  */
@@ -154,7 +154,7 @@ export interface StepSpec {
     readonly lockTimeoutSeconds: number;
     /** How long a backup (or a restore) may take. Absent in specs of older releases: 3600. */
     readonly backupSeconds?: number;
-    /** Per-step time limits overriding the defaults of steps/limits.ts. */
+    /** Per-step time limits overriding the defaults of runner/infra/limits.ts. */
     readonly stepSeconds?: Readonly<Record<string, number>>;
   };
 }

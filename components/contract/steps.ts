@@ -2,7 +2,7 @@
  * The step table: the one place that says which steps a change runs, in which order, where each
  * runs, whether the gateway is down meanwhile, and what its failure triggers. The command
  * resources (components/chain.ts `chainSteps`), the plan and its estimate (components/plan), the
- * runner's dispatch and its automatic rollback (components/steps) all read it; nothing else lists
+ * runner's dispatch and its automatic rollback (components/runner) all read it; nothing else lists
  * step names. Pure: no Pulumi, no I/O.
  *
  * Step names are API: the stack exports measured durations under them (`lastUpgrade.steps`,
@@ -117,7 +117,7 @@ export function runnerSteps(): StepName[] {
 
 /**
  * The steps (and the settings check, a runner command of its own) that have a time limit
- * (components/steps/limits.ts; `timeouts.stepSeconds.<step>` names them).
+ * (components/runner/infra/limits.ts; `timeouts.stepSeconds.<step>` names them).
  */
 export const LIMITED_STEPS = [
   "settings",

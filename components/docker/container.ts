@@ -5,20 +5,31 @@
  * (test/docker/engine.test.ts) into `docker create` + `docker cp`, so what the test runs is what
  * the component creates.
  */
-import { nodeSettings } from "../steps/kong";
-import { NodeSpec, StepSpec } from "../steps/spec";
+import { nodeSettings } from "../runner/infra/kong";
+import { NodeSpec, StepSpec } from "../contract/spec";
 import {
   CONTAINER_PORTS,
   containerSettings,
   HOST_GATEWAY,
-  hostPorts,
   imageRef,
-  nodeIndex,
   nodeLabels,
   PASSWORD_FILE,
   statusHealthcheckTest,
-} from "./argv";
-import { ResolvedDockerClusterSettings } from "./settings";
+} from "../runner/runtimes/dockerArgv";
+
+/**
+ * What a node container needs beyond the spec: the host address its ports are published on
+ * (`docker.publishAddress`; the spec's URLs may name another, e.g. 127.0.0.1 for 0.0.0.0).
+ */
+export interface ContainerSettings {
+  readonly publishAddress: string;
+}
+
+/**
+ * Seconds between two health checks of a node container (`GET /status`): they only inform
+ * `docker ps` and operators; readiness for the upgrade is the runner's `/status/ready` probe.
+ */
+export const HEALTHCHECK_INTERVAL_SECONDS = 5;
 
 /** One published port: container port `internal` on host address `ip`, port `external`. */
 export interface PortMapping {
@@ -94,19 +105,21 @@ export function containerEnvs(
 }
 
 /**
- * The container of node `n` of `spec` (a docker spec; its runtime gives the image and the
- * database host as containers see it).
+ * The container of node `n` of `spec` (a docker spec: its runtime gives the image, the network
+ * and the database host as containers see it; the node's URLs give its host ports), so the
+ * containers and the runner can never disagree.
  */
 export function nodeContainer(
   spec: StepSpec,
   n: NodeSpec,
-  settings: ResolvedDockerClusterSettings,
+  settings: ContainerSettings,
 ): NodeContainer {
   const rt = spec.runtime;
   if (rt?.kind !== "docker") {
     throw new Error(`a node container needs a docker spec, got "${rt?.kind ?? "local"}"`);
   }
-  const ports = hostPorts(settings.basePort, nodeIndex(n.id));
+  const port = (url: string) => Number(new URL(url).port);
+  const ports = { proxy: port(n.proxyUrl), admin: port(n.adminUrl), status: port(n.statusUrl) };
   const ip = settings.publishAddress;
   return {
     name: n.container ?? `${spec.cluster}-${n.version}-${n.id}`,
@@ -129,10 +142,10 @@ export function nodeContainer(
     passwordFile: { path: PASSWORD_FILE, permissions: "0440", owner: "0", group: "0" },
     groupAdd: ["0"],
     hosts: [{ host: HOST_GATEWAY.host, ip: HOST_GATEWAY.ip }],
-    network: settings.network,
+    network: rt.network,
     healthcheck: {
       test: statusHealthcheckTest(),
-      intervalSeconds: settings.healthcheckIntervalSeconds,
+      intervalSeconds: HEALTHCHECK_INTERVAL_SECONDS,
       timeoutSeconds: 3,
       retries: 3,
       startPeriodSeconds: spec.timeouts.startSeconds,

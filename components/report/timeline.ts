@@ -6,11 +6,11 @@
  * compare at a glance (one row per strategy in a benchmark).
  *
  * Pure: the same input gives the same text, no clock, no files. The step runner writes it beside
- * each report (components/steps/timeline.ts).
+ * each report (components/runner/steps/timeline.ts).
  */
 import type { DurationRange, Plan } from "../plan";
 import { formatDuration, formatRange } from "../plan";
-import type { UpgradeReport } from "../steps/report";
+import type { UpgradeReport } from "../contract/report";
 
 /** What the plan expected, for drawing beside what was measured. */
 export interface TimelineEstimate {

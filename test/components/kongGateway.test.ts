@@ -9,10 +9,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { before, beforeEach, describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
-import { digestPassword } from "../../components/steps/nodes";
+import { digestPassword } from "../../components/state/nodes";
 import { installMocks, isSecret, Registration, valueOf } from "../support/mocks";
 
-/** What the runner's `host-keys` command prints (components/steps/hostKeys.ts), per host. */
+/** What the runner's `host-keys` command prints (components/runner/steps/hostKeys.ts), per host. */
 const MOCK_HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIRecordedAtFirstContact";
 const registrations = installMocks(false, (args) => {
   const raw = (args.inputs as { environment?: unknown }).environment;
@@ -473,7 +473,7 @@ describe("KongGateway with runtime hosts (mocks here; test/e2e/hosts.test.ts run
     );
     const spec = JSON.parse(
       (preflight.inputs.environment as Record<string, string>).KONG_GW_SPEC!,
-    ) as import("../../components/steps/spec").StepSpec;
+    ) as import("../../components/contract/spec").StepSpec;
     assert.ok(!JSON.stringify(spec).includes("b3BlbnNzaC1rZXkt"), "the key is not in the spec");
     assert.deepEqual(spec.runtime, {
       kind: "hosts",
@@ -582,7 +582,8 @@ describe("KongGateway with runtime hosts (mocks here; test/e2e/hosts.test.ts run
       /kong-gateway:hosts\.migrationHost "10\.0\.0\.12" is not one of the hosts that run a node/,
     );
     await assert.rejects(
-      async () => build("3.4.2", { runtime: "vms" }),
+      // A stack config is a string: the type says what is valid, the resolution refuses the rest.
+      async () => build("3.4.2", { runtime: "vms" as never }),
       /kong-gateway:runtime "vms" is not a runtime; use "local" .*"hosts" .*"docker"/,
     );
   });
@@ -620,7 +621,7 @@ describe("KongGateway with runtime docker (mocks: the Docker provider cannot run
     assert.deepEqual(deps(verify), [`${name}-3.4.2-node-0-ready`, `${name}-3.4.2-node-1-ready`]);
     const spec = JSON.parse(
       (verify.inputs.environment as Record<string, string>).KONG_GW_SPEC!,
-    ) as import("../../components/steps/spec").StepSpec;
+    ) as import("../../components/contract/spec").StepSpec;
     assert.equal(spec.runtime?.kind, "docker");
     assert.deepEqual(
       spec.nodes.map((n) => n.proxyUrl),

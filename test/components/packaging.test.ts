@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, it } from "node:test";
 import { chainSettingsOf, withChainSettings } from "../../components/chain";
-import { runnerCommand, runnerDir } from "../../components/runner";
+import { runnerCommand, runnerDir } from "../../components/runnerCommand";
 import { packageLocation, packageScript, runnerBundleProblem } from "../../components/runnerBundle";
 import { oneNodeSpec, specBase } from "../support/runner";
 

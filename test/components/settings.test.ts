@@ -1,18 +1,18 @@
 /**
- * The settings-change rules (components/settings.ts) and the unknown-key refusal
- * (components/config.ts): table-driven, pure.
+ * The settings-change rules (components/config/changes.ts) and the unknown-key refusal
+ * (components/config/config.ts): table-driven, pure.
  */
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { SETTING_KEYS, unknownSettings, withDefaults } from "../../components/config";
+import { SETTING_KEYS, unknownSettings, withDefaults } from "../../components/config/config";
 import {
   assertReconfigurable,
   diffSettings,
   settingsSnapshot,
   SETTING_IMPACTS,
-} from "../../components/settings";
+} from "../../components/config/changes";
 
 const root = join(__dirname, "..", "..");
 const snap = (s: Parameters<typeof withDefaults>[0]) =>

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { withDefaults } from "../../components/config";
+import { withDefaults } from "../../components/config/config";
 describe("kong-gateway:version is canonical or refused", () => {
   it("keeps bare versions and drops surrounding spaces", () => {
     for (const [given, canonical] of [

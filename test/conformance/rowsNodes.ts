@@ -34,7 +34,7 @@ export async function get(
 }
 
 /**
- * Waits until the node is ready as the runner judges it (components/steps/nodes.ts isReady):
+ * Waits until the node is ready as the runner judges it (components/runner/infra/http.ts isReady):
  * `/status/ready` 200, or on versions without it (404) `/status` with the database reachable.
  */
 export async function waitReady(statusUrl: string, seconds = 60): Promise<boolean> {

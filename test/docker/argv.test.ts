@@ -25,7 +25,7 @@ import {
   startArgs,
   statusHealthcheckTest,
   stopArgs,
-} from "../../components/docker/argv";
+} from "../../components/runner/runtimes/dockerArgv";
 
 const PASSWORD = "s3cret-pa55";
 

@@ -10,13 +10,17 @@ import { createServer, Server } from "node:http";
 import { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { after, before, beforeEach, describe, it } from "node:test";
-import { containerSettings, nodeLabels, readSecretThenExec } from "../../components/docker/argv";
-import { targetNodes } from "../../components/steps/cluster";
-import { dockerRuntime } from "../../components/steps/dockerRuntime";
-import { execFile } from "../../components/steps/exec";
-import { nodeSettings } from "../../components/steps/kong";
-import { pgClientCheck, pgCommand } from "../../components/steps/pgclient";
-import { NodeSpec, StepSpec } from "../../components/steps/spec";
+import {
+  containerSettings,
+  nodeLabels,
+  readSecretThenExec,
+} from "../../components/runner/runtimes/dockerArgv";
+import { targetNodes } from "../../components/runner/steps/cluster";
+import { dockerRuntime } from "../../components/runner/runtimes/docker";
+import { execFile } from "../../components/runner/infra/exec";
+import { nodeSettings } from "../../components/runner/infra/kong";
+import { pgClientCheck, pgCommand } from "../../components/runner/infra/pgclient";
+import { NodeSpec, StepSpec } from "../../components/contract/spec";
 import { FakeContainer, fakeDocker, FakeState } from "./fakeDocker";
 
 const PASSWORD = "s3cret-pa55";

@@ -1,7 +1,7 @@
 /**
  * The docker runtime against a REAL container engine: the runner's docker driver
- * (components/steps/dockerRuntime.ts), its command lines (components/docker/argv.ts) and the pg
- * client routing (components/steps/pgclient.ts), driven by the real step runner.
+ * (components/runner/runtimes/docker.ts), its command lines (components/runner/runtimes/dockerArgv.ts) and the pg
+ * client routing (components/runner/infra/pgclient.ts), driven by the real step runner.
  *
  * Real: the engine (podman 4.3 serving the Docker Engine API on a socket of its own,
  * test/support/dockerEngine.ts), the docker CLI talking to it through DOCKER_HOST, containers,
@@ -25,11 +25,10 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { ChainDecision, stepSpec } from "../../components/chain";
-import { withDefaults, type DockerRuntimeArgs } from "../../components/config";
+import { withDefaults, type DockerRuntimeArgs } from "../../components/config/config";
 import { NodeContainer, nodeContainer } from "../../components/docker/container";
-import { dockerClusterDefaults } from "../../components/docker/settings";
 import { runnerBundleProblem } from "../../components/runnerBundle";
-import { StepSpec } from "../../components/steps/spec";
+import { StepSpec } from "../../components/contract/spec";
 import {
   buildKongImage,
   buildPgClientImage,
@@ -126,10 +125,7 @@ function createArgs(c: NodeContainer): string[] {
 
 /** Creates (stopped) the node containers of `spec`, each with its password file uploaded. */
 async function createNodes(spec: StepSpec): Promise<NodeContainer[]> {
-  const settings = dockerClusterDefaults(
-    { image: IMAGE, network: NETWORK, createNetwork: false, basePort: BASE_PORT },
-    CLUSTER,
-  );
+  const settings = { publishAddress: "127.0.0.1" };
   const secret = join(work, "password");
   writeFileSync(secret, PASSWORD);
   const out: NodeContainer[] = [];

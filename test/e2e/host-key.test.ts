@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { pinnedHostKey } from "../../components/steps/knownHosts";
+import { pinnedHostKey } from "../../components/runner/infra/knownHosts";
 import { repoRoot } from "../support/engine";
 import { progress, versionAt } from "../support/e2e";
 import { createKongStack, KongStack } from "../support/kongStack";

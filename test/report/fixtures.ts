@@ -1,5 +1,5 @@
 /** Reports for the timeline's tests: made up, with round numbers so positions are checkable. */
-import type { UpgradeReport } from "../../components/steps/report";
+import type { UpgradeReport } from "../../components/runner/steps/report";
 
 const T0 = Date.parse("2024-06-01T02:00:00Z");
 /** The ISO time `s` seconds after the sample's start. */

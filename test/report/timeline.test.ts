@@ -11,7 +11,7 @@ import {
   renderTimeline,
   TimelineEstimate,
 } from "../../components/report/timeline";
-import type { UpgradeReport } from "../../components/steps/report";
+import type { UpgradeReport } from "../../components/runner/steps/report";
 import { request } from "../plan/helpers";
 import { sampleReport, step } from "./fixtures";
 

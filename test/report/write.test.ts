@@ -1,5 +1,5 @@
 /**
- * The runner's side of the timeline (components/steps/timeline.ts): what lands in
+ * The runner's side of the timeline (components/runner/steps/timeline.ts): what lands in
  * `<stateDir>/reports/`, what it prints, and that a picture never fails the step.
  */
 import assert from "node:assert/strict";
@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, it } from "node:test";
-import { readReports, reportsDir, writeTimeline } from "../../components/steps/timeline";
+import { readReports, reportsDir, writeTimeline } from "../../components/runner/steps/timeline";
 import { oneNodeSpec, specBase } from "../support/runner";
 import { sampleReport } from "./fixtures";
 

@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { load } from "js-yaml";
-import { withDefaults } from "../../components/config";
+import { withDefaults } from "../../components/config/config";
 
 const root = join(__dirname, "..", "..");
 const declared = new Set(
@@ -48,7 +48,7 @@ describe("stacks/", () => {
         {
           version: c.version as string,
           nodes: Number(c.nodes),
-          runtime: c.runtime as string,
+          runtime: c.runtime as never,
           database: c.database as never,
           backup: c.backup as never,
           local: c.local as never,

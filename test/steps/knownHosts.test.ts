@@ -1,5 +1,5 @@
 /**
- * Reading known_hosts (components/steps/knownHosts.ts), table-driven, against lines the real
+ * Reading known_hosts (components/runner/infra/knownHosts.ts), table-driven, against lines the real
  * OpenSSH tools write: `ssh-keygen -H` hashes them (checked here with a real ssh-keygen run), and
  * `StrictHostKeyChecking=accept-new` appends `[host]:port type key` for ports other than 22.
  */
@@ -9,8 +9,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { knownHostKeys, pinnedHostKey } from "../../components/steps/knownHosts";
-import { printedHostKey } from "../../components/steps/hostKeys";
+import { knownHostKeys, pinnedHostKey } from "../../components/runner/infra/knownHosts";
+import { printedHostKey } from "../../components/runner/steps/hostKeys";
 
 const ED = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEd";
 const ED2 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOther";

@@ -10,7 +10,7 @@ import { chmodSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { StepSpec } from "../../components/steps/spec";
+import { StepSpec } from "../../components/contract/spec";
 import { freePort, PostgresServer, startPostgres } from "../support/postgres";
 import { chain, ONE_NODE_CHAIN, oneNodeSpec, runner, specBase } from "../support/runner";
 

@@ -12,7 +12,7 @@ import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { StepSpec } from "../../components/steps/spec";
+import { StepSpec } from "../../components/contract/spec";
 import { eventually, slowUpstream } from "../support/eventually";
 import { freePort, PostgresServer, startPostgres } from "../support/postgres";
 import { chain, ONE_NODE_CHAIN, oneNodeSpec, runner, specBase } from "../support/runner";

@@ -1,6 +1,6 @@
 /**
  * Rollback by version (kong-gateway:version set back after an upgrade), through the real step
- * runner (`components/steps/run.ts` as the command resources run it) on a real PostgreSQL and the
+ * runner (`components/runner/run.ts` as the command resources run it) on a real PostgreSQL and the
  * Kong stand-in: preflight checks the backup to restore before anything stops; the database as the
  * newer version left it is dumped before the restore, so writes made through it are kept, not
  * lost; a rollback that fails after the stop puts the newer version and its data back.
@@ -11,8 +11,8 @@ import { chmodSync, copyFileSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { catalog } from "../../components/steps/backup";
-import { StepSpec } from "../../components/steps/spec";
+import { catalog } from "../../components/state/catalog";
+import { StepSpec } from "../../components/contract/spec";
 import { seed } from "../../scripts/seed";
 import { freePort, PostgresServer, startPostgres } from "../support/postgres";
 import { versionAt } from "../support/e2e";

@@ -9,8 +9,8 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { envFileText } from "../../components/steps/processRuntime";
-import { remoteScript, sshArgs } from "../../components/steps/ssh";
+import { envFileText } from "../../components/runner/runtimes/process";
+import { remoteScript, sshArgs } from "../../components/runner/infra/ssh";
 
 const ssh = { user: "kong", port: 2222, bastion: "", knownHosts: "/s/known_hosts" };
 

@@ -8,8 +8,8 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { Machine } from "../../components/steps/machine";
-import { SSH_KEY_ENV, sshMachine } from "../../components/steps/ssh";
+import { Machine } from "../../components/runner/infra/machine";
+import { SSH_KEY_ENV, sshMachine } from "../../components/runner/infra/ssh";
 import { startSshHosts, SshHosts } from "../support/sshd";
 
 /** Every process's command line on this machine (the SSH "host" shares it). */

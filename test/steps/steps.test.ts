@@ -9,10 +9,10 @@ import { chmodSync, existsSync, mkdtempSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { entries } from "../../components/steps/journal";
-import { automaticRollback } from "../../components/steps/rollback";
-import { StepSpec } from "../../components/steps/spec";
-import * as steps from "../../components/steps/steps";
+import { entries } from "../../components/state/journal";
+import { automaticRollback } from "../../components/runner/steps/rollback";
+import { StepSpec } from "../../components/contract/spec";
+import * as steps from "../../components/runner/steps/chain";
 import { seed } from "../../scripts/seed";
 import { freePort, PostgresServer, startPostgres } from "../support/postgres";
 import { oneNodeSpec, specBase, type SpecBase } from "../support/runner";
@@ -158,7 +158,7 @@ describe("steps on a real database", { timeout: 300_000 }, () => {
       ids.push(((await steps.backup(s)).backup as { id: string }).id);
       await new Promise((r) => setTimeout(r, 1100)); // ids carry the second they were taken
     }
-    const { catalog } = await import("../../components/steps/backup");
+    const { catalog } = await import("../../components/state/catalog");
     assert.deepEqual(
       catalog(s.backup.dir, "kong").map((m) => m.id),
       ids.slice(1),
@@ -172,7 +172,7 @@ describe("steps on a real database", { timeout: 300_000 }, () => {
     await steps.stop(s);
     await steps.backup(s);
     // The run.ts wrapper journals each step; the rollback reads the backup from the journal.
-    const { record } = await import("../../components/steps/journal");
+    const { record } = await import("../../components/state/journal");
     const b = await steps.backup(s);
     record(s, {
       step: "backup",

@@ -1,12 +1,12 @@
 /**
- * The step runner as the command resources run it (`components/steps/run.ts`, one process per
+ * The step runner as the command resources run it (`components/runner/run.ts`, one process per
  * step, the spec and the password in its environment), for tests that drive steps without Pulumi.
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { chainSteps } from "../../components/chain";
-import { BackupSpec, NodeSpec, StepSpec } from "../../components/steps/spec";
+import { BackupSpec, NodeSpec, StepSpec } from "../../components/contract/spec";
 import type { DatabaseSettings } from "./postgres";
 
 const repo = join(__dirname, "../..");
@@ -27,7 +27,7 @@ export function runner(
   return new Promise((done) => {
     execFile(
       "node",
-      ["--import", "tsx", "components/steps/run.ts", step, ...(arg ? [arg] : [])],
+      ["--import", "tsx", "components/runner/run.ts", step, ...(arg ? [arg] : [])],
       {
         cwd: repo,
         env: { ...process.env, KONG_GW_SPEC: JSON.stringify(spec), KONG_PG_PASSWORD: password },

@@ -1,0 +1,92 @@
+/**
+ * Direct SQL to the Kong database for what Kong's CLI does not tell: size, row counts, and the
+ * clean-up before a restore. Connects with the same settings and password as the nodes.
+ */
+import pg from "pg";
+import { cleanEnv } from "./machine";
+import { DatabaseSpec } from "../../contract/spec";
+
+/** The password every step receives as a secret environment value. */
+export function dbPassword(): string {
+  return process.env.KONG_PG_PASSWORD ?? "";
+}
+
+/** Environment for libpq programs (pg_dump, pg_restore): the password never goes on argv. */
+export function libpqEnv(db: DatabaseSpec): NodeJS.ProcessEnv {
+  return {
+    ...cleanEnv(),
+    PGPASSWORD: dbPassword(),
+    PGSSLMODE: db.ssl === "on" ? "require" : "prefer",
+    PGCONNECT_TIMEOUT: "10",
+  };
+}
+
+/** libpq connection arguments (no password). */
+export function libpqArgs(db: DatabaseSpec, database = db.database): string[] {
+  return ["-h", db.host, "-p", String(db.port), "-U", db.user, "-d", database];
+}
+
+/** Runs `fn` with a connected client, always closing it. */
+export async function withClient<T>(
+  db: DatabaseSpec,
+  fn: (c: pg.Client) => Promise<T>,
+  database = db.database,
+): Promise<T> {
+  const client = new pg.Client({
+    host: db.host,
+    port: db.port,
+    user: db.user,
+    password: dbPassword(),
+    database,
+    ssl: db.ssl === "on" ? { rejectUnauthorized: false } : undefined,
+    connectionTimeoutMillis: 10_000,
+  });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** The schema Kong uses. */
+export function schemaOf(db: DatabaseSpec): string {
+  return db.schema || "public";
+}
+
+/** Exact row counts of every table in Kong's schema. */
+export async function tableCounts(
+  db: DatabaseSpec,
+  database = db.database,
+): Promise<Record<string, number>> {
+  return withClient(
+    db,
+    async (c) => {
+      const tables = await c.query<{ t: string }>(
+        "SELECT tablename AS t FROM pg_tables WHERE schemaname = $1 ORDER BY tablename",
+        [schemaOf(db)],
+      );
+      const counts: Record<string, number> = {};
+      for (const { t } of tables.rows) {
+        const r = await c.query<{ n: string }>(
+          `SELECT count(*) AS n FROM ${c.escapeIdentifier(schemaOf(db))}.${c.escapeIdentifier(t)}`,
+        );
+        counts[t] = Number(r.rows[0]?.n ?? 0);
+      }
+      return counts;
+    },
+    database,
+  );
+}
+
+/** Size of the Kong database in bytes, and the server's version number. */
+export async function databaseFacts(
+  db: DatabaseSpec,
+): Promise<{ bytes: number; serverVersionNum: number }> {
+  return withClient(db, async (c) => {
+    const r = await c.query<{ b: string; v: string }>(
+      "SELECT pg_database_size(current_database()) AS b, current_setting('server_version_num') AS v",
+    );
+    return { bytes: Number(r.rows[0]?.b ?? 0), serverVersionNum: Number(r.rows[0]?.v ?? 0) };
+  });
+}

@@ -1,0 +1,224 @@
+/**
+ * The step runner: what every command resource of a KongGateway executes.
+ *
+ *   node --import tsx components/runner/run.ts <step> [node-id]
+ *
+ * It reads the step spec from KONG_GW_SPEC and the database password from KONG_PG_PASSWORD, does
+ * the step (each one safe to re-run), appends it to the journal, and prints one machine-readable
+ * line `KONG_GW_STEP {...}` (and, after `verify`, `KONG_GW_REPORT {...}`) that the program turns
+ * into stack outputs. Progress goes to stderr, so `pulumi up` shows it live.
+ */
+import { targetNodes } from "./steps/cluster";
+import { killAll } from "./infra/exec";
+import { HOST_KEYS_ENV, parseHostKeyJob, recordHostKeys } from "./steps/hostKeys";
+import { attemptBackup, JournalEntry, journalPath, record } from "../state/journal";
+import { LimitedStep, limitSetting, stepLimitSeconds } from "./infra/limits";
+import { chainCompleted, checkSettings } from "./steps/settings";
+import { Worker } from "node:worker_threads";
+import { readManifest } from "./steps/restore";
+import { buildReport, exportedCatalog } from "./steps/report";
+import { automaticRollback } from "./steps/rollback";
+import { rollsBackOnFailure, runnerSteps } from "../contract/steps";
+import { encodeReport } from "../contract/report";
+import { runtimeFor } from "./runtimes/runtime";
+import { parseSpec, SPEC_ENV, StepName, StepSpec } from "../contract/spec";
+import * as steps from "./steps/chain";
+import { writeTimeline } from "./steps/timeline";
+
+type Work = (spec: StepSpec) => Promise<Record<string, unknown>>;
+
+/**
+ * Runs `work` within its time limit. An async step that runs out of time has its programs killed
+ * and fails like any other step (the automatic rollback applies). A step that blocks the event
+ * loop itself cannot be interrupted that way: a watchdog thread then records the failure in the
+ * journal and kills this process 30 s after the limit, so even that ends.
+ */
+async function withinLimit(
+  spec: StepSpec,
+  name: LimitedStep,
+  work: Work,
+): Promise<Record<string, unknown>> {
+  const limit = stepLimitSeconds(spec, name);
+  const watchdog = hardWatchdog(spec, name, limit + 30);
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      work(spec),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          const killed = killAll();
+          reject(
+            new Error(
+              `step "${name}" exceeded its time limit of ${limit}s (${limitSetting(spec, name)}); ${killed} program(s) it ran were stopped`,
+            ),
+          );
+        }, limit * 1000);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+    void watchdog.terminate();
+  }
+}
+
+function hardWatchdog(spec: StepSpec, name: string, seconds: number): Worker {
+  const entry = JSON.stringify({
+    step: name,
+    startedAt: new Date().toISOString(),
+    ok: false,
+    details: { error: `step "${name}" was blocked past its time limit; the runner was killed` },
+  });
+  const w = new Worker(
+    `const { workerData: d } = require("node:worker_threads");
+     const fs = require("node:fs");
+     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, d.ms);
+     try { fs.appendFileSync(d.journal, d.entry + "\\n", { mode: 0o600 }); } catch {}
+     process.stderr.write("kong-gateway: step " + JSON.stringify(d.name) + " was blocked past its time limit; killing the step runner\\n");
+     process.kill(d.pid, "SIGKILL");`,
+    {
+      eval: true,
+      workerData: { ms: seconds * 1000, journal: journalPath(spec), entry, name, pid: process.pid },
+    },
+  );
+  w.on("error", (e) => process.stderr.write(`[kong-gateway] watchdog: ${e.message}\n`));
+  w.unref();
+  return w;
+}
+
+async function runStep(
+  spec: StepSpec,
+  name: StepName | "settings",
+  work: Work,
+  opts: { rollback?: boolean } = {},
+): Promise<number> {
+  const startedAt = new Date();
+  process.stderr.write(
+    `[kong-gateway] ${name}: ${spec.kind} ${spec.from ?? "(new)"} → ${spec.to}\n`,
+  );
+  // The settings check is not a step of the chain: it is not journaled (nor reported).
+  const journal = (e: JournalEntry) => (name === "settings" ? undefined : record(spec, e));
+  const step = name as StepName;
+  try {
+    const details = await withinLimit(spec, name as LimitedStep, work);
+    const finishedAt = new Date();
+    const entry = {
+      step,
+      startedAt: startedAt.toISOString(),
+      finishedAt: finishedAt.toISOString(),
+      seconds: (finishedAt.getTime() - startedAt.getTime()) / 1000,
+      ok: true,
+      details,
+    };
+    journal(entry);
+    process.stdout.write(`KONG_GW_STEP ${JSON.stringify(entry)}\n`);
+    return 0;
+  } catch (e) {
+    const err = e as Error;
+    const finishedAt = new Date();
+    journal({
+      step,
+      startedAt: startedAt.toISOString(),
+      finishedAt: finishedAt.toISOString(),
+      seconds: (finishedAt.getTime() - startedAt.getTime()) / 1000,
+      ok: false,
+      details: { error: err.message },
+    });
+    let message = `kong-gateway: step "${name}" of ${spec.kind} ${spec.from ?? "(new)"} → ${spec.to} failed: ${err.message}`;
+    // An install has nothing to go back to; upgrades and rollbacks by version do. A settings
+    // change on a running cluster is not a chain: its node puts its own old settings back.
+    if (
+      opts.rollback !== false &&
+      spec.kind !== "install" &&
+      spec.automaticRollback &&
+      rollsBackOnFailure(step)
+    ) {
+      process.stderr.write(`[kong-gateway] ${name} failed; rolling back automatically...\n`);
+      message = await automaticRollback(spec, step, err);
+    }
+    process.stderr.write(`${message}\n`);
+    return 1;
+  }
+}
+
+/**
+ * What each chain step of the step table (components/contract/steps.ts) does in this process.
+ * Typed by the table: a chain step without work here, or work for a step the table does not
+ * have, does not compile.
+ */
+const WORK: Record<Exclude<StepName, "start" | "decommission" | "rollback">, Work> = {
+  preflight: steps.preflight,
+  stop: steps.stop,
+  backup: steps.backup,
+  "migrations-up": steps.migrationsUp,
+  "migrations-finish": steps.migrationsFinish,
+  restore: steps.restore,
+  verify: (s) => steps.verify(s, backupTables(s)),
+};
+
+async function main(argv: string[]): Promise<number> {
+  const command = argv[0] ?? "";
+  if (command === "host-keys") {
+    // Runs before any chain exists (the hosts' installs): it has a job of its own, no spec.
+    process.stdout.write(await recordHostKeys(parseHostKeyJob(process.env[HOST_KEYS_ENV])));
+    return 0;
+  }
+  const spec = parseSpec(process.env[SPEC_ENV]);
+  if (command === "settings") {
+    return runStep(spec, "settings", (s) => checkSettings(s, runtimeFor(s)));
+  }
+  if (command === "node-start") {
+    const id = argv[1] ?? "";
+    return runStep(spec, "start", (s) => steps.nodeStart(s, id), {
+      rollback: !chainCompleted(spec),
+    });
+  }
+  if (command === "node-delete") {
+    // Decommissioning: the node resource left the program. Stop it if it still runs, then
+    // remove its prefix. Never touches another node's prefix.
+    const rec = targetNodes(spec).find((n) => n.id === argv[1]);
+    if (rec) {
+      await runtimeFor(spec).remove(rec, spec.timeouts.quitSeconds);
+    }
+    return 0;
+  }
+  if (!(runnerSteps() as string[]).includes(command)) {
+    const usage = [
+      "settings",
+      ...runnerSteps(),
+      "node-start <id>",
+      "node-delete <id>",
+      "host-keys",
+    ];
+    process.stderr.write(`usage: run.ts <${usage.join("|")}>\n`);
+    return 2;
+  }
+  const step = command as keyof typeof WORK;
+  const code = await runStep(spec, step, WORK[step]);
+  if (code === 0 && step === "verify") {
+    const report = {
+      lastUpgrade: buildReport(spec, "succeeded"),
+      backups: exportedCatalog(spec),
+    };
+    writeTimeline(spec, report.lastUpgrade);
+    process.stdout.write(`${encodeReport(report)}\n`);
+  }
+  return code;
+}
+
+/**
+ * Row counts the database must still hold, for the "nothing lost" check: an upgrade's, those its
+ * backup recorded; a rollback's, those of the backup it restored (its own backup holds the newer
+ * version's writes, which the restore deliberately leaves out).
+ */
+function backupTables(spec: StepSpec): Record<string, number> | undefined {
+  const id = spec.kind === "rollback" ? spec.restoreBackupId : attemptBackup(spec)?.id;
+  return id ? readManifest(spec.backup.dir, id).tables : undefined;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: Error) => {
+    process.stderr.write(`kong-gateway step runner: ${err.message}\n`);
+    process.exit(1);
+  },
+);

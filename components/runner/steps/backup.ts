@@ -1,0 +1,200 @@
+/**
+ * Backups (KONG.md §6): `pg_dump` of the Kong database in custom format, checksummed, verified
+ * with `pg_restore --list` (and, with `verify: restore`, a full test restore into a scratch
+ * database compared table by table), described by a manifest next to it, kept under a retention
+ * count that never deletes the backup of the latest upgrade. Directory 0700, files 0600.
+ * Every client program runs where pgclient.ts says (this machine, or a one-shot container on the
+ * docker runtime); without a client spec that is this machine, as it always was.
+ */
+import { createHash } from "node:crypto";
+import {
+  chmodSync,
+  createReadStream,
+  mkdirSync,
+  renameSync,
+  rmSync,
+  statfsSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
+import { dirname, join } from "node:path";
+import { databaseFacts, libpqArgs, libpqEnv, tableCounts, withClient } from "../infra/db";
+import { execFile, tail } from "../infra/exec";
+import { pgCommand, PgClientSpec, localClient } from "../infra/pgclient";
+import { BackupSpec, DatabaseSpec } from "../../contract/spec";
+import { BackupManifest, catalog } from "../../state/catalog";
+
+/** sha256 of a file, streamed. */
+export function sha256File(path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const h = createHash("sha256");
+    createReadStream(path)
+      .on("data", (d) => h.update(d))
+      .on("error", reject)
+      .on("end", () => resolve(h.digest("hex")));
+  });
+}
+
+/** Checks the backup volume has room for a dump of `dbBytes` plus the configured reserve. */
+export function checkRoom(
+  spec: BackupSpec,
+  dbBytes: number,
+): { free: number; needed: number; ok: boolean } {
+  mkdirSync(spec.dir, { recursive: true, mode: 0o700 });
+  const fs = statfsSync(spec.dir);
+  const free = Number(fs.bavail) * Number(fs.bsize);
+  const needed = Math.ceil(dbBytes * 1.2) + spec.minFreeBytes;
+  return { free, needed, ok: free >= needed };
+}
+
+/** The client spec of a caller that gave none: this machine's programs. */
+function localClientSpec(db: DatabaseSpec, spec: BackupSpec, cluster: string): PgClientSpec {
+  return { cluster, database: db, backup: spec };
+}
+
+/**
+ * Takes, checksums and verifies a backup; writes its manifest; applies retention. `client` (the
+ * step spec) says where pg_dump/pg_restore run; absent: on this machine.
+ */
+export async function takeBackup(
+  db: DatabaseSpec,
+  spec: BackupSpec,
+  meta: { cluster: string; from: string; to: string; keep?: readonly string[] },
+  client: PgClientSpec = localClientSpec(db, spec, meta.cluster),
+): Promise<BackupManifest> {
+  mkdirSync(spec.dir, { recursive: true, mode: 0o700 });
+  chmodSync(spec.dir, 0o700);
+  const takenAt = new Date();
+  const stamp = takenAt
+    .toISOString()
+    .replace(/[-:]/g, "")
+    .replace(/\.\d+Z$/, "Z");
+  const id = `${meta.cluster}-${meta.from}-to-${meta.to}-${stamp}`;
+  const path = join(spec.dir, `${id}.dump`);
+  const tmp = `${path}.partial`;
+  const dump = await localClient("pg_dump");
+  const facts = await databaseFacts(db);
+  const serverMajor = Math.floor(facts.serverVersionNum / 10000);
+  const cmd = await pgCommand(
+    client,
+    "pg_dump",
+    [
+      ...libpqArgs(db),
+      "-Fc",
+      "--no-owner",
+      "--no-privileges",
+      "-f",
+      tmp,
+      ...(db.schema ? ["-n", db.schema] : []),
+    ],
+    serverMajor,
+  );
+  if (cmd.via === "local" && dump.major < serverMajor) {
+    throw new Error(
+      `pg_dump ${dump.major} is older than the PostgreSQL ${serverMajor} server; install a client at least as new (e.g. postgresql-client-${serverMajor})`,
+    );
+  }
+  const tables = await tableCounts(db);
+  rmSync(tmp, { force: true });
+  const r = await execFile(cmd.file, cmd.args, { env: libpqEnv(db), timeoutSeconds: 3600 });
+  if (r.code !== 0) {
+    rmSync(tmp, { force: true });
+    throw new Error(`pg_dump failed (exit ${r.code}): ${tail(r.stderr)}`);
+  }
+  chmodSync(tmp, 0o600);
+  renameSync(tmp, path);
+  const sha256 = await sha256File(path);
+  await verifyList(path, client, serverMajor);
+  if (spec.verify === "restore") {
+    await verifyByRestore(db, path, tables, client, serverMajor);
+  }
+  const manifest: BackupManifest = {
+    id,
+    cluster: meta.cluster,
+    fromVersion: meta.from,
+    toVersion: meta.to,
+    takenAt: takenAt.toISOString(),
+    path,
+    bytes: statSync(path).size,
+    sha256,
+    tables,
+    verifiedBy: spec.verify,
+    pgDump: cmd.via === "local" ? dump.text : `pg_dump of ${cmd.image ?? "a container"}`,
+  };
+  writeFileSync(join(spec.dir, `${id}.json`), JSON.stringify(manifest, null, 2) + "\n", {
+    mode: 0o600,
+  });
+  prune(spec, meta.cluster, [id, ...(meta.keep ?? [])]);
+  return manifest;
+}
+
+/**
+ * `pg_restore --list` must read the whole table of contents, with table data in it. `client`:
+ * where pg_restore runs (absent: this machine).
+ */
+export async function verifyList(
+  path: string,
+  client?: PgClientSpec,
+  serverMajor?: number,
+): Promise<void> {
+  const cmd = client
+    ? await pgCommand(client, "pg_restore", ["--list", path], serverMajor, [dirname(path)])
+    : { file: "pg_restore", args: ["--list", path] };
+  const r = await execFile(cmd.file, cmd.args, client ? { env: libpqEnv(client.database) } : {});
+  if (r.code !== 0 || !/TABLE DATA/.test(r.stdout)) {
+    throw new Error(
+      `backup ${path} failed verification: pg_restore --list exited ${r.code}: ${tail(r.stderr) || "no table data in the archive"}`,
+    );
+  }
+}
+
+/** Restores into a scratch database and compares row counts table by table. */
+async function verifyByRestore(
+  db: DatabaseSpec,
+  path: string,
+  expected: Record<string, number>,
+  client: PgClientSpec,
+  serverMajor: number,
+): Promise<void> {
+  const scratch = `${db.database}_kgw_verify`.slice(0, 63);
+  await withClient(db, async (c) => {
+    await c.query(`DROP DATABASE IF EXISTS ${c.escapeIdentifier(scratch)}`);
+    await c.query(`CREATE DATABASE ${c.escapeIdentifier(scratch)}`);
+  });
+  try {
+    const cmd = await pgCommand(
+      client,
+      "pg_restore",
+      [...libpqArgs(db, scratch), "--no-owner", "--no-privileges", "--exit-on-error", path],
+      serverMajor,
+    );
+    const r = await execFile(cmd.file, cmd.args, { env: libpqEnv(db), timeoutSeconds: 3600 });
+    if (r.code !== 0) {
+      throw new Error(`test restore of ${path} failed: ${tail(r.stderr)}`);
+    }
+    const got = await tableCounts(db, scratch);
+    const diff = Object.keys(expected).filter((t) => got[t] !== expected[t]);
+    if (diff.length > 0) {
+      throw new Error(
+        `test restore of ${path} differs from the database in ${diff.map((t) => `${t} (${got[t] ?? "missing"} rows, expected ${expected[t]})`).join(", ")}`,
+      );
+    }
+  } finally {
+    await withClient(db, (c) => c.query(`DROP DATABASE IF EXISTS ${c.escapeIdentifier(scratch)}`));
+  }
+}
+
+/**
+ * Keeps the newest `retention` backups of the cluster; never those in `keep` (the one just taken,
+ * and the one a rollback is about to restore).
+ */
+function prune(spec: BackupSpec, cluster: string, keep: readonly string[]): void {
+  const all = catalog(spec.dir, cluster);
+  const excess = all.slice(0, Math.max(0, all.length - Math.max(1, spec.retention)));
+  for (const m of excess) {
+    if (!keep.includes(m.id)) {
+      rmSync(m.path, { force: true });
+      rmSync(join(spec.dir, `${m.id}.json`), { force: true });
+    }
+  }
+}

@@ -1,0 +1,391 @@
+/**
+ * What each step does. Every step first looks at the real state (running nodes, `kong migrations
+ * list`) and does only what is still missing, so re-running a step after a crash is safe; none
+ * blindly retries `kong migrations up` (Kong/kong#12978).
+ */
+import { checkRoom, takeBackup } from "./backup";
+import { BackupManifest } from "../../state/catalog";
+import { runningOthers, targetNodes } from "./cluster";
+import { databaseFacts, tableCounts } from "../infra/db";
+import { attemptBackup } from "../../state/journal";
+import { describeFailure, migrationState } from "../infra/kong";
+import { httpJson, httpStatus, isReady, sleep, watchUntilDown } from "../infra/http";
+import { pgClientCheck } from "../infra/pgclient";
+import { backupFileProblem, readManifest, restoreBackup } from "./restore";
+import { runtimeFor } from "../runtimes/runtime";
+import { StepSpec } from "../../contract/spec";
+import { checkChange, checkWindow } from "../../plan/policy";
+import { chainCompleted, restartWithFallback } from "./settings";
+
+/** A step's result: facts for the journal and the report. */
+export type StepDetails = Record<string, unknown>;
+
+const target = (spec: StepSpec) => targetNodes(spec)[0]!;
+
+/** Checks everything that can be checked before the first node stops. */
+export async function preflight(spec: StepSpec): Promise<StepDetails> {
+  const problems: string[] = [];
+  const facts: StepDetails = {};
+  const windowProblem = checkWindow(spec.maintenanceWindows, new Date());
+  if (windowProblem) {
+    problems.push(windowProblem);
+  }
+  const rt = runtimeFor(spec);
+  if (problems.length === 0) {
+    problems.push(...(await rt.checkTarget(target(spec))));
+  }
+  const running = await runningOthers(spec, rt);
+  const runningVersions = [...new Set(running.map((r) => r.version))];
+  facts.runningNodes = running.map((r) => `${r.id}@${r.version}`);
+  if (spec.kind === "install" && running.length > 0) {
+    problems.push(
+      `nodes of this cluster already run (${running.map((r) => `${r.id}@${r.version}`).join(", ")}) but the stack has no record of deploying them; set kong-gateway:version to their version (${runningVersions.join(", ")}) so the stack adopts them, or stop them first`,
+    );
+  }
+  if (spec.kind !== "rollback" && spec.from && runningVersions.some((v) => v !== spec.from)) {
+    problems.push(
+      `the stack records Kong ${spec.from} as deployed but nodes run ${runningVersions.join(", ")}; run 'pulumi refresh' or fix the nodes first`,
+    );
+  }
+  if (spec.kind === "rollback") {
+    const restoreProblem = await checkRestoreTarget(spec);
+    if (restoreProblem) {
+      problems.push(restoreProblem);
+    }
+  }
+  if (spec.kind === "upgrade" && spec.from) {
+    const pathProblem = checkChange(spec.from, spec.to);
+    if (pathProblem) {
+      problems.push(pathProblem);
+    }
+  }
+  // A rollback replaces the database; what the older version's 'list' makes of the newer
+  // schema says nothing about it. The restore target was checked above instead.
+  if (problems.length === 0 && spec.kind !== "rollback") {
+    const { state, result } = await migrationState(rt, spec.timeouts.dbTimeoutSeconds);
+    facts.migrationState = state;
+    if (state === "error") {
+      problems.push(
+        `the database is not usable: ${describeFailure("kong migrations list", result)}`,
+      );
+    } else if (state === "pending") {
+      problems.push(
+        `the database still has pending migrations from an earlier upgrade; finish it first with the version that ran 'up' ('kong migrations finish'), then run pulumi up again`,
+      );
+    } else if (state === "new" && spec.kind === "install") {
+      problems.push(
+        `the database ${spec.database.database} on ${spec.database.host}:${spec.database.port} already holds an older Kong schema, but this stack has no record of deploying it; set kong-gateway:version to the version that created it so the stack adopts it, then upgrade from there`,
+      );
+    } else if (state === "needs-bootstrap" && spec.kind === "upgrade") {
+      problems.push(
+        `the database ${spec.database.database} on ${spec.database.host}:${spec.database.port} is not bootstrapped, yet the stack records Kong ${spec.from} as deployed; check kong-gateway:database`,
+      );
+    }
+  }
+  const db = problems.length === 0 ? await databaseFacts(spec.database) : undefined;
+  if (db) {
+    facts.databaseBytes = db.bytes;
+  }
+  if (db && spec.kind !== "install") {
+    const room = checkRoom(spec.backup, db.bytes);
+    facts.backupFreeBytes = room.free;
+    if (!room.ok) {
+      problems.push(
+        `the backup directory ${spec.backup.dir} has ${room.free} bytes free; the backup needs about ${room.needed} (database ${db.bytes} bytes + kong-gateway:backup.minFreeMb); free space or point backup.dir elsewhere`,
+      );
+    }
+    const pg = await pgClientCheck(spec, Math.floor(db.serverVersionNum / 10000));
+    facts.pgDump = pg.text;
+    facts.pgClient = pg.via;
+    process.stderr.write(`[kong-gateway] backups: ${pg.text}\n`);
+    if (pg.problem) {
+      problems.push(pg.problem);
+    }
+  }
+  if (problems.length > 0) {
+    throw new Error(
+      `preflight refused the change ${spec.from ?? "(new)"} → ${spec.to}; nothing was stopped or written:\n  - ${problems.join("\n  - ")}`,
+    );
+  }
+  return facts;
+}
+
+/**
+ * A rollback restores the backup its upgrade took: it must be there, whole and of the right
+ * versions, before Y stops — afterwards is too late to find out.
+ */
+async function checkRestoreTarget(spec: StepSpec): Promise<string | undefined> {
+  const id = spec.restoreBackupId;
+  if (!id) {
+    return "this rollback names no backup to restore (restoreBackupId is empty)";
+  }
+  let m: BackupManifest;
+  try {
+    m = readManifest(spec.backup.dir, id);
+  } catch (e) {
+    return `${(e as Error).message}; the rollback cannot restore it (README: "Recovering by hand")`;
+  }
+  const problem = await backupFileProblem(m);
+  if (problem) {
+    return problem.kind === "missing"
+      ? `the ${problem.text}; the rollback cannot restore it (README: "Recovering by hand")`
+      : `the ${problem.text}; refusing to roll back onto a damaged backup`;
+  }
+  if (m.fromVersion !== spec.to) {
+    return `backup ${id} was taken before an upgrade from ${m.fromVersion}, not from ${spec.to}; Kong ${spec.to} cannot run on it`;
+  }
+  return undefined;
+}
+
+/** Stops every other running node of this cluster (X), all at once, gracefully. */
+export async function stop(spec: StepSpec): Promise<StepDetails> {
+  const rt = runtimeFor(spec);
+  const running = await runningOthers(spec, rt);
+  if (running.length === 0) {
+    return { stopped: [], note: "no other node of this cluster was running" };
+  }
+  const quitSentAt = new Date();
+  const downs = running.map((r) =>
+    watchUntilDown(`${r.proxyUrl}/`, spec.timeouts.quitSeconds + 10),
+  );
+  await Promise.all(running.map((r) => rt.stop(r, spec.timeouts.quitSeconds)));
+  const firstDown = (await Promise.all(downs))
+    .filter((d): d is Date => d !== undefined)
+    .sort((a, b) => a.getTime() - b.getTime())[0];
+  return {
+    stopped: running.map((r) => `${r.id}@${r.version}`),
+    quitSentAt: quitSentAt.toISOString(),
+    firstStopAt: (firstDown ?? quitSentAt).toISOString(),
+  };
+}
+
+/** Takes the verified backup of this change (skipped on a fresh database). */
+export async function backup(spec: StepSpec): Promise<StepDetails> {
+  const { state } = await migrationState(runtimeFor(spec), spec.timeouts.dbTimeoutSeconds);
+  if (state === "needs-bootstrap") {
+    return { skipped: "the database is not bootstrapped yet: nothing to back up" };
+  }
+  const m = await takeBackup(
+    spec.database,
+    spec.backup,
+    {
+      cluster: spec.cluster,
+      // An install's re-run over its own bootstrapped database backs up that version.
+      from: spec.from ?? spec.to,
+      to: spec.to,
+      // Retention must never delete the backup this rollback is about to restore.
+      keep: spec.restoreBackupId ? [spec.restoreBackupId] : [],
+    },
+    spec,
+  );
+  return {
+    backup: { id: m.id, path: m.path, sha256: m.sha256, bytes: m.bytes },
+    tables: Object.keys(m.tables).length,
+    verifiedBy: m.verifiedBy,
+  };
+}
+
+/** `kong migrations bootstrap` or `up`, confirmed with `list` (exit 0 alone proves nothing). */
+export async function migrationsUp(spec: StepSpec): Promise<StepDetails> {
+  const rt = runtimeFor(spec);
+  const t = spec.timeouts;
+  const flags = [
+    "--db-timeout",
+    String(t.dbTimeoutSeconds),
+    "--lock-timeout",
+    String(t.lockTimeoutSeconds),
+  ];
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    const { state, result } = await migrationState(rt, t.dbTimeoutSeconds);
+    if (state === "error") {
+      throw new Error(describeFailure("kong migrations list", result));
+    }
+    if (state === "up-to-date" || state === "pending") {
+      return { state, ran: attempt > 1 };
+    }
+    const sub = state === "needs-bootstrap" ? "bootstrap" : "up";
+    if (sub === "up" && spec.kind === "install") {
+      throw new Error(
+        `the database holds an older Kong schema, but this is a fresh install of ${spec.to}: refusing to migrate a database the stack did not deploy`,
+      );
+    }
+    if (sub === "bootstrap" && spec.kind !== "install") {
+      throw new Error(
+        `the database is not bootstrapped, yet this is an ${spec.kind} from ${spec.from}: refusing to bootstrap over what should be an existing Kong database`,
+      );
+    }
+    const r = await rt.kong(["migrations", sub, ...flags], {
+      timeoutSeconds: t.dbTimeoutSeconds + t.lockTimeoutSeconds + 600,
+      echo: true,
+    });
+    if (r.code !== 0) {
+      throw new Error(describeFailure(`kong migrations ${sub} (${spec.to})`, r));
+    }
+    if (/another node is performing database changes/.test(r.stdout + r.stderr)) {
+      await sleep(1000);
+    }
+  }
+  throw new Error(
+    `kong migrations up did not leave the database migrated after 3 attempts (another node holds the migrations lock?)`,
+  );
+}
+
+/** `kong migrations finish` when migrations are pending, confirmed with `list`. */
+export async function migrationsFinish(spec: StepSpec): Promise<StepDetails> {
+  const rt = runtimeFor(spec);
+  const t = spec.timeouts;
+  const before = await migrationState(rt, t.dbTimeoutSeconds);
+  if (before.state === "up-to-date") {
+    return { state: "up-to-date", ran: false };
+  }
+  if (before.state !== "pending") {
+    throw new Error(
+      `cannot finish migrations: the database state is "${before.state}" (${describeFailure("kong migrations list", before.result)})`,
+    );
+  }
+  const r = await rt.kong(
+    [
+      "migrations",
+      "finish",
+      "--db-timeout",
+      String(t.dbTimeoutSeconds),
+      "--lock-timeout",
+      String(t.lockTimeoutSeconds),
+    ],
+    { timeoutSeconds: t.dbTimeoutSeconds + 600, echo: true },
+  );
+  if (r.code !== 0) {
+    throw new Error(describeFailure(`kong migrations finish (${spec.to})`, r));
+  }
+  const after = await migrationState(rt, t.dbTimeoutSeconds);
+  if (after.state !== "up-to-date") {
+    throw new Error(
+      `kong migrations finish exited 0 but the database is "${after.state}" afterwards`,
+    );
+  }
+  return { state: "up-to-date", ran: true };
+}
+
+/** Starts one target node and waits until it is ready. */
+export async function nodeStart(spec: StepSpec, id: string): Promise<StepDetails> {
+  const rec = targetNodes(spec).find((n) => n.id === id);
+  if (!rec) {
+    throw new Error(
+      `node ${id} is not part of this cluster (${spec.nodes.map((n) => n.id).join(", ")})`,
+    );
+  }
+  const rt = runtimeFor(spec);
+  // On a running cluster (its chain completed) this is a settings change: a node that fails with
+  // the new settings is brought back with its old ones.
+  const r = chainCompleted(spec)
+    ? await restartWithFallback(spec, rt, rec)
+    : await rt.start(rec, spec.timeouts.startSeconds);
+  return {
+    node: id,
+    version: rec.version,
+    startedAt: r.startedAt.toISOString(),
+    readyAt: r.readyAt.toISOString(),
+    alreadyRunning: r.skipped,
+  };
+}
+
+/** Proves the target cluster serves: readiness, version, a proxied request, and no lost rows. */
+export async function verify(
+  spec: StepSpec,
+  backupTables?: Record<string, number>,
+): Promise<StepDetails> {
+  const problems: string[] = [];
+  for (const n of targetNodes(spec)) {
+    if (!(await isReady(n.statusUrl))) {
+      problems.push(
+        `${n.id}: ${n.statusUrl}/status/ready is not 200 (or /status reports the database unreachable)`,
+      );
+      continue;
+    }
+    const root = await httpJson(`${n.adminUrl}/`);
+    if (root?.version !== n.version) {
+      problems.push(
+        `${n.id}: the Admin API reports version ${String(root?.version)}, expected ${n.version}`,
+      );
+    }
+    const code = await httpStatus(`${n.proxyUrl}${spec.probe.path}`);
+    const ok =
+      spec.probe.expectStatus.length > 0
+        ? spec.probe.expectStatus.includes(code)
+        : code > 0 && code < 500;
+    if (!ok) {
+      problems.push(
+        `${n.id}: GET ${n.proxyUrl}${spec.probe.path} answered ${code || "nothing"}, expected ${spec.probe.expectStatus.join(" or ") || "a non-5xx answer"}`,
+      );
+    }
+  }
+  const lost: string[] = [];
+  if (backupTables) {
+    const now = await tableCounts(spec.database);
+    for (const t of ENTITY_TABLES) {
+      const before = backupTables[t];
+      if (before !== undefined && (now[t] ?? 0) < before) {
+        lost.push(`${t}: ${now[t] ?? 0} rows, ${before} before the upgrade`);
+      }
+    }
+    if (lost.length > 0) {
+      problems.push(`entities were lost: ${lost.join(", ")}`);
+    }
+  }
+  if (problems.length > 0) {
+    throw new Error(`verification of Kong ${spec.to} failed:\n  - ${problems.join("\n  - ")}`);
+  }
+  return { nodes: spec.nodes.map((n) => n.id), probe: spec.probe.path };
+}
+
+/** Configuration entities Kong's migrations must never lose. */
+export const ENTITY_TABLES = [
+  "services",
+  "routes",
+  "consumers",
+  "plugins",
+  "upstreams",
+  "targets",
+  "certificates",
+  "snis",
+  "ca_certificates",
+  "keyauth_credentials",
+  "basicauth_credentials",
+  "acls",
+  "jwt_secrets",
+  "hmacauth_credentials",
+  "oauth2_credentials",
+];
+
+/** Rollback chain: restore the backup the planner chose. */
+export async function restore(spec: StepSpec): Promise<StepDetails> {
+  if (!spec.restoreBackupId) {
+    throw new Error("this rollback has no backup to restore (restoreBackupId is empty)");
+  }
+  const m = readManifest(spec.backup.dir, spec.restoreBackupId);
+  // What the rollback's own backup (the database as Y left it) holds that the restored one does
+  // not: said out loud, with where it is kept.
+  const own = attemptBackup(spec);
+  const kept = own ? readManifest(spec.backup.dir, own.id) : undefined;
+  const r = await restoreBackup(spec.database, m, spec);
+  const differs: Record<string, { kept: number; restored: number }> = {};
+  if (kept) {
+    for (const t of ENTITY_TABLES) {
+      const k = kept.tables[t] ?? 0;
+      const restored = m.tables[t] ?? 0;
+      if (k !== restored) {
+        differs[t] = { kept: k, restored };
+      }
+    }
+    const list = Object.entries(differs).map(([t, d]) => `${t} ${d.kept} → ${d.restored}`);
+    process.stderr.write(
+      `[kong-gateway] restore: restored ${m.id}; the database as ${spec.from} left it is kept in ${kept.path}` +
+        (list.length > 0 ? ` (it differs in ${list.join(", ")})\n` : " (same entity counts)\n"),
+    );
+  }
+  return {
+    restored: { id: m.id, path: m.path, sha256: m.sha256, bytes: m.bytes },
+    ...(kept ? { keptIn: { id: kept.id, path: kept.path }, differs } : {}),
+    ...r,
+  };
+}
