@@ -1,6 +1,6 @@
 /**
  * A machine the step runner acts on: this one (the `local` runtime), or a host reached over SSH
- * (the `hosts` runtime). The node lifecycle in processRuntime.ts is written once against this
+ * (the `hosts` runtime). The node lifecycle in runtimes/process.ts is written once against this
  * interface, so starting, stopping and checking a Kong node is the same code on both.
  */
 import {

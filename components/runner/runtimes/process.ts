@@ -23,22 +23,42 @@ import { sleep, waitReady } from "../infra/http";
 import type { NodeRuntime, StartResult } from "./nodeRuntime";
 import { StepSpec } from "../../contract/spec";
 
-/** The process runtime; `machineOf(host)` is the machine of a node (`undefined`: the migration host). */
-export function processRuntime(
-  spec: StepSpec,
-  machineOf: (host: string | undefined) => Machine,
-): NodeRuntime {
+/**
+ * Where a process runtime runs Kong, and what differs between its two users: runtimes/local.ts
+ * (this machine) and runtimes/hosts.ts (machines over SSH). Nothing here asks which it is.
+ */
+export interface ProcessPlacement {
+  /** The machine of a node; `undefined` is the machine that runs migrations. */
+  machineOf(host: string | undefined): Machine;
+  /** The host that runs migrations; undefined where there is one machine. */
+  readonly migrationHost?: string;
+  /** Whether messages name the machine (`… on <host>`): not where there is only this one. */
+  readonly nameMachines: boolean;
+  /** The setting that installs Kong, named in hints. */
+  readonly installSetting: string;
+  /** The command that installs a version again before a rollback restarts it ("" for none). */
+  readonly reinstall: string;
+  /** Service-manager commands that start and stop a node, when configured. */
+  readonly service?: { readonly startCommand: string; readonly stopCommand: string };
+  /**
+   * Check before any downtime that the directory the node prefixes go in is writable (on hosts
+   * the SSH user may not own it; locally the config check already did).
+   */
+  readonly checkPrefixRoot: boolean;
+}
+
+/** Kong as processes placed by `placement` (runtimes/local.ts, runtimes/hosts.ts). */
+export function processRuntime(spec: StepSpec, placement: ProcessPlacement): NodeRuntime {
+  const { machineOf, migrationHost } = placement;
   const password = process.env.KONG_PG_PASSWORD;
   const secrets: Record<string, string> = password ? { KONG_PG_PASSWORD: password } : {};
   const pidFile = (rec: NodeRecord) => join(rec.prefix, "pids", "nginx.pid");
   // The target binary on the host that runs migrations (on `local`, the only machine).
-  const migrationHost = spec.runtime?.kind === "hosts" ? spec.runtime.migrationHost : undefined;
   const migrationBin =
     spec.nodes.find((n) => n.host === migrationHost)?.kongBin ?? spec.nodes[0]?.kongBin ?? "kong";
   /** Where a node is, in messages (nothing for the local runtime: there is only this machine). */
-  const on = (m: Machine) => (spec.runtime?.kind === "hosts" ? ` on ${m.label}` : "");
-  const installHint =
-    spec.runtime?.kind === "hosts" ? "kong-gateway:hosts.install" : "kong-gateway:local.install";
+  const on = (m: Machine) => (placement.nameMachines ? ` on ${m.label}` : "");
+  const installHint = placement.installSetting;
 
   const running = async (rec: NodeRecord) =>
     (await machineOf(rec.host).alivePid(pidFile(rec))) !== undefined;
@@ -62,7 +82,7 @@ export function processRuntime(
     if ((await shown()) === rec.version) {
       return;
     }
-    const install = spec.runtime?.kind === "hosts" ? spec.runtime.install : "";
+    const install = placement.reinstall;
     if (!install) {
       throw new Error(
         `${rec.kongBin} on ${m.label} is no longer Kong ${rec.version}, and no install command is configured to put it back`,
@@ -83,7 +103,7 @@ export function processRuntime(
     }
   };
 
-  const service = spec.runtime?.kind === "hosts" ? spec.runtime : undefined;
+  const service = placement.service;
   /** A service-manager command of the node (`hosts.startCommand` / `stopCommand`). */
   const serviceCommand = (m: Machine, template: string, rec: NodeRecord, quitSeconds: number) =>
     m.exec(
@@ -215,7 +235,7 @@ export function processRuntime(
           continue;
         }
         seen.add(m.label);
-        if (spec.runtime?.kind === "hosts") {
+        if (placement.checkPrefixRoot) {
           // Kong creates the node's prefix below this directory at start, inside the downtime.
           const root = dirname(dirname(n.prefix));
           const w = await m.exec("/bin/sh", ["-c", 'mkdir -p "$1" && test -w "$1"', "sh", root], {

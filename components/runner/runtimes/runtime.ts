@@ -1,13 +1,13 @@
 /**
  * The runtime the spec names, built from the implementations of the runtime seam
- * (nodeRuntime.ts): processes on this machine or on hosts over SSH, or containers.
+ * (nodeRuntime.ts): one file per runtime in this folder. Adding a runtime adds a file here, a
+ * case below, its settings in config/ and its cluster component (README "Development").
  */
 import { dockerRuntime } from "./docker";
-import { localMachine } from "../infra/machine";
+import { hostsRuntime } from "./hosts";
+import { localRuntime } from "./local";
 import type { NodeRuntime } from "./nodeRuntime";
-import { processRuntime } from "./process";
 import { StepSpec } from "../../contract/spec";
-import { sshMachine } from "../infra/ssh";
 
 export type { NodeRuntime, StartResult } from "./nodeRuntime";
 
@@ -17,19 +17,9 @@ export function runtimeFor(spec: StepSpec): NodeRuntime {
   switch (rt.kind) {
     case "docker":
       return dockerRuntime(spec);
-    case "hosts": {
-      const machines = new Map<string, ReturnType<typeof sshMachine>>();
-      return processRuntime(spec, (host) => {
-        const address = host ?? rt.migrationHost;
-        let m = machines.get(address);
-        if (!m) {
-          m = sshMachine(rt.ssh, address, spec.stateDir);
-          machines.set(address, m);
-        }
-        return m;
-      });
-    }
-    default:
-      return processRuntime(spec, () => localMachine);
+    case "hosts":
+      return hostsRuntime(spec, rt);
+    case "local":
+      return localRuntime(spec);
   }
 }
