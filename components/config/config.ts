@@ -118,7 +118,9 @@ export interface DockerRuntimeArgs {
 
 /** Per-node capacity, compared between the deployed and the new cluster. */
 export interface CapacityArgs {
+  /** CPUs per node (a shrink is refused unless allowSmallerCluster). @default unset: not compared */
   readonly cpus?: number;
+  /** Memory per node in MiB (a shrink is refused unless allowSmallerCluster). @default unset: not compared */
   readonly memoryMb?: number;
   /** Let the new cluster be smaller than the deployed one. @default false */
   readonly allowSmallerCluster?: boolean;
@@ -190,25 +192,40 @@ export type ResolvedConfig = ResolvedCommon &
  */
 export const LOCAL_DEFAULT_PASSWORD = "kong-gateway-local";
 
-/** The plain (non-Output) settings of a KongGateway. */
+/**
+ * The plain (non-Output) settings of a KongGateway: the `kong-gateway:` keys of a stack file
+ * (Pulumi.yaml declares the same, README "Configuration reference" explains each).
+ */
 export interface PlainSettings {
+  /** Kong version the cluster serves: `X.Y.Z`, Enterprise `X.Y.Z.N` (see {@link canonicalVersion}). Required. */
   readonly version: string;
-  /** Kong nodes in the cluster. @default 2 */
+  /** Kong nodes in the cluster (1–32). @default 2 */
   readonly nodes?: number;
   /** Where Kong runs: processes on this machine, machines over SSH, or Docker containers. @default "local" */
   readonly runtime?: RuntimeName;
   /** Kong's `plugins` setting: `bundled` and/or plugin names. @default ["bundled"] */
   readonly plugins?: readonly string[];
+  /** Where the stack keeps its local state (database directory, nodes, backups, reports). @default ".state/<stack>" */
   readonly stateDir?: string;
+  /** The Kong database. @default { mode: "local" } */
   readonly database?: DatabaseArgs;
+  /** The backup every upgrade takes. @default { dir: "<stateDir>/backups", verify: "list", retention: 5, minFreeMb: 64 } */
   readonly backup?: BackupArgs;
+  /** `runtime: local` only. @default {} */
   readonly local?: LocalRuntimeArgs;
+  /** `runtime: hosts` only (`addresses` required). @default {} */
   readonly hosts?: HostsRuntimeArgs;
+  /** `runtime: docker` only. @default {} */
   readonly docker?: DockerRuntimeArgs;
+  /** Per-node capacity. @default {} (not compared) */
   readonly capacity?: CapacityArgs;
+  /** What `verify` requests through every new node's proxy. @default { path: "/", expectStatus: [] } */
   readonly probe?: ProbeArgs;
+  /** Time limits. @default see {@link TimeoutArgs} */
   readonly timeouts?: TimeoutArgs;
+  /** Windows changes that take the gateway down must start and end in (`Sat 02:00-04:00 UTC`). @default [] (any time) */
   readonly maintenanceWindows?: string[];
+  /** Whether a failure after the old nodes stopped restores the backup and restarts them. @default true */
   readonly automaticRollback?: boolean;
 }
 
