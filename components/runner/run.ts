@@ -9,7 +9,7 @@
  * into stack outputs. Progress goes to stderr, so `pulumi up` shows it live.
  */
 import { targetNodes } from "./steps/cluster";
-import { killAll } from "./infra/exec";
+import { cancellable, killAll } from "./infra/exec";
 import { HOST_KEYS_ENV, parseHostKeyJob, recordHostKeys } from "./steps/hostKeys";
 import { attemptBackup, JournalEntry, journalPath, record } from "../state/journal";
 import { LimitedStep, limitSetting, stepLimitSeconds } from "./infra/limits";
@@ -41,11 +41,15 @@ async function withinLimit(
   const limit = stepLimitSeconds(spec, name);
   const watchdog = hardWatchdog(spec, name, limit + 30);
   let timer: NodeJS.Timeout | undefined;
+  const run = cancellable(() => work(spec));
+  // The work goes on in the background once cut short; what it does then is refused (cancelled).
+  run.done.catch(() => undefined);
   try {
     return await Promise.race([
-      work(spec),
+      run.done,
       new Promise<never>((_, reject) => {
         timer = setTimeout(() => {
+          run.cancel(`step "${name}" ran out of time`);
           const killed = killAll();
           reject(
             new Error(

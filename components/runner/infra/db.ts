@@ -3,6 +3,7 @@
  * clean-up before a restore. Connects with the same settings and password as the nodes.
  */
 import pg from "pg";
+import { assertNotCancelled } from "./exec";
 import { cleanEnv } from "./machine";
 import { DatabaseSpec } from "../../contract/spec";
 
@@ -32,6 +33,7 @@ export async function withClient<T>(
   fn: (c: pg.Client) => Promise<T>,
   database = db.database,
 ): Promise<T> {
+  assertNotCancelled();
   const client = new pg.Client({
     host: db.host,
     port: db.port,

@@ -2,6 +2,7 @@
  * Running external programs (kong, pg_dump, pg_restore) with captured output, a time limit and
  * no shell, so nothing in an argument is ever interpreted and no secret is ever on a command line.
  */
+import { AsyncLocalStorage } from "node:async_hooks";
 import { ChildProcess, spawn } from "node:child_process";
 
 /** The programs running now, so a step that exceeds its time limit can end them. */
@@ -13,6 +14,40 @@ export function killAll(): number {
     child.kill("SIGKILL");
   }
   return live.size;
+}
+
+/** The work a time limit may cut short: once `cancelled`, it may not act any more. */
+interface Scope {
+  cancelled: string | undefined;
+}
+
+const scopes = new AsyncLocalStorage<Scope>();
+
+/**
+ * Runs `work` so that it can be cancelled: after `cancel(why)`, every further action it tries
+ * (a program, a signal, a database session, a pause between polls) throws instead, so a step that
+ * ran out of time cannot stop a node the automatic rollback has just started again. Work started
+ * outside (the rollback itself) is not affected: the scope follows `work`'s own async calls only.
+ */
+export function cancellable<T>(work: () => Promise<T>): {
+  readonly done: Promise<T>;
+  cancel(why: string): void;
+} {
+  const scope: Scope = { cancelled: undefined };
+  return {
+    done: scopes.run(scope, work),
+    cancel: (why) => {
+      scope.cancelled = why;
+    },
+  };
+}
+
+/** Throws when the work this is called from was cancelled ({@link cancellable}). */
+export function assertNotCancelled(): void {
+  const why = scopes.getStore()?.cancelled;
+  if (why !== undefined) {
+    throw new Error(`cancelled: ${why}`);
+  }
 }
 
 /** The outcome of one program run. */
@@ -61,6 +96,7 @@ export function execFile(
   opts: ExecOptions = {},
 ): Promise<ExecResult> {
   const started = Date.now();
+  assertNotCancelled();
   return new Promise((resolve) => {
     const child = spawn(file, args, {
       env: opts.env ?? cleanEnv(),

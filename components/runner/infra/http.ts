@@ -1,4 +1,5 @@
 /** The HTTP probes every runtime and step shares: readiness, status, JSON. */
+import { assertNotCancelled } from "./exec";
 
 /** Polls `GET <statusUrl>/status/ready` until 200; returns the moment it answered, or undefined. */
 export async function waitReady(
@@ -72,5 +73,7 @@ export async function httpJson(url: string): Promise<Record<string, unknown> | u
 
 /** Sleeps `ms` milliseconds. */
 export function sleep(ms: number): Promise<void> {
+  // A poll loop of work that ran out of time ends at its next pause.
+  assertNotCancelled();
   return new Promise((r) => setTimeout(r, ms));
 }

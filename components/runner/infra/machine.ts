@@ -14,7 +14,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { dirname } from "node:path";
-import { cleanEnv, execFile, ExecResult } from "./exec";
+import { assertNotCancelled, cleanEnv, execFile, ExecResult } from "./exec";
 
 /** How a program runs on a machine. */
 export interface MachineExec {
@@ -63,6 +63,7 @@ export const localMachine: Machine = {
     }),
   alivePid: (pidFile) => Promise.resolve(localAlivePid(pidFile)),
   kill: (pid) => {
+    assertNotCancelled();
     try {
       process.kill(pid, "SIGKILL");
     } catch {
