@@ -13,7 +13,8 @@ import type {
   ProbeArgs,
   TimeoutArgs,
 } from "./components/config";
-import { unknownSettings } from "./components/config";
+import { parseNodes, sshKeyProblem, unknownSettings } from "./components/config";
+import { databaseProblem, existingTarget } from "./components/databaseCheck";
 import { previousDeployment } from "./components/deployment";
 import { KongGateway } from "./components/kongGateway";
 
@@ -40,6 +41,15 @@ export = async () => {
   }
 };
 
+/** A pure setting parser's refusal as a top-level config mistake. */
+function setting<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (e) {
+    throw new pulumi.RunError((e as Error).message);
+  }
+}
+
 async function program() {
   const unknown = unknownSettings(pulumi.runtime.allConfig());
   if (unknown.length > 0) {
@@ -59,9 +69,21 @@ async function program() {
       "kong-gateway:dbPassword is not set; an existing database needs its password: pulumi config set --secret kong-gateway:dbPassword <password>",
     );
   }
+  // Checks that need the world and the plaintext secrets, before any resource exists.
+  const sshKey = config.get("sshPrivateKey");
+  const keyProblem =
+    config.get("runtime") === "hosts" && sshKey ? sshKeyProblem(sshKey) : undefined;
+  const dbProblem =
+    mode === "existing" && configured
+      ? await databaseProblem(existingTarget(database), config.require("dbPassword"))
+      : undefined;
+  if (keyProblem || dbProblem) {
+    throw new pulumi.RunError((keyProblem ?? dbProblem)!);
+  }
   const gateway = new KongGateway("kong", {
-    version: config.require("version"),
-    nodes: config.getNumber("nodes"),
+    // Read as text and validated by withDefaults, so "", "two" or "v3.6" are refused by name.
+    version: config.get("version") ?? "",
+    nodes: setting(() => parseNodes(config.get("nodes"))),
     runtime: config.get("runtime"),
     plugins: config.getObject<string[]>("plugins"),
     stateDir: config.get("stateDir") || undefined,

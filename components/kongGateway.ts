@@ -12,6 +12,7 @@ import {
   withChainSettings,
 } from "./chain";
 import { fillTemplate, parseBastion, PlainSettings, ResolvedConfig, withDefaults } from "./config";
+import { assertBackupRoom, assertPortsFree } from "./guards";
 import { InPlaceUpgrade } from "./inPlaceUpgrade";
 import { DockerCluster } from "./dockerCluster";
 import { KongCluster } from "./kongCluster";
@@ -97,6 +98,9 @@ export class KongGateway extends pulumi.ComponentResource {
     const snapshot = settingsSnapshot(cfg);
     const changes = plan.kind === "noop" ? diffSettings(args.deployed?.settings, snapshot) : [];
     refuseBeforeAnything(() => assertReconfigurable(changes), this);
+    refuseBeforeAnything(() => assertPortsFree(cfg, args.deployed), this);
+    const takesBackup = plan.kind === "upgrade" || plan.kind === "rollback";
+    refuseBeforeAnything(() => assertBackupRoom(cfg, takesBackup, args.deployed), this);
     // Guards before side effects: outside its window, `up` stops here, before any resource (an
     // install on the hosts, a new container) exists. Preview shows the plan with the warning.
     if (!pulumi.runtime.isDryRun()) {
