@@ -13,7 +13,7 @@ import type {
   ProbeArgs,
   TimeoutArgs,
 } from "./components/config";
-import { parseNodes, sshKeyProblem, unknownSettings } from "./components/config";
+import { sshKeyProblem, unknownSettings } from "./components/config";
 import { databaseProblem, existingTarget } from "./components/databaseCheck";
 import { previousDeployment } from "./components/deployment";
 import { KongGateway } from "./components/kongGateway";
@@ -40,15 +40,6 @@ export = async () => {
     throw e;
   }
 };
-
-/** A pure setting parser's refusal as a top-level config mistake. */
-function setting<T>(parse: () => T): T {
-  try {
-    return parse();
-  } catch (e) {
-    throw new pulumi.RunError((e as Error).message);
-  }
-}
 
 async function program() {
   const unknown = unknownSettings(pulumi.runtime.allConfig());
@@ -81,9 +72,9 @@ async function program() {
     throw new pulumi.RunError((keyProblem ?? dbProblem)!);
   }
   const gateway = new KongGateway("kong", {
-    // Read as text and validated by withDefaults, so "", "two" or "v3.6" are refused by name.
+    // Read as text and validated by withDefaults, so "" or "v3.6" are refused by name.
     version: config.get("version") ?? "",
-    nodes: setting(() => parseNodes(config.get("nodes"))),
+    nodes: config.getNumber("nodes"),
     runtime: config.get("runtime"),
     plugins: config.getObject<string[]>("plugins"),
     stateDir: config.get("stateDir") || undefined,

@@ -6,7 +6,7 @@ import { accessSync, constants, existsSync, statSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 
 import { LIMITED_STEPS } from "./contract/steps";
-import { bundledLater } from "./plan/plugins";
+import { bundledLater } from "./plan";
 
 export { fillTemplate, parseBastion } from "./contract/templates";
 
@@ -371,18 +371,6 @@ function assertPortsApart(basePort: number, nodes: number, db: Required<Database
       }
     }
   }
-}
-
-/**
- * `kong-gateway:nodes` as the stack file holds it (text), read as a whole number; undefined when
- * unset. Refuses anything else naming the setting, before any resource exists.
- */
-export function parseNodes(raw: string | undefined): number | undefined {
-  if (raw === undefined || raw.trim() === "") {
-    return undefined;
-  }
-  const n = Number(raw.trim());
-  return positiveInt("nodes", Number.isNaN(n) ? (raw as unknown as number) : n, 32);
 }
 
 /**

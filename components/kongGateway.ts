@@ -20,7 +20,15 @@ import { KongDatabase } from "./kongDatabase";
 import { passwordRotated, readLocalState } from "./localState";
 import { runnerCommand, runnerDir } from "./runner";
 import { runnerBundleProblem } from "./runnerBundle";
-import { Plan, planChange, PlanError, PlanSummary, planSummary, renderPlan } from "./plan";
+import {
+  migrationDbTimeout,
+  Plan,
+  planChange,
+  PlanError,
+  PlanSummary,
+  planSummary,
+  renderPlan,
+} from "./plan";
 import {
   assertReconfigurable,
   diffSettings,
@@ -118,7 +126,20 @@ export class KongGateway extends pulumi.ComponentResource {
     } else {
       warnReconfigure(cfg, name, args, changes, this);
     }
-    const fresh = stepSpec(cfg, name, chain);
+    // Every `kong migrations` call gets --db-timeout sized to the database (plan/dbTimeout.ts).
+    const databaseBytes =
+      args.deployed?.databaseBytes ?? args.deployed?.history.at(-1)?.databaseBytes;
+    const fresh = stepSpec(
+      {
+        ...cfg,
+        timeouts: {
+          ...cfg.timeouts,
+          dbTimeoutSeconds: migrationDbTimeout(cfg.timeouts.dbTimeoutSeconds, databaseBytes),
+        },
+      },
+      name,
+      chain,
+    );
     // A same-version change keeps the chain-level settings the chain was created with: only the
     // nodes' own settings flow to the running nodes (see ChainSettings).
     const frozen = plan.kind === "noop" ? args.deployed?.chainSettings : undefined;
@@ -336,7 +357,9 @@ function settingMessage(e: Error): string {
         : code === "input"
           ? "kong-gateway"
           : "kong-gateway:version";
-  return `${setting} ${e.message.replace(/^(target|deployed)\.version: /, "")}`;
+  const text = e.message.replace(/^(target|deployed)\.version: /, "");
+  // The planner's own wording may already start with the setting's name ("version 3.5.0 → 3.4.0").
+  return `${setting} ${setting.endsWith(":version") ? text.replace(/^version /, "") : text}`;
 }
 
 function pluginSetting(plugins: string): string[] | "bundled" {
