@@ -132,6 +132,14 @@ describe(
       );
     };
 
+    /** URNs whose record differs from the one right after the install. */
+    const changedResources = async () => {
+      const now = await resources();
+      return Object.keys({ ...now, ...installed.resources }).filter(
+        (urn) => now[urn] !== installed.resources[urn],
+      );
+    };
+
     before(async () => {
       const basePort = await freePort();
       ks = await createKongStack(
@@ -235,11 +243,11 @@ describe(
           }
           // Nothing may change, so every row compares with the state right after the install.
           assert.deepEqual(pids(), installed.pids, "every node runs on with the same pid");
-          const now = await resources();
-          const changed = Object.keys({ ...now, ...installed.resources }).filter(
-            (urn) => now[urn] !== installed.resources[urn],
-          );
-          assert.deepEqual(changed, [], "no resource changed");
+          if (row.where === "up") {
+            // A preview never writes the checkpoint; the refused ups are checked here, every
+            // preview row once more at the end.
+            assert.deepEqual(await changedResources(), [], "no resource changed");
+          }
           refused++;
         } finally {
           writeFileSync(file, text);
@@ -248,6 +256,7 @@ describe(
     }
 
     it("with the configuration restored, up reports no changes", async () => {
+      assert.deepEqual(await changedResources(), [], "no resource changed by any row");
       const res = await ks.stack.up();
       const changes = Object.entries(res.summary.resourceChanges ?? {}).filter(
         // `read` is the program's StackReference to its own outputs, read on every run.
