@@ -1,5 +1,6 @@
 /**
- * The kong-gateway program: reads the stack config, reads what this stack deployed last (its own
+ * The kong-gateway program: reads the stack config, checks what only the world and the plaintext
+ * secrets show (components/databaseCheck.ts), reads what this stack deployed last (its own
  * outputs, through a StackReference to itself), builds the KongGateway, exports its outputs.
  */
 import * as pulumi from "@pulumi/pulumi";
@@ -10,11 +11,13 @@ import type {
   DockerRuntimeArgs,
   HostsRuntimeArgs,
   LocalRuntimeArgs,
+  PlainSettings,
   ProbeArgs,
   RuntimeName,
   TimeoutArgs,
 } from "./components/config/config";
 import { unknownSettings } from "./components/config/config";
+import { worldProblem } from "./components/databaseCheck";
 import { previousDeployment } from "./components/deployment";
 import { KongGateway } from "./components/kongGateway";
 
@@ -45,8 +48,9 @@ async function program() {
   }
   const config = new pulumi.Config("kong-gateway");
   const secret = (key: string) => (config.get(key) ? config.requireSecret(key) : undefined);
-  const gateway = new KongGateway("kong", {
-    version: config.require("version"),
+  const settings: PlainSettings = {
+    // Read as text and validated by withDefaults, so "" or "v3.6" are refused by name.
+    version: config.get("version") ?? "",
     nodes: config.getNumber("nodes"),
     // Checked with every other setting when the KongGateway resolves its config.
     runtime: config.get("runtime") as RuntimeName | undefined,
@@ -62,6 +66,17 @@ async function program() {
     timeouts: config.getObject<TimeoutArgs>("timeouts"),
     maintenanceWindows: config.getObject<string[]>("maintenanceWindow"),
     automaticRollback: config.getBoolean("automaticRollback"),
+  };
+  // Checks that need the world and the plaintext secrets, before any resource exists.
+  const problem = await worldProblem(settings, {
+    dbPassword: config.get("dbPassword"),
+    sshPrivateKey: config.get("sshPrivateKey"),
+  });
+  if (problem) {
+    throw new pulumi.RunError(problem);
+  }
+  const gateway = new KongGateway("kong", {
+    ...settings,
     databasePassword: secret("dbPassword"),
     databaseAdminPassword: secret("dbAdminPassword"),
     sshPrivateKey: secret("sshPrivateKey"),

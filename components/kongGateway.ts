@@ -19,6 +19,7 @@ import {
   ResolvedConfig,
   withDefaults,
 } from "./config/config";
+import { assertBackupRoom, assertPortsFree } from "./guards";
 import { InPlaceUpgrade } from "./inPlaceUpgrade";
 import { DockerCluster } from "./dockerCluster";
 import { KongCluster } from "./kongCluster";
@@ -26,7 +27,15 @@ import { KongDatabase } from "./kongDatabase";
 import { passwordRotated, readLocalState } from "./state/local";
 import { runnerCommand, runnerDir } from "./runnerCommand";
 import { runnerBundleProblem } from "./runnerBundle";
-import { Plan, planChange, PlanError, PlanSummary, planSummary, renderPlan } from "./plan";
+import {
+  migrationDbTimeout,
+  Plan,
+  planChange,
+  PlanError,
+  PlanSummary,
+  planSummary,
+  renderPlan,
+} from "./plan";
 import {
   assertReconfigurable,
   diffSettings,
@@ -109,6 +118,9 @@ export class KongGateway extends pulumi.ComponentResource {
     const snapshot = settingsSnapshot(cfg);
     const changes = plan.kind === "noop" ? diffSettings(args.deployed?.settings, snapshot) : [];
     refuseBeforeAnything(() => assertReconfigurable(changes), this);
+    refuseBeforeAnything(() => assertPortsFree(cfg, args.deployed), this);
+    const takesBackup = plan.kind === "upgrade" || plan.kind === "rollback";
+    refuseBeforeAnything(() => assertBackupRoom(cfg, takesBackup, args.deployed), this);
     // Guards before side effects: outside its window, `up` stops here, before any resource (an
     // install on the hosts, a new container) exists. Preview shows the plan with the warning.
     if (!pulumi.runtime.isDryRun()) {
@@ -126,7 +138,20 @@ export class KongGateway extends pulumi.ComponentResource {
     } else {
       warnReconfigure(cfg, name, args, changes, this);
     }
-    const fresh = stepSpec(cfg, name, chain);
+    // Every `kong migrations` call gets --db-timeout sized to the database (plan/dbTimeout.ts).
+    const databaseBytes =
+      args.deployed?.databaseBytes ?? args.deployed?.history.at(-1)?.databaseBytes;
+    const fresh = stepSpec(
+      {
+        ...cfg,
+        timeouts: {
+          ...cfg.timeouts,
+          dbTimeoutSeconds: migrationDbTimeout(cfg.timeouts.dbTimeoutSeconds, databaseBytes),
+        },
+      },
+      name,
+      chain,
+    );
     // A same-version change keeps the chain-level settings the chain was created with: only the
     // nodes' own settings flow to the running nodes (see ChainSettings).
     const frozen = plan.kind === "noop" ? args.deployed?.chainSettings : undefined;
@@ -399,7 +424,9 @@ function settingMessage(e: Error): string {
         : code === "input"
           ? "kong-gateway"
           : "kong-gateway:version";
-  return `${setting} ${e.message.replace(/^(target|deployed)\.version: /, "")}`;
+  const text = e.message.replace(/^(target|deployed)\.version: /, "");
+  // The planner's own wording may already start with the setting's name ("version 3.5.0 → 3.4.0").
+  return `${setting} ${setting.endsWith(":version") ? text.replace(/^version /, "") : text}`;
 }
 
 function pluginSetting(plugins: string): string[] | "bundled" {

@@ -6,6 +6,7 @@ import { accessSync, constants, existsSync, statSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 
 import { LIMITED_STEPS } from "../contract/steps";
+import { bundledLater } from "../plan";
 
 export { fillTemplate, parseBastion } from "../contract/templates";
 
@@ -271,23 +272,20 @@ export function withDefaults(
     if (!/^[a-z0-9-]+$/.test(p)) {
       fail("plugins", p, "is not a plugin name", 'use names like "key-auth" or "bundled"');
     }
+    const since = bundledLater(p, version);
+    if (since !== undefined) {
+      fail(
+        "plugins",
+        p,
+        `is bundled from Kong ${since} on, and kong-gateway:version is ${version} (its nodes would not start)`,
+        `remove it, or enable it together with a version of ${since} or later`,
+      );
+    }
   }
   const abs = (p: string) => (isAbsolute(p) ? p : resolve(root, p));
   const stateDir = abs(s.stateDir ?? `.state/${stack}`);
-  const mode = s.database?.mode ?? "local";
-  if (mode !== "local" && mode !== "existing" && mode !== "managed") {
-    fail("database.mode", mode, "is not a database mode", 'use "local", "existing" or "managed"');
-  }
-  const database: Required<DatabaseArgs> = {
-    mode,
-    host: s.database?.host ?? "127.0.0.1",
-    port: positiveInt("database.port", s.database?.port ?? (mode === "local" ? 15432 : 5432)),
-    database: s.database?.database ?? "kong",
-    user: s.database?.user ?? "kong",
-    schema: s.database?.schema ?? "",
-    ssl: s.database?.ssl ?? false,
-    adminUser: s.database?.adminUser ?? "postgres",
-  };
+  const database = resolveDatabase(s.database);
+  const mode = database.mode;
   if (mode === "local" && database.host !== "127.0.0.1" && database.host !== "localhost") {
     fail(
       "database.host",
@@ -322,6 +320,9 @@ export function withDefaults(
     basePort: positiveInt("local.basePort", s.local?.basePort ?? 18000, 65535 - 10 * nodes),
     adminAddress: s.local?.adminAddress ?? "127.0.0.1",
   };
+  if (runtime === "local") {
+    assertPortsApart(local.basePort, nodes, database);
+  }
   if (!local.kongBinary.includes("{version}")) {
     fail(
       "local.kongBinary",
@@ -378,6 +379,79 @@ export function withDefaults(
     default:
       return { ...common, runtime: "local", local };
   }
+}
+
+/** Loopback names: a database there shares this machine's ports with the local runtime's nodes. */
+const LOOPBACK = new Set(["127.0.0.1", "localhost", "::1", "0.0.0.0"]);
+
+/**
+ * The local runtime's listeners (node i: basePort+10i proxy, +1 admin, +2 status) must not
+ * overlap the port of a database on this machine: Kong would fail to bind after the old nodes
+ * stopped.
+ */
+function assertPortsApart(basePort: number, nodes: number, db: Required<DatabaseArgs>): void {
+  if (!LOOPBACK.has(db.host)) {
+    return;
+  }
+  for (let i = 0; i < nodes; i++) {
+    for (const [offset, role] of [
+      [0, "proxy"],
+      [1, "admin"],
+      [2, "status"],
+    ] as const) {
+      if (basePort + 10 * i + offset === db.port) {
+        fail(
+          "local.basePort",
+          basePort,
+          `puts node-${i}'s ${role} listener on port ${db.port}, which kong-gateway:database.port uses on this machine`,
+          `move one of them, e.g. 'pulumi config set --path kong-gateway:local.basePort ${db.port + 100}'`,
+        );
+      }
+    }
+  }
+}
+
+/**
+ * Why `kong-gateway:sshPrivateKey` cannot be the key that logs in to the hosts, or undefined: it
+ * must be one unencrypted private key in OpenSSH or PEM form (the runner cannot answer a
+ * passphrase prompt). The key itself is never quoted: the message says so.
+ */
+export function sshKeyProblem(key: string): string | undefined {
+  const text = key.trim();
+  const m =
+    /^-----BEGIN ((?:OPENSSH|RSA|EC|DSA) )?PRIVATE KEY-----\n([A-Za-z0-9+/=\s:,-]+)\n-----END \1?PRIVATE KEY-----$/.exec(
+      text,
+    );
+  const fix =
+    "store an unencrypted private key (OpenSSH or PEM) as a secret: pulumi config set --secret kong-gateway:sshPrivateKey < ~/.ssh/kong_ed25519";
+  if (!m) {
+    return `kong-gateway:sshPrivateKey (a secret, not shown) is not a private key: it lacks the -----BEGIN … PRIVATE KEY----- / -----END … PRIVATE KEY----- lines around base64 text; ${fix}`;
+  }
+  if (
+    /ENCRYPTED/.test(m[2]!) ||
+    /bcrypt/.test(Buffer.from(m[2]!.replace(/\s/g, ""), "base64").toString("latin1").slice(0, 64))
+  ) {
+    return `kong-gateway:sshPrivateKey (a secret, not shown) is protected by a passphrase, which the runner cannot type; ${fix}`;
+  }
+  return undefined;
+}
+
+/** The `database` settings with their defaults (also read by the program's database check). */
+export function resolveDatabase(d: DatabaseArgs | undefined): Required<DatabaseArgs> {
+  const mode = d?.mode ?? "local";
+  if (mode !== "local" && mode !== "existing" && mode !== "managed") {
+    fail("database.mode", mode, "is not a database mode", 'use "local", "existing" or "managed"');
+  }
+  return {
+    mode,
+    host: d?.host ?? "127.0.0.1",
+    port: positiveInt("database.port", d?.port ?? (mode === "local" ? 15432 : 5432)),
+    database: d?.database ?? "kong",
+    user: d?.user ?? "kong",
+    schema: d?.schema ?? "",
+    ssl: d?.ssl ?? false,
+    adminUser: d?.adminUser ?? "postgres",
+  };
 }
 
 /**

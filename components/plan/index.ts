@@ -3,6 +3,8 @@
  * from here only, so the modules behind it can be rearranged freely. Explicit names (no
  * `export *`) keep the API reviewable in one place. See README.md beside this file.
  */
+export { migrationDbTimeout } from "./dbTimeout";
+export { bundledLater } from "./plugins";
 export { PlanError } from "./errors";
 export type { PlanErrorCode } from "./errors";
 export { compareReleases, compareVersions, formatVersion, minorOf, parseVersion } from "./version";

@@ -22,8 +22,11 @@ export interface MigrationSet {
   readonly up: MigrationRef[];
   /** Those of `up` with a teardown: pending until `finish`, which deletes old data. */
   readonly pendingAfterUp: MigrationRef[];
-  /** True when plugins with migrations are enabled now that were not: `up -f` / `finish -f`. */
-  readonly needsForce: boolean;
+  /**
+   * True when plugins with migrations are enabled now that were not: their migrations run in the
+   * same plain `up` / `finish` ({@link newPluginMigrationsNote} says why there is no `-f`).
+   */
+  readonly newPluginMigrations: boolean;
   /** The catalogued plugins that are newly enabled and bring migrations. */
   readonly newlyEnabledPlugins: string[];
   /**
@@ -31,6 +34,23 @@ export interface MigrationSet {
    * custom plugins whose migrations the planner cannot see. Reported, never guessed about.
    */
   readonly uncataloguedPlugins: string[];
+}
+
+/**
+ * How newly enabled plugins' migrations run, said once for the plan's warnings (KONG.md §5): Kong's
+ * docs say `kong migrations up -f` / `finish -f`, but Kong's own source (3.6
+ * `kong/db/migrations/state.lua`) treats a loaded plugin with no rows in `schema_meta` as new, so
+ * plain `up` runs its migrations; `-f` would also re-run every migration already executed (the
+ * double-apply of Kong/kong#12978). The runner runs plain `up` and `finish` and confirms with
+ * `kong migrations list`.
+ */
+export function newPluginMigrationsNote(plugins: readonly string[]): string {
+  return (
+    `plugins ${plugins.join(", ")} are newly enabled: their migrations run in the same plain ` +
+    `'kong migrations up' and 'finish' (Kong's state.lua treats a loaded plugin without ` +
+    `schema_meta rows as new), confirmed with 'kong migrations list'; no -f, which would also ` +
+    `re-run every migration already executed (Kong/kong#12978), although Kong's docs suggest it`
+  );
 }
 
 /** Kong plugin names: lower-case words joined by `-` or `_` (`rate-limiting`, `my_plugin`). */
@@ -135,7 +155,7 @@ export function migrationsFor(
   return {
     up,
     pendingAfterUp,
-    needsForce: newlyEnabledPlugins.length > 0,
+    newPluginMigrations: newlyEnabledPlugins.length > 0,
     newlyEnabledPlugins,
     uncataloguedPlugins,
   };

@@ -33,7 +33,7 @@ export const DEFAULT_BACKUP_DIR = ".state/backups";
 const NO_MIGRATIONS: MigrationSet = {
   up: [],
   pendingAfterUp: [],
-  needsForce: false,
+  newPluginMigrations: false,
   newlyEnabledPlugins: [],
   uncataloguedPlugins: [],
 };
@@ -189,7 +189,7 @@ export function planChange(req: PlanRequest): Plan {
     databaseBytes: req.databaseBytes ?? DEFAULT_DATABASE_BYTES,
     databaseBytesAssumed: req.databaseBytes === undefined,
     migrations: d.migrations,
-    needsForce: d.migrations.needsForce,
+    newPluginMigrations: d.migrations.newPluginMigrations,
     ...(d.backup === undefined ? {} : { backup: d.backup }),
     ...(d.rollbackBackup === undefined ? {} : { rollbackBackup: d.rollbackBackup }),
     ...(window === undefined ? {} : { window }),

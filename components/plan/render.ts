@@ -75,7 +75,7 @@ function migrationLines(plan: Plan): string[] {
   if (m.up.length === 0) {
     return [`Migrations: none new for '${verb}'`];
   }
-  const lines = [`Migrations run by '${verb}${m.needsForce ? " -f" : ""}' (${m.up.length}):`];
+  const lines = [`Migrations run by '${verb}' (${m.up.length}):`];
   for (const [subsystem, names] of groupBySubsystem(m.up)) {
     lines.push(`  ${subsystem}: ${names.join(", ")}`);
   }

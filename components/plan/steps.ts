@@ -144,7 +144,7 @@ export function installSteps(c: StepContext): StepSkeleton[] {
  */
 export function upgradeSteps(c: StepContext): StepSkeleton[] {
   const from = c.from as string;
-  const force = c.migrations.needsForce ? " -f" : "";
+  const plugins = c.migrations.newPluginMigrations ? " (with newly enabled plugins')" : "";
   const up = c.migrations.up.length;
   const pending = c.migrations.pendingAfterUp.length;
   return byTable("upgrade", [
@@ -167,14 +167,13 @@ export function upgradeSteps(c: StepContext): StepSkeleton[] {
       description:
         up === 0
           ? "run 'kong migrations up' (no new migrations expected) and confirm with 'list'"
-          : `run ${plural(up, "new migration")}${force ? " (forced: newly enabled plugins)" : ""} and ` +
-            `confirm with 'list'`,
+          : `run ${plural(up, "new migration")}${plugins} and confirm with 'list'`,
       runsOn: "migration-job",
       version: c.to,
       nodes: 0,
       gatewayDown: true,
       scalesWithDatabase: up > 0,
-      command: `KONG_PLUGINS=${c.pluginsEnv} kong migrations up${force}`,
+      command: `KONG_PLUGINS=${c.pluginsEnv} kong migrations up`,
     },
     {
       name: "migrations-finish",
@@ -188,7 +187,7 @@ export function upgradeSteps(c: StepContext): StepSkeleton[] {
       nodes: 0,
       gatewayDown: true,
       scalesWithDatabase: pending > 0,
-      command: `KONG_PLUGINS=${c.pluginsEnv} kong migrations finish${force}`,
+      command: `KONG_PLUGINS=${c.pluginsEnv} kong migrations finish`,
     },
     startStep(c, c.to, c.targetNodes, true),
     verifyStep(c),

@@ -62,7 +62,7 @@ export interface Plan {
   readonly databaseBytesAssumed: boolean;
   readonly migrations: MigrationSet;
   /** Whether `kong migrations up`/`finish` run with `-f` (newly enabled plugins). */
-  readonly needsForce: boolean;
+  readonly newPluginMigrations: boolean;
   /**
    * For upgrades: where the backup goes. For rollbacks: where the database as the newer version
    * left it goes, before the restore (nothing written since the upgrade is lost).

@@ -3,8 +3,9 @@
  * the planner could not check, and assumptions behind its numbers. Warnings never block; the
  * refusals are elsewhere.
  */
-import { MigrationRef, migrationsFor } from "./migrations";
+import { MigrationRef, migrationsFor, newPluginMigrationsNote } from "./migrations";
 import type { BackupTarget, Plan, PlanRequest } from "./types";
+import { migrationDbTimeout } from "./dbTimeout";
 import { DEFAULT_DATABASE_BYTES } from "./estimate";
 import { KongVersion } from "./version";
 
@@ -40,17 +41,14 @@ function upgradeWarnings(plan: Plan, c: WarningContext): string[] {
         `back (Kong/kong#13391)`,
     );
   }
-  if (m.needsForce) {
-    out.push(
-      `plugins ${m.newlyEnabledPlugins.join(", ")} are newly enabled: migrations run with -f, ` +
-        `which also re-runs the migrations already executed`,
-    );
+  if (m.newPluginMigrations) {
+    out.push(newPluginMigrationsNote(m.newlyEnabledPlugins));
   }
   if (m.uncataloguedPlugins.length > 0) {
     out.push(
       `plugins ${m.uncataloguedPlugins.join(", ")} are newly listed but not in the planner's ` +
-        `migration catalog: if any is a custom plugin with migrations, they only run with -f ` +
-        `and are not shown here`,
+        `migration catalog: if any is a custom plugin with migrations, the same plain 'up' runs ` +
+        `them, but they are not shown here`,
     );
   }
   if (c.to.major === 2 && c.to.minor < 8) {
@@ -78,9 +76,10 @@ function sizeWarnings(plan: Plan): string[] {
   }
   if (scaled && plan.databaseBytes > LARGE_DATABASE_BYTES) {
     out.push(
-      `the database is ${mib(plan.databaseBytes)}: give migrations a larger --db-timeout ` +
-        `(Kong/kong#5934), and never retry a failed 'up' without checking ` +
-        `'kong migrations list' first (Kong/kong#12978)`,
+      `the database is ${mib(plan.databaseBytes)}: migrations get --db-timeout ` +
+        `${migrationDbTimeout(0, plan.databaseBytes)} s at least (60 s + 60 s per GiB, or ` +
+        `timeouts.dbTimeoutSeconds if larger; Kong/kong#5934), and a failed 'up' is never ` +
+        `retried without checking 'kong migrations list' first (Kong/kong#12978)`,
     );
   }
   return out;
@@ -123,11 +122,11 @@ export function planWarnings(plan: Plan, c: WarningContext): string[] {
   if (plan.kind === "noop") {
     const deployed = c.req.deployed as NonNullable<PlanRequest["deployed"]>;
     const m = migrationsFor(c.from, c.to, c.req.target.plugins, deployed.plugins);
-    if (m.needsForce) {
+    if (m.newPluginMigrations) {
       out.push(
         `plugins ${m.newlyEnabledPlugins.join(", ")} are newly enabled at the same version; ` +
-          `their migrations need 'kong migrations up -f' and 'finish -f', which this plan does ` +
-          `not run`,
+          `their migrations need 'kong migrations up', which a settings change does not run ` +
+          `(no backup is taken): enable them together with a version bump`,
       );
     }
   }

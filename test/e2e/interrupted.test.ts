@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
+import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { LocalWorkspace } from "@pulumi/pulumi/automation";
@@ -25,8 +26,17 @@ function cli(ks: KongStack, args: string[]): { status: number | null; output: st
   return { status: r.status, output: r.stdout + r.stderr };
 }
 
-/** Starts `pulumi up` in its own process group and kills the whole group once `when` is seen. */
-async function killUpWhen(ks: KongStack, pattern: string, delayMs: number): Promise<void> {
+/**
+ * Starts `pulumi up` in its own process group and kills the whole group as soon as `inStep`
+ * reports the state that proves the step is under way (a dump without its manifest, the
+ * migrations lock row), so the kill lands inside the step whatever the machine's speed. Returns
+ * that state, for the test to check it is still there after the kill.
+ */
+async function killUpWhen(
+  ks: KongStack,
+  step: string,
+  inStep: () => Promise<string | undefined>,
+): Promise<string> {
   const ws = ks.stack.workspace as LocalWorkspace;
   const child = spawn(
     join(repoRoot, ".tools/bin/pulumi"),
@@ -36,17 +46,39 @@ async function killUpWhen(ks: KongStack, pattern: string, delayMs: number): Prom
   const exited = new Promise((r) => child.on("exit", r));
   const deadline = Date.now() + 120_000;
   while (Date.now() < deadline) {
-    if (spawnSync("pgrep", ["-f", pattern]).status === 0) {
-      await new Promise((r) => setTimeout(r, delayMs));
-      progress(`crash: killing the pulumi up process group while "${pattern}" runs`);
+    const state = await inStep();
+    if (state !== undefined) {
+      progress(`crash: killing the pulumi up process group during ${step} (${state})`);
       process.kill(-child.pid!, "SIGKILL");
       await exited;
-      return;
+      return state;
     }
-    await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 10));
   }
   process.kill(-child.pid!, "SIGKILL");
-  throw new Error(`"${pattern}" never ran`);
+  throw new Error(`${step} never ran`);
+}
+
+/** A dump in the backup directory that has no manifest yet: the backup step is under way. */
+function unfinishedDump(ks: KongStack): string | undefined {
+  const dir = join(ks.stateDir, "backups");
+  if (!existsSync(dir)) {
+    return undefined;
+  }
+  const files = readdirSync(dir);
+  return files.find(
+    (f) =>
+      /\.dump(\.partial)?$/.test(f) && !files.includes(f.replace(/\.dump(\.partial)?$/, ".json")),
+  );
+}
+
+/** The row of the migrations lock (KONG.md §2), when some `kong migrations` holds it. */
+async function migrationsLock(ks: KongStack): Promise<string | undefined> {
+  const rows = await sql<{ owner: string }>(
+    ks,
+    "SELECT owner FROM locks WHERE key = 'migrations'",
+  ).catch(() => []);
+  return rows.length > 0 ? `locks row 'migrations' held by ${rows[0]!.owner}` : undefined;
 }
 
 /** The README's recovery: release the killed run's lock, clear its pending operation, then up. */
@@ -86,7 +118,12 @@ describe(
 
     it("killed during the backup: refresh --clear-pending-creates, up, and the upgrade completes", async () => {
       await ks.setVersion("3.5.0");
-      await killUpWhen(ks, "run.js backup", 150);
+      const dump = await killUpWhen(ks, "the backup", async () => unfinishedDump(ks));
+      assert.equal(
+        unfinishedDump(ks),
+        dump,
+        "the kill landed in the backup: its dump has no manifest",
+      );
       const state = await ks.stack.exportStack();
       const pending =
         (state.deployment as { pending_operations?: unknown[] }).pending_operations ?? [];
@@ -103,7 +140,8 @@ describe(
       await ks.setVersion("3.6.0");
       const ws = ks.stack.workspace as LocalWorkspace;
       ws.envVars.KONG_SIM_SLOW_MIGRATION = "*:400";
-      await killUpWhen(ks, "migrations up --db-timeout", 700);
+      await killUpWhen(ks, "kong migrations up", () => migrationsLock(ks));
+      assert.ok(await migrationsLock(ks), "the kill landed in migrations up: its lock row is left");
       delete ws.envVars.KONG_SIM_SLOW_MIGRATION;
       progress("crash: recovering");
       await recover(ks);

@@ -149,7 +149,7 @@ describe("migrationsFor: one hop, bundled plugins (KONG.md §4)", () => {
       const m = run(c.from, c.to);
       assert.deepEqual(text(m.up), c.up);
       assert.deepEqual(text(m.pendingAfterUp), c.pending);
-      assert.equal(m.needsForce, false);
+      assert.equal(m.newPluginMigrations, false);
       assert.deepEqual(m.newlyEnabledPlugins, []);
     });
   }
@@ -175,7 +175,7 @@ describe("migrationsFor: the plugins setting", () => {
     assert.deepEqual(text(run("3.8.0", "3.9.0", ["off"]).up), ["core 024_380_to_390"]);
     assert.deepEqual(text(run("3.9.0", "3.10.0", ["off"]).up), ["core 025_390_to_3100"]);
   });
-  test("a newly enabled plugin runs all its migrations and needs -f", () => {
+  test("a newly enabled plugin runs all its migrations (in plain up)", () => {
     const m = run("3.5.0", "3.6.0", ["key-auth", "rate-limiting"], ["key-auth"]);
     assert.deepEqual(text(m.up), [
       "core 022_350_to_360",
@@ -185,18 +185,18 @@ describe("migrationsFor: the plugins setting", () => {
       "rate-limiting 005_320_to_330",
       "rate-limiting 006_350_to_360",
     ]);
-    assert.equal(m.needsForce, true);
+    assert.equal(m.newPluginMigrations, true);
     assert.deepEqual(m.newlyEnabledPlugins, ["rate-limiting"]);
   });
-  test("a newly enabled plugin without migrations at the target needs no -f", () => {
+  test("a newly enabled plugin without migrations at the target brings none", () => {
     const m = run("3.5.0", "3.6.0", ["ai-proxy"], []);
-    assert.equal(m.needsForce, false);
+    assert.equal(m.newPluginMigrations, false);
     assert.deepEqual(m.newlyEnabledPlugins, []);
     assert.deepEqual(m.uncataloguedPlugins, []);
   });
   test("going from a list to bundled enables every catalogued plugin not listed before", () => {
     const m = run("3.9.0", "3.10.0", "bundled", ["key-auth", "acl"]);
-    assert.equal(m.needsForce, true);
+    assert.equal(m.newPluginMigrations, true);
     assert.deepEqual(
       m.newlyEnabledPlugins,
       CATALOGUED_PLUGINS.filter((p) => p !== "key-auth" && p !== "acl"),
@@ -205,12 +205,12 @@ describe("migrationsFor: the plugins setting", () => {
   });
   test("plugins new to the bundle between versions are not 'newly enabled' under bundled", () => {
     const m = run("3.6.1", "3.7.0", ["bundled"], "bundled");
-    assert.equal(m.needsForce, false);
+    assert.equal(m.newPluginMigrations, false);
   });
   test("custom or migration-less plugins are reported, not guessed", () => {
     const m = run("3.5.0", "3.6.0", ["bundled", "my-plugin", "cors"], ["bundled", "cors"]);
     assert.deepEqual(m.uncataloguedPlugins, ["my-plugin"]);
-    assert.equal(m.needsForce, false);
+    assert.equal(m.newPluginMigrations, false);
   });
   test("a same-version change that enables a plugin still lists its migrations", () => {
     const m = run("3.6.1", "3.6.1", ["session"], []);
@@ -219,13 +219,13 @@ describe("migrationsFor: the plugins setting", () => {
       "session 001_add_ttl_index",
       "session 002_320_to_330",
     ]);
-    assert.equal(m.needsForce, true);
+    assert.equal(m.newPluginMigrations, true);
   });
   test("a fresh install bootstraps everything and leaves nothing pending", () => {
     const m = run(undefined, "3.10.0");
     assert.equal(m.up.length, MIGRATION_CATALOG.length);
     assert.deepEqual(m.pendingAfterUp, []);
-    assert.equal(m.needsForce, false);
+    assert.equal(m.newPluginMigrations, false);
     assert.deepEqual(text(m.up).slice(0, 2), ["core 000_base", "core 003_100_to_110"]);
     const early = run(undefined, "2.1.0", ["off"]);
     assert.equal(early.up.length, 10, "core 000 … 011 only");

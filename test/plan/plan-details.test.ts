@@ -5,23 +5,30 @@ import { planChange, PlanError } from "../../components/plan";
 import { request } from "./helpers";
 
 describe("planChange: details", () => {
-  test("newly enabled plugins: -f on up and finish, and a warning", () => {
+  test("newly enabled plugins: plain up and finish (never -f), and a warning saying why", () => {
     const p = planChange({
       deployed: { version: "3.5.0", nodes: 2, plugins: ["key-auth"] },
       target: { version: "3.6.0", nodes: 2, plugins: ["key-auth", "rate-limiting", "my-plugin"] },
     });
-    assert.equal(p.needsForce, true);
+    assert.equal(p.newPluginMigrations, true);
     const cmd = (n: string) => p.steps.find((s) => s.name === n)?.command;
     assert.equal(
       cmd("migrations-up"),
-      "KONG_PLUGINS=key-auth,rate-limiting,my-plugin kong migrations up -f",
+      "KONG_PLUGINS=key-auth,rate-limiting,my-plugin kong migrations up",
     );
     assert.equal(
       cmd("migrations-finish"),
-      "KONG_PLUGINS=key-auth,rate-limiting,my-plugin kong migrations finish -f",
+      "KONG_PLUGINS=key-auth,rate-limiting,my-plugin kong migrations finish",
     );
     const w = p.warnings.join("\n");
-    assert.match(w, /plugins rate-limiting are newly enabled: migrations run with -f/);
+    assert.match(
+      w,
+      /plugins rate-limiting are newly enabled: their migrations run in the same plain 'kong migrations up' and 'finish' \(Kong's state\.lua treats a loaded plugin without schema_meta rows as new\).*no -f, which would also re-run every migration already executed \(Kong\/kong#12978\)/,
+    );
+    assert.ok(
+      p.steps.every((s) => !/kong migrations \w+ -f/.test(s.command ?? "")),
+      "no step runs -f",
+    );
     assert.match(
       w,
       /plugins my-plugin are newly listed but not in the planner's migration catalog/,
@@ -64,7 +71,7 @@ describe("planChange: details", () => {
     const big = planChange(request("3.5.0", "3.6.0", { databaseBytes: 5 * 1024 ** 3 }));
     assert.match(
       big.warnings.join("\n"),
-      /the database is 5120 MiB: give migrations a larger --db-timeout/,
+      /the database is 5120 MiB: migrations get --db-timeout 360 s at least \(60 s \+ 60 s per GiB/,
     );
     assert.equal(big.databaseBytes, 5 * 1024 ** 3);
     assert.equal(big.databaseBytesAssumed, false);

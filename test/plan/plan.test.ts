@@ -105,7 +105,7 @@ describe("planChange: kinds of change", () => {
       /^going back restores the backup: once migrations-finish has run, 3\.\d\.\d cannot run on this database again; .* which will not have anything written after it was taken \(a rollback by version keeps those writes in a backup of its own, to re-apply by hand\)$/,
     );
     assert.match(p.warnings[1] as string, /destructive teardowns \(opentelemetry 001_331_to_332\)/);
-    assert.equal(p.needsForce, false);
+    assert.equal(p.newPluginMigrations, false);
     assert.ok(p.steps.every((s) => !/kong migrations \w+ -f/.test(s.command ?? "")));
   });
 
@@ -135,7 +135,7 @@ describe("planChange: kinds of change", () => {
       target: { version: "3.6.1", nodes: 2, plugins: ["session"] },
     });
     assert.equal(p.kind, "noop");
-    assert.equal(p.needsForce, false);
+    assert.equal(p.newPluginMigrations, false);
     assert.match(p.warnings.join("\n"), /plugins session are newly enabled at the same version/);
   });
 

@@ -74,14 +74,14 @@ describe("renderPlan", () => {
     assert.match(text, /numbers: measured in 2 earlier upgrades\n/);
     assert.match(text, /\[measured ×2\]/);
   });
-  test("forced migrations show -f", () => {
+  test("newly enabled plugins' migrations are listed under plain up, never -f", () => {
     const p = planChange({
       deployed: { version: "3.5.0", nodes: 1, plugins: [] },
       target: { version: "3.6.0", nodes: 1, plugins: ["acme"] },
     });
     assert.match(
       renderPlan(p),
-      /Migrations run by 'kong migrations up -f' \(5\):\n {2}core: 022_350_to_360\n {2}acme: 000_base_acme,/,
+      /Migrations run by 'kong migrations up' \(5\):\n {2}core: 022_350_to_360\n {2}acme: 000_base_acme,/,
     );
   });
   test("a hop without migrations says so", () => {

@@ -5,11 +5,12 @@
  * unreachable host is an error naming the host, never "not running".
  */
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { Machine } from "../../components/runner/infra/machine";
 import { SSH_KEY_ENV, sshMachine } from "../../components/runner/infra/ssh";
+import { eventually } from "../support/eventually";
 import { startSshHosts, SshHosts } from "../support/sshd";
 
 /** Every process's command line on this machine (the SSH "host" shares it). */
@@ -45,16 +46,40 @@ describe("a host over SSH", { timeout: 60_000 }, () => {
   });
 
   it("hands the secret to the remote program's environment, never to a command line", async () => {
-    const run = host.exec("/bin/sh", ["-c", 'sleep 1; printf %s "$KONG_PG_PASSWORD"'], {
-      env: { KONG_PG_HOST: "db" },
-      secrets: { KONG_PG_PASSWORD: secret },
-      timeoutSeconds: 20,
-    });
-    await new Promise((r) => setTimeout(r, 500));
-    const leaked = commandLines().filter((c) => c.includes("s3cr3t"));
+    // The remote program says it runs (a marker file) and waits for the test to release it, so
+    // every command line is sampled while the ssh client, sshd's session and the remote shell all
+    // exist: no fixed sleep decides whether the sampling overlapped the run.
+    const marker = join(ssh.dir, `running-${process.pid}`);
+    const release = join(ssh.dir, `release-${process.pid}`);
+    const run = host.exec(
+      "/bin/sh",
+      [
+        "-c",
+        `: > ${marker}; while [ ! -e ${release} ]; do sleep 0.02; done; printf %s "$KONG_PG_PASSWORD"`,
+      ],
+      {
+        env: { KONG_PG_HOST: "db" },
+        secrets: { KONG_PG_PASSWORD: secret },
+        timeoutSeconds: 20,
+      },
+    );
+    const started = await eventually(
+      async () => existsSync(marker),
+      (ok) => ok,
+    );
+    assert.ok(started, "the remote program ran");
+    const leaked: string[] = [];
+    let sawRemote = 0;
+    for (let i = 0; i < 20; i++) {
+      const lines = commandLines();
+      leaked.push(...lines.filter((c) => c.includes("s3cr3t")));
+      sawRemote += lines.some((c) => c.includes(`[ ! -e ${release} ]`)) ? 1 : 0;
+    }
+    writeFileSync(release, "");
     const r = await run;
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, secret);
+    assert.equal(sawRemote, 20, "every sample saw the remote program running");
     assert.deepEqual(leaked, [], "no command line holds the secret");
   });
 

@@ -69,9 +69,7 @@ export async function preflight(spec: StepSpec): Promise<StepDetails> {
         `the database is not usable: ${describeFailure("kong migrations list", result)}`,
       );
     } else if (state === "pending") {
-      problems.push(
-        `the database still has pending migrations from an earlier upgrade; finish it first with the version that ran 'up' ('kong migrations finish'), then run pulumi up again`,
-      );
+      problems.push(pendingProblem(spec, result.stdout));
     } else if (state === "new" && spec.kind === "install") {
       problems.push(
         `the database ${spec.database.database} on ${spec.database.host}:${spec.database.port} already holds an older Kong schema, but this stack has no record of deploying it; set kong-gateway:version to the version that created it so the stack adopts it, then upgrade from there`,
@@ -388,4 +386,27 @@ export async function restore(spec: StepSpec): Promise<StepDetails> {
     ...(kept ? { keptIn: { id: kept.id, path: kept.path }, differs } : {}),
     ...r,
   };
+}
+
+/**
+ * Preflight's answer to migrations left pending by an earlier upgrade whose `finish` never ran
+ * (Kong/kong#6211, Kong/charts#92): which ones (from `kong migrations list`), why it matters, and
+ * the fix, before anything stops.
+ */
+function pendingProblem(spec: StepSpec, listOutput: string): string {
+  const section = /Pending migrations:\n([\s\S]*?)(?:\n\n|$)/.exec(listOutput)?.[1] ?? "";
+  const pending = section
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l.includes(":"))
+    .join("; ");
+  const from = spec.from ?? spec.to;
+  return (
+    `the database has migrations left pending by an earlier upgrade whose 'kong migrations finish' ` +
+    `never ran (${pending || "see 'kong migrations list'"}); Kong refuses 'up' until they are ` +
+    `finished (Kong/kong#6211). fix: back up the database, then run 'kong migrations finish' with ` +
+    `Kong ${from} and KONG_PLUGINS=${spec.plugins} against ${spec.database.database} on ` +
+    `${spec.database.host}:${spec.database.port} (its teardowns delete data older versions read), ` +
+    `confirm with 'kong migrations list' (exit 0), then run pulumi up again`
+  );
 }

@@ -1,0 +1,74 @@
+/**
+ * Pending migrations left by an earlier upgrade whose `finish` never ran (Kong/kong#6211,
+ * Kong/charts#92), on a real PostgreSQL with the Kong stand-in: preflight of the next upgrade
+ * refuses before anything stops, names the pending migrations, says why Kong refuses (`up` would
+ * fail), and gives the fix: `kong migrations finish` with the version that ran `up`, after a
+ * backup. Following that fix lets the next preflight pass.
+ */
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { chmodSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { StepSpec } from "../../components/contract/spec";
+import * as steps from "../../components/runner/steps/chain";
+import { freePort, PostgresServer, startPostgres } from "../support/postgres";
+import { oneNodeSpec, specBase, type SpecBase } from "../support/runner";
+
+const repo = join(__dirname, "../..");
+
+describe("pending migrations from an unfinished upgrade", { timeout: 120_000 }, () => {
+  let pg: PostgresServer;
+  let base: SpecBase;
+  let port = 0;
+  const bins: Record<string, string> = {};
+  const spec = (kind: StepSpec["kind"], to: string, from?: string): StepSpec =>
+    oneNodeSpec(base, kind, to, { kongBin: bins[to]!, port }, from ? { from } : {});
+
+  before(async () => {
+    pg = await startPostgres();
+    const db = await pg.createDatabase("kong");
+    const dir = mkdtempSync(join(tmpdir(), "kong-gw-pending-"));
+    chmodSync(dir, 0o755);
+    for (const v of ["3.6.0", "3.7.0", "3.8.0"]) {
+      execFileSync(join(repo, "test/kong-sim/install"), [v, join(dir, "kong", v)]);
+      bins[v] = join(dir, "kong", v, "bin", "kong");
+    }
+    port = await freePort();
+    process.env.KONG_PG_PASSWORD = db.password;
+    base = specBase(db, dir);
+    // 3.6.0 installed, then 3.7.0's `up` ran (ai-proxy 001_360_to_370 has a teardown, so it is
+    // left pending) and its `finish` never did: the state of Kong/kong#6211.
+    await steps.migrationsUp(spec("install", "3.6.0"));
+    await steps.migrationsUp(spec("upgrade", "3.7.0", "3.6.0"));
+  });
+
+  after(async () => {
+    await pg?.stop();
+  });
+
+  it("preflight refuses before anything stops, names the pending migrations and gives the fix", async () => {
+    const message = await steps.preflight(spec("upgrade", "3.8.0", "3.7.0")).then(
+      () => "passed",
+      (e: Error) => e.message,
+    );
+    assert.match(message, /^preflight refused the change 3\.7\.0 → 3\.8\.0; nothing was stopped/);
+    assert.match(
+      message,
+      /the database has migrations left pending by an earlier upgrade whose 'kong migrations finish' never ran \(ai-proxy: 001_360_to_370; opentelemetry: 001_331_to_332\)/,
+    );
+    assert.match(message, /Kong refuses 'up' until they are finished \(Kong\/kong#6211\)/);
+    assert.match(
+      message,
+      /fix: back up the database, then run 'kong migrations finish' with Kong 3\.7\.0 and KONG_PLUGINS=bundled/,
+    );
+  });
+
+  it("after the fix it gives, preflight passes", async () => {
+    await steps.migrationsFinish(spec("upgrade", "3.7.0", "3.6.0"));
+    const facts = await steps.preflight(spec("upgrade", "3.8.0", "3.7.0"));
+    // 3.8 brings no migrations of its own (KONG.md §4): once finished, nothing is left to do.
+    assert.equal(facts.migrationState, "up-to-date");
+  });
+});
