@@ -10,6 +10,7 @@ import {
   StepSkeleton,
   measuredDowntime,
   summarizeDowntime,
+  installDowntime,
 } from "../../components/plan";
 
 const MIB = 1024 * 1024;
@@ -214,5 +215,67 @@ describe("measuredDowntime", () => {
     assert.equal(small.expectedSeconds, 2);
     assert.equal(big.expectedSeconds, 11, "backup at 1 s per 100 MiB grows by 9 s");
     assert.equal(smaller.expectedSeconds, 2);
+  });
+});
+
+describe("installDowntime: the first upgrade from what the install measured", () => {
+  const down = (["stop", "backup", "migrations-up", "migrations-finish", "start"] as const).map(
+    (n) => ({
+      ...step(n, n === "backup" || n.startsWith("migrations")),
+      estimate: {
+        lowSeconds: 1,
+        expectedSeconds: 1,
+        highSeconds: 1,
+        source: "default" as const,
+        runs: 0,
+      },
+      runIndices: [],
+    }),
+  );
+  // The install of test/e2e/preview.test.ts's stack, as it measured on this machine.
+  const install: PastRun = {
+    kind: "install",
+    steps: [
+      { name: "stop", seconds: 0.04 },
+      { name: "backup", seconds: 0.88 },
+      { name: "migrations-up", seconds: 2.8 },
+      { name: "migrations-finish", seconds: 0.98 },
+      { name: "start", seconds: 4.86 },
+    ],
+    databaseBytes: 8 * MIB,
+    installSpanSeconds: 9.7,
+  };
+
+  test("span + one client call for the backup + the dump of the whole database", () => {
+    const d = installDowntime(down, [install], 8 * MIB)!;
+    const backupRate = DEFAULT_SECONDS_PER_MIB.backup!.expectedSeconds;
+    assert.equal(d.source, "install");
+    assert.equal(d.runs, 1);
+    assert.equal(d.expectedSeconds, Math.ceil((9.7 + 0.98 + backupRate * 8) * 10 - 1e-9) / 10);
+    assert.ok(d.lowSeconds < d.expectedSeconds && d.expectedSeconds < d.highSeconds);
+  });
+
+  test("grows with the database beyond the install's size, never shrinks", () => {
+    const at = (mib: number) => installDowntime(down, [install], mib * MIB)!.expectedSeconds;
+    assert.ok(at(1) <= at(8) && at(8) < at(100) && at(100) < at(1000));
+  });
+
+  test("earlier upgrades win; without an install's span, the defaults stay", () => {
+    assert.equal(
+      installDowntime(down, [{ ...install, installSpanSeconds: undefined }], 0),
+      undefined,
+    );
+    assert.equal(installDowntime(down, [{ ...install, kind: undefined }], 0), undefined);
+    const restore = [...down, { ...down[0]!, name: "restore" as const }];
+    assert.equal(installDowntime(restore, [install], 0), undefined, "a rollback's restore");
+  });
+
+  test("the install's stop and backup never stand for an upgrade's; its start does", () => {
+    const stop = estimateStep(step("stop", false), [install], 8 * MIB).estimate;
+    assert.equal(stop.source, "default");
+    const backup = estimateStep(step("backup", true), [install], 8 * MIB).estimate;
+    assert.equal(backup.source, "default");
+    const start = estimateStep(step("start", false), [install], 8 * MIB).estimate;
+    assert.deepEqual([start.source, start.expectedSeconds], ["measured", 5]);
   });
 });
