@@ -168,7 +168,7 @@ export class StrategyUnavailable extends Error {}
 function refusal(err: unknown): string | undefined {
   const text = err instanceof Error ? err.message : String(err);
   const line = text.split("\n").find((l) => l.includes("kong-gateway:strategy"));
-  return line?.replace(/^\s*(error:\s*)*/i, "").trim();
+  return line?.slice(line.indexOf("kong-gateway:strategy")).trim();
 }
 
 /**
