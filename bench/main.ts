@@ -54,6 +54,32 @@ export async function bench(opts: BenchOptions): Promise<BenchResults> {
   const preview: PreviewTime[] = [];
   const timelines: string[] = [];
   mkdirSync(join(opts.outDir, "timelines"), { recursive: true });
+  /** Writes what was measured so far: an interrupted run still leaves its numbers. */
+  const write = (partial: boolean): BenchResults => {
+    const note = [
+      partial ? "Partial: the run was still going (or stopped) when this was written." : "",
+      opts.note ?? "",
+    ]
+      .filter((n) => n !== "")
+      .join(" ");
+    const results: BenchResults = {
+      startedAt,
+      finishedAt: new Date().toISOString(),
+      command: opts.command,
+      machine: { cpus: cpus().length, loadAverage: loadavg() },
+      hop: { from: opts.from, to: opts.to, nodes: opts.nodes },
+      probeIntervalMs: PROBE_MS,
+      ...(note ? { note } : {}),
+      sizes,
+      runs,
+      unavailable,
+      preview,
+      timelines,
+    };
+    writeFileSync(join(opts.outDir, "results.json"), `${JSON.stringify(results, null, 2)}\n`);
+    writeFileSync(join(opts.outDir, "results.md"), renderMarkdown(results));
+    return results;
+  };
   try {
     const bins = await binaries(opts.from, opts.to);
     for (const size of opts.sizes) {
@@ -114,6 +140,7 @@ export async function bench(opts: BenchOptions): Promise<BenchResults> {
           ),
         );
         timelines.push(file);
+        write(true);
       }
       sizes.push({
         ...seeded.info,
@@ -142,6 +169,7 @@ export async function bench(opts: BenchOptions): Promise<BenchResults> {
         const seconds = await previewTime(db, opts.from, opts.to, nodes, log);
         log(`preview on ${nodes} nodes: ${seconds.toFixed(2)} s`);
         preview.push({ nodes, seconds });
+        write(true);
       } finally {
         await dropDb(pg, db);
       }
@@ -149,21 +177,5 @@ export async function bench(opts: BenchOptions): Promise<BenchResults> {
   } finally {
     await pg.stop();
   }
-  const results: BenchResults = {
-    startedAt,
-    finishedAt: new Date().toISOString(),
-    command: opts.command,
-    machine: { cpus: cpus().length, loadAverage: loadavg() },
-    hop: { from: opts.from, to: opts.to, nodes: opts.nodes },
-    probeIntervalMs: PROBE_MS,
-    ...(opts.note ? { note: opts.note } : {}),
-    sizes,
-    runs,
-    unavailable,
-    preview,
-    timelines,
-  };
-  writeFileSync(join(opts.outDir, "results.json"), `${JSON.stringify(results, null, 2)}\n`);
-  writeFileSync(join(opts.outDir, "results.md"), renderMarkdown(results));
-  return results;
+  return write(false);
 }
