@@ -6,12 +6,10 @@
  * the stretch from the end of its `stop` to its first ready node is the upgrade's outage minus
  * what the install had no work for:
  *
- * - the backup: the install found an empty database and only ran `kong migrations list`; the
- *   upgrade also runs `pg_dump -Fc` and reads the dump back — costed as one more client call
- *   (the install's measured `migrations-finish`, itself a single `kong migrations list`) plus the
- *   default seconds per MiB of the whole database;
- * - the migrations: the install's database was empty; the upgrade's rows beyond that size cost
- *   the default seconds per MiB;
+ * - client calls: where the install made fewer than the upgrade will (an empty database is not
+ *   dumped; an adopted, already bootstrapped one is only listed, not migrated), each missing
+ *   call costs what one took in the install (its `migrations-finish`: a single `list`);
+ * - data: the dump reads the whole database, at the default seconds per MiB;
  * - stopping: the outage begins when the first old node stops answering, at the end of `stop`.
  *
  * The defaults alone (components/plan/estimate.ts) are sized for real Kong on an unknown machine
@@ -41,6 +39,18 @@ const COVERED: ReadonlySet<StepName> = new Set<StepName>([
   "start",
 ]);
 
+/**
+ * Client calls (`kong migrations list`, `up`, `pg_dump`, …) each outage step of an upgrade makes
+ * at least: backup `list` + `pg_dump -Fc` and its read-back; migrations-up `list` + `up` + `list`;
+ * migrations-finish `list`. An install may have made fewer: an empty database is not dumped, and
+ * an adopted, already bootstrapped one is not migrated (`list` only).
+ */
+const UPGRADE_CALLS: Readonly<Partial<Record<StepName, number>>> = {
+  backup: 2,
+  "migrations-up": 3,
+  "migrations-finish": 1,
+};
+
 /** What one install says the upgrade's outage will be, at `databaseBytes`. */
 function fromOneInstall(
   run: PastRun & { installSpanSeconds: number },
@@ -50,14 +60,22 @@ function fromOneInstall(
   const runMib = (run.databaseBytes ?? 0) / MIB;
   const mib = databaseBytes === undefined ? runMib : databaseBytes / MIB;
   const rate = (step: StepName) => DEFAULT_SECONDS_PER_MIB[step]?.expectedSeconds ?? 0;
-  const clientCall = run.steps.find((s) => s.name === "migrations-finish")?.seconds ?? 0;
+  const took = (step: StepName) =>
+    run.steps.filter((s) => s.name === step).reduce((total, s) => total + s.seconds, 0);
+  // One client call on this machine: the install's finish is a single `list` of a database
+  // that is up to date (freshly bootstrapped or adopted).
+  const call = took("migrations-finish");
   let total = run.installSpanSeconds;
   for (const s of down) {
-    if (s.name === "backup") {
-      total += clientCall + rate("backup") * mib;
-    } else if (s.scalesWithDatabase) {
-      total += rate(s.name) * Math.max(0, mib - runMib);
+    const calls = UPGRADE_CALLS[s.name];
+    if (calls === undefined) {
+      continue; // stop: its work ends as the outage begins; start: the same work as the install's
     }
+    // The dump reads the whole database; migrations only the rows the install did not have.
+    const data = s.name === "backup" ? mib : Math.max(0, mib - runMib);
+    const needs =
+      Math.max(took(s.name), calls * call) + (s.scalesWithDatabase ? rate(s.name) * data : 0);
+    total += needs - took(s.name);
   }
   return total;
 }

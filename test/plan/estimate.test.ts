@@ -31,7 +31,11 @@ const step = (
 describe("estimateStep: defaults", () => {
   test("a fixed step uses its documented constant", () => {
     const e = estimateStep(step("stop", false), [], 10 * 1024 * MIB).estimate;
-    assert.deepEqual(e, { ...DEFAULT_STEP_SECONDS.stop, source: "default", runs: 0 });
+    assert.deepEqual(e, {
+      ...DEFAULT_STEP_SECONDS.stop,
+      source: "default",
+      runs: 0,
+    });
   });
   test("a database step adds the per-MiB cost", () => {
     const e = estimateStep(step("backup", true), [], 1000 * MIB).estimate;
@@ -164,7 +168,10 @@ describe("summarizeDowntime", () => {
   });
   test("no measurements: defaults", () => {
     const d = summarizeDowntime(
-      [step("stop", false)].map((s) => ({ ...s, ...estimateStep(s, [], undefined) })),
+      [step("stop", false)].map((s) => ({
+        ...s,
+        ...estimateStep(s, [], undefined),
+      })),
     );
     assert.equal(d.source, "defaults");
     assert.equal(d.runs, 0);
@@ -246,13 +253,24 @@ describe("installDowntime: the first upgrade from what the install measured", ()
     installSpanSeconds: 9.7,
   };
 
-  test("span + one client call for the backup + the dump of the whole database", () => {
+  test("span + the client calls the install did not make + the dump of the whole database", () => {
     const d = installDowntime(down, [install], 8 * MIB)!;
     const backupRate = DEFAULT_SECONDS_PER_MIB.backup!.expectedSeconds;
+    // backup: list + pg_dump = 2 calls of 0.98 s (it took 0.88 s); up: 3 calls (it took 2.8 s).
+    const expected = 9.7 + (2 * 0.98 + backupRate * 8 - 0.88) + (3 * 0.98 - 2.8);
     assert.equal(d.source, "install");
     assert.equal(d.runs, 1);
-    assert.equal(d.expectedSeconds, Math.ceil((9.7 + 0.98 + backupRate * 8) * 10 - 1e-9) / 10);
+    assert.equal(d.expectedSeconds, Math.ceil(expected * 10 - 1e-9) / 10);
     assert.ok(d.lowSeconds < d.expectedSeconds && d.expectedSeconds < d.highSeconds);
+  });
+
+  test("an adopted database (up only listed it) costs the upgrade's three calls", () => {
+    const adopted: PastRun = {
+      ...install,
+      steps: install.steps.map((s) => (s.name === "migrations-up" ? { ...s, seconds: 1 } : s)),
+    };
+    const gap = installDowntime(down, [adopted], 8 * MIB)!.expectedSeconds - 9.7;
+    assert.ok(gap > 3 * 0.98 - 1, `${gap}`);
   });
 
   test("grows with the database beyond the install's size, never shrinks", () => {
