@@ -29,6 +29,7 @@ import { runnerCommand, runnerDir } from "./runnerCommand";
 import { runnerBundleProblem } from "./runnerBundle";
 import {
   migrationDbTimeout,
+  PastRun,
   Plan,
   planChange,
   PlanError,
@@ -402,7 +403,7 @@ function planOrFail(
       },
       allowSmallerCluster: cfg.capacity.allowSmallerCluster,
       backups,
-      history,
+      history: pastRuns(history),
       databaseBytes: d?.databaseBytes ?? history.at(-1)?.databaseBytes,
       maintenanceWindows: cfg.maintenanceWindows,
       now: args.now ?? new Date(),
@@ -583,6 +584,49 @@ type HostsConfig = Extract<ResolvedConfig, { runtime: "hosts" }>["hosts"];
 /** Reads the `KONG_GW_REPORT` line the verify step prints (components/contract/report.ts). */
 export const parseReport = decodeReport;
 
+/**
+ * What a change's report adds to `deployment.history` for the next estimate: an upgrade's steps
+ * and outage; an install's steps and the span from its `stop` to its first ready node (the first
+ * upgrade's estimate starts from it, components/plan/fromInstall.ts). Rollbacks add nothing.
+ */
+function historyEntry(report: UpgradeReport): (PastRunRecord & PastRun) | undefined {
+  const steps = report.steps.map((s) => ({ name: s.name, seconds: s.seconds }));
+  const bytes = report.databaseBytes !== undefined ? { databaseBytes: report.databaseBytes } : {};
+  if (report.kind === "upgrade") {
+    return { steps, downtimeSeconds: report.downtimeSeconds, ...bytes };
+  }
+  const stopEnd = report.steps.find((s) => s.name === "stop")?.finishedAt;
+  if (report.kind !== "install" || report.outcome !== "succeeded" || !stopEnd) {
+    return undefined;
+  }
+  const ready = report.firstReadyAt;
+  const span = ready ? (Date.parse(ready) - Date.parse(stopEnd)) / 1000 : undefined;
+  return {
+    kind: "install",
+    steps,
+    ...bytes,
+    ...(span !== undefined && Number.isFinite(span) && span >= 0
+      ? { installSpanSeconds: Math.round(span * 1000) / 1000 }
+      : {}),
+  };
+}
+
+/** `deployment.history` as recorded (by {@link historyEntry}), in the planner's terms. */
+function pastRuns(history: readonly PastRunRecord[]): PastRun[] {
+  return history.map((r) => {
+    const extra = r as PastRunRecord & { kind?: unknown; installSpanSeconds?: unknown };
+    return {
+      steps: r.steps,
+      ...(r.databaseBytes !== undefined ? { databaseBytes: r.databaseBytes } : {}),
+      ...(r.downtimeSeconds !== undefined ? { downtimeSeconds: r.downtimeSeconds } : {}),
+      ...(extra.kind === "install" ? { kind: "install" as const } : {}),
+      ...(typeof extra.installSpanSeconds === "number"
+        ? { installSpanSeconds: extra.installSpanSeconds }
+        : {}),
+    };
+  });
+}
+
 /** The `deployment` output: the chain that produced this cluster and the measured history. */
 function nextDeployment(
   cfg: ResolvedConfig,
@@ -592,12 +636,9 @@ function nextDeployment(
 ): DeployedState {
   const sameChain = previous && JSON.stringify(previous.chain) === JSON.stringify(chain);
   const history: PastRunRecord[] = [...(previous?.history ?? [])];
-  if (!sameChain && report && report.kind === "upgrade") {
-    history.push({
-      steps: report.steps.map((s) => ({ name: s.name, seconds: s.seconds })),
-      downtimeSeconds: report.downtimeSeconds,
-      ...(report.databaseBytes !== undefined ? { databaseBytes: report.databaseBytes } : {}),
-    });
+  const measured = sameChain || !report ? undefined : historyEntry(report);
+  if (measured) {
+    history.push(measured);
   }
   const databaseBytes = sameChain
     ? previous?.databaseBytes

@@ -25,6 +25,11 @@ export interface UpgradeReport {
   readonly downtimeSeconds: number;
   /** When the outage began (first old node stopped serving) and ended (first new node ready). */
   readonly outage?: { startedAt: string; endedAt: string };
+  /**
+   * When the first new node answered ready. An install has no outage, but the time from its
+   * `stop` step to this moment is what the first upgrade's estimate starts from.
+   */
+  readonly firstReadyAt?: string;
   readonly databaseBytes?: number;
   /** The backup this change took (a rollback's: the database as the newer version left it). */
   readonly backup?: { id: string; path: string; sha256: string; bytes: number };
@@ -75,6 +80,7 @@ const upgradeReportSchema = z.object({
   ),
   downtimeSeconds: z.number(),
   outage: z.object({ startedAt: z.string(), endedAt: z.string() }).optional(),
+  firstReadyAt: z.string().optional(),
   databaseBytes: z.number().optional(),
   backup: fileRef.optional(),
   restored: fileRef.optional(),

@@ -42,7 +42,21 @@ export interface PastRun {
    * it includes the time between steps and ends at the first ready node, as users see it.
    */
   readonly downtimeSeconds?: number;
+  /**
+   * `install`: the stack's fresh install. It ran the upgrade's chain with less to do in two
+   * steps (no node to stop, an empty database not backed up), so those two of its steps never
+   * stand for an upgrade's; the rest do. @default "upgrade"
+   */
+  readonly kind?: "install" | "upgrade";
+  /**
+   * Installs: seconds from the end of `stop` to the first node answering ready — the stretch an
+   * upgrade's outage covers (hand-offs, migrations, start) minus the work the install skipped.
+   */
+  readonly installSpanSeconds?: number;
 }
+
+/** Steps an install runs with less to do than an upgrade: its numbers never stand for one. */
+export const INSTALL_UNLIKE_UPGRADE: readonly StepName[] = ["stop", "backup"];
 
 const range = (
   lowSeconds: number,
@@ -117,6 +131,13 @@ export function validateHistory(history: readonly PastRun[]): void {
           `(0 or more) or leave it out`,
       );
     }
+    const span = run.installSpanSeconds;
+    if (span !== undefined && !(Number.isFinite(span) && span >= 0)) {
+      throw new PlanError(
+        "input",
+        `history[${i}].installSpanSeconds ${span} is not a duration; give measured seconds (0 or more) or leave it out`,
+      );
+    }
     const down = run.downtimeSeconds;
     if (down !== undefined && !(Number.isFinite(down) && down >= 0)) {
       throw new PlanError(
@@ -147,7 +168,8 @@ export function validateBytes(bytes: number | undefined, setting: string): void 
   }
 }
 
-function median(values: number[]): number {
+/** The median of a non-empty list. */
+export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
   const upper = sorted[mid] as number;
@@ -183,6 +205,9 @@ function scaleRun(
 function samples(history: readonly PastRun[], name: StepName): Map<number, number> {
   const found = new Map<number, number>();
   history.forEach((run, i) => {
+    if (run.kind === "install" && INSTALL_UNLIKE_UPGRADE.includes(name)) {
+      return;
+    }
     for (const s of run.steps) {
       if (s.name === name) {
         found.set(i, (found.get(i) ?? 0) + s.seconds);
@@ -252,8 +277,11 @@ export function estimateStep(
 
 /** The downtime of a plan: the steps with the gateway down, and where their numbers came from. */
 export interface DowntimeEstimate extends DurationRange {
-  /** `measured` when at least one step in the window was measured before; else `defaults`. */
-  readonly source: "measured" | "defaults";
+  /**
+   * `measured`: earlier upgrades measured it; `install`: from what the stack's install measured
+   * (no upgrade yet); `defaults`: nothing measured.
+   */
+  readonly source: "measured" | "install" | "defaults";
   /** How many earlier runs contributed measurements to the window. */
   readonly runs: number;
   /** The steps inside the window, in order. */
@@ -282,7 +310,7 @@ export function summarizeDowntime(
 }
 
 /** Rounds up to a tenth of a second: small outages stay visible, and the estimate stays monotone. */
-const tenths = (seconds: number): number => Math.ceil(seconds * 10 - 1e-9) / 10;
+export const tenths = (seconds: number): number => Math.ceil(seconds * 10 - 1e-9) / 10;
 
 /**
  * The downtime from earlier runs' measured outages, each grown by what its database-scaled steps

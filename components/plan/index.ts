@@ -37,7 +37,9 @@ export {
   MIN_MIB_FOR_MEASURED_RATE,
   summarizeDowntime,
   measuredDowntime,
+  INSTALL_UNLIKE_UPGRADE,
 } from "./estimate";
+export { installDowntime } from "./fromInstall";
 export type {
   DowntimeEstimate,
   DurationRange,

@@ -17,6 +17,7 @@ import {
   validateHistory,
 } from "./estimate";
 import { MigrationSet, migrationsFor, PluginsSetting } from "./migrations";
+import { installDowntime } from "./fromInstall";
 import { assertKnownVersion, checkHop, HopKind } from "./paths";
 import { BackupRecord, downgradeRefusal, findRollbackBackup, validateBackups } from "./rollback";
 import { installSteps, rollbackSteps, StepContext, StepSkeleton, upgradeSteps } from "./steps";
@@ -180,7 +181,9 @@ export function planChange(req: PlanRequest): Plan {
     ...(d.hop === undefined ? {} : { hop: d.hop }),
     steps,
     downtime:
-      measuredDowntime(estimated, history, req.databaseBytes) ?? summarizeDowntime(estimated),
+      measuredDowntime(estimated, history, req.databaseBytes) ??
+      installDowntime(estimated, history, req.databaseBytes) ??
+      summarizeDowntime(estimated),
     duration: {
       lowSeconds: sum("lowSeconds"),
       expectedSeconds: sum("expectedSeconds"),

@@ -96,8 +96,10 @@ function downtimeLine(plan: Plan): string {
   const source =
     d.source === "defaults"
       ? "defaults"
-      : `measured in ${d.runs} earlier ${d.runs === 1 ? "upgrade" : "upgrades"}` +
-        (d.defaultedSteps.length > 0 ? ` (defaults for ${d.defaultedSteps.join(", ")})` : "");
+      : d.source === "install"
+        ? "measured by this stack's install (its stop → first ready node, plus the backup and data it did not have)"
+        : `measured in ${d.runs} earlier ${d.runs === 1 ? "upgrade" : "upgrades"}` +
+          (d.defaultedSteps.length > 0 ? ` (defaults for ${d.defaultedSteps.join(", ")})` : "");
   return `Estimated downtime (${d.steps.join(" → ")}): ${formatRange(d)}; numbers: ${source}`;
 }
 

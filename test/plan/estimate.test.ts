@@ -10,6 +10,7 @@ import {
   StepSkeleton,
   measuredDowntime,
   summarizeDowntime,
+  installDowntime,
 } from "../../components/plan";
 
 const MIB = 1024 * 1024;
@@ -30,7 +31,11 @@ const step = (
 describe("estimateStep: defaults", () => {
   test("a fixed step uses its documented constant", () => {
     const e = estimateStep(step("stop", false), [], 10 * 1024 * MIB).estimate;
-    assert.deepEqual(e, { ...DEFAULT_STEP_SECONDS.stop, source: "default", runs: 0 });
+    assert.deepEqual(e, {
+      ...DEFAULT_STEP_SECONDS.stop,
+      source: "default",
+      runs: 0,
+    });
   });
   test("a database step adds the per-MiB cost", () => {
     const e = estimateStep(step("backup", true), [], 1000 * MIB).estimate;
@@ -163,7 +168,10 @@ describe("summarizeDowntime", () => {
   });
   test("no measurements: defaults", () => {
     const d = summarizeDowntime(
-      [step("stop", false)].map((s) => ({ ...s, ...estimateStep(s, [], undefined) })),
+      [step("stop", false)].map((s) => ({
+        ...s,
+        ...estimateStep(s, [], undefined),
+      })),
     );
     assert.equal(d.source, "defaults");
     assert.equal(d.runs, 0);
@@ -214,5 +222,78 @@ describe("measuredDowntime", () => {
     assert.equal(small.expectedSeconds, 2);
     assert.equal(big.expectedSeconds, 11, "backup at 1 s per 100 MiB grows by 9 s");
     assert.equal(smaller.expectedSeconds, 2);
+  });
+});
+
+describe("installDowntime: the first upgrade from what the install measured", () => {
+  const down = (["stop", "backup", "migrations-up", "migrations-finish", "start"] as const).map(
+    (n) => ({
+      ...step(n, n === "backup" || n.startsWith("migrations")),
+      estimate: {
+        lowSeconds: 1,
+        expectedSeconds: 1,
+        highSeconds: 1,
+        source: "default" as const,
+        runs: 0,
+      },
+      runIndices: [],
+    }),
+  );
+  // The install of test/e2e/preview.test.ts's stack, as it measured on this machine.
+  const install: PastRun = {
+    kind: "install",
+    steps: [
+      { name: "stop", seconds: 0.04 },
+      { name: "backup", seconds: 0.88 },
+      { name: "migrations-up", seconds: 2.8 },
+      { name: "migrations-finish", seconds: 0.98 },
+      { name: "start", seconds: 4.86 },
+    ],
+    databaseBytes: 8 * MIB,
+    installSpanSeconds: 9.7,
+  };
+
+  test("span + the client calls the install did not make + the dump of the whole database", () => {
+    const d = installDowntime(down, [install], 8 * MIB)!;
+    const backupRate = DEFAULT_SECONDS_PER_MIB.backup!.expectedSeconds;
+    // backup: list + pg_dump = 2 calls of 0.98 s (it took 0.88 s); up: 3 calls (it took 2.8 s).
+    const expected = 9.7 + (2 * 0.98 + backupRate * 8 - 0.88) + (3 * 0.98 - 2.8);
+    assert.equal(d.source, "install");
+    assert.equal(d.runs, 1);
+    assert.equal(d.expectedSeconds, Math.ceil(expected * 10 - 1e-9) / 10);
+    assert.ok(d.lowSeconds < d.expectedSeconds && d.expectedSeconds < d.highSeconds);
+  });
+
+  test("an adopted database (up only listed it) costs the upgrade's three calls", () => {
+    const adopted: PastRun = {
+      ...install,
+      steps: install.steps.map((s) => (s.name === "migrations-up" ? { ...s, seconds: 1 } : s)),
+    };
+    const gap = installDowntime(down, [adopted], 8 * MIB)!.expectedSeconds - 9.7;
+    assert.ok(gap > 3 * 0.98 - 1, `${gap}`);
+  });
+
+  test("grows with the database beyond the install's size, never shrinks", () => {
+    const at = (mib: number) => installDowntime(down, [install], mib * MIB)!.expectedSeconds;
+    assert.ok(at(1) <= at(8) && at(8) < at(100) && at(100) < at(1000));
+  });
+
+  test("earlier upgrades win; without an install's span, the defaults stay", () => {
+    assert.equal(
+      installDowntime(down, [{ ...install, installSpanSeconds: undefined }], 0),
+      undefined,
+    );
+    assert.equal(installDowntime(down, [{ ...install, kind: undefined }], 0), undefined);
+    const restore = [...down, { ...down[0]!, name: "restore" as const }];
+    assert.equal(installDowntime(restore, [install], 0), undefined, "a rollback's restore");
+  });
+
+  test("the install's stop and backup never stand for an upgrade's; its start does", () => {
+    const stop = estimateStep(step("stop", false), [install], 8 * MIB).estimate;
+    assert.equal(stop.source, "default");
+    const backup = estimateStep(step("backup", true), [install], 8 * MIB).estimate;
+    assert.equal(backup.source, "default");
+    const start = estimateStep(step("start", false), [install], 8 * MIB).estimate;
+    assert.deepEqual([start.source, start.expectedSeconds], ["measured", 5]);
   });
 });

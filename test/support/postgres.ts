@@ -80,6 +80,31 @@ export async function freePort(): Promise<number> {
   throw new Error("freePort: no free run of ports found between 10000 and 20000");
 }
 
+/**
+ * A reserved run of at least `ports` consecutive free ports (a multiple of 30, as {@link freePort}
+ * hands them out), for clusters whose nodes listen at base+10i for more than 3 nodes.
+ */
+export async function freePortRun(ports: number): Promise<number> {
+  const runs = Math.ceil(ports / PORT_SPAN);
+  const slots = Math.floor(10000 / PORT_SPAN);
+  const start = Math.floor(Math.random() * slots);
+  for (let i = 0; i + runs <= slots; i++) {
+    const first = (start + i) % (slots - runs + 1);
+    const taken: number[] = [];
+    for (let k = 0; k < runs; k++) {
+      if (held.has(first + k) || !reserve(first + k)) {
+        break;
+      }
+      held.add(first + k);
+      taken.push(first + k);
+    }
+    if (taken.length === runs && (await allFree(10000 + first * PORT_SPAN, runs * PORT_SPAN))) {
+      return 10000 + first * PORT_SPAN;
+    }
+  }
+  throw new Error(`freePortRun: no free run of ${ports} ports found between 10000 and 20000`);
+}
+
 /** How many consecutive ports {@link freePort} checks. */
 const PORT_SPAN = 30;
 

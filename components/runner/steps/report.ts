@@ -62,6 +62,7 @@ export function buildReport(spec: StepSpec, outcome: UpgradeReport["outcome"]): 
     steps: foldStarts(list),
     downtimeSeconds: firstStop && firstReady ? seconds(firstStop, firstReady) : 0,
     ...(firstStop && firstReady ? { outage: { startedAt: firstStop, endedAt: firstReady } } : {}),
+    ...(firstReady ? { firstReadyAt: firstReady } : {}),
     databaseBytes:
       typeof preflight?.details?.databaseBytes === "number"
         ? preflight.details.databaseBytes

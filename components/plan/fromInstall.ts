@@ -1,0 +1,113 @@
+/**
+ * The first upgrade's downtime from what the stack's install measured, when no upgrade has run
+ * yet. The install runs the upgrade's own chain on the same host, database and runtime: the same
+ * command resources handing over to each other, `kong migrations list`/`bootstrap`/`list` where
+ * the upgrade runs `list`/`up`/`list`, the same nodes starting and answering `/status/ready`. So
+ * the stretch from the end of its `stop` to its first ready node is the upgrade's outage minus
+ * what the install had no work for:
+ *
+ * - client calls: where the install made fewer than the upgrade will (an empty database is not
+ *   dumped; an adopted, already bootstrapped one is only listed, not migrated), each missing
+ *   call costs what one took in the install (its `migrations-finish`: a single `list`);
+ * - data: the dump reads the whole database, at the default seconds per MiB;
+ * - stopping: the outage begins when the first old node stops answering, at the end of `stop`.
+ *
+ * The defaults alone (components/plan/estimate.ts) are sized for real Kong on an unknown machine
+ * and say ~57 s where the stand-in measures a few; this is within ±30 % of the first upgrade's
+ * measured outage (test/e2e/preview.test.ts). Pure: no clock, no I/O; monotone in the size.
+ */
+import {
+  DEFAULT_SECONDS_PER_MIB,
+  DowntimeEstimate,
+  EstimatedStep,
+  MEASURED_HIGH_FACTOR,
+  MEASURED_LOW_FACTOR,
+  median,
+  PastRun,
+  tenths,
+} from "./estimate";
+import { StepName, StepSkeleton } from "./steps";
+
+const MIB = 1024 * 1024;
+
+/** The steps whose outage an install's span stands for (an upgrade's; not a restore's). */
+const COVERED: ReadonlySet<StepName> = new Set<StepName>([
+  "stop",
+  "backup",
+  "migrations-up",
+  "migrations-finish",
+  "start",
+]);
+
+/**
+ * Client calls (`kong migrations list`, `up`, `pg_dump`, …) each outage step of an upgrade makes
+ * at least: backup `list` + `pg_dump -Fc` and its read-back; migrations-up `list` + `up` + `list`;
+ * migrations-finish `list`. An install may have made fewer: an empty database is not dumped, and
+ * an adopted, already bootstrapped one is not migrated (`list` only).
+ */
+const UPGRADE_CALLS: Readonly<Partial<Record<StepName, number>>> = {
+  backup: 2,
+  "migrations-up": 3,
+  "migrations-finish": 1,
+};
+
+/** What one install says the upgrade's outage will be, at `databaseBytes`. */
+function fromOneInstall(
+  run: PastRun & { installSpanSeconds: number },
+  down: readonly StepSkeleton[],
+  databaseBytes: number | undefined,
+): number {
+  const runMib = (run.databaseBytes ?? 0) / MIB;
+  const mib = databaseBytes === undefined ? runMib : databaseBytes / MIB;
+  const rate = (step: StepName) => DEFAULT_SECONDS_PER_MIB[step]?.expectedSeconds ?? 0;
+  const took = (step: StepName) =>
+    run.steps.filter((s) => s.name === step).reduce((total, s) => total + s.seconds, 0);
+  // One client call on this machine: the install's finish is a single `list` of a database
+  // that is up to date (freshly bootstrapped or adopted).
+  const call = took("migrations-finish");
+  let total = run.installSpanSeconds;
+  for (const s of down) {
+    const calls = UPGRADE_CALLS[s.name];
+    if (calls === undefined) {
+      continue; // stop: its work ends as the outage begins; start: the same work as the install's
+    }
+    // The dump reads the whole database; migrations only the rows the install did not have.
+    const data = s.name === "backup" ? mib : Math.max(0, mib - runMib);
+    const needs =
+      Math.max(took(s.name), calls * call) + (s.scalesWithDatabase ? rate(s.name) * data : 0);
+    total += needs - took(s.name);
+  }
+  return total;
+}
+
+/**
+ * The downtime from the installs in `history`; undefined when none recorded its span or the
+ * downtime has steps an install does not stand for (a rollback's restore).
+ */
+export function installDowntime(
+  steps: readonly (StepSkeleton & EstimatedStep)[],
+  history: readonly PastRun[],
+  databaseBytes: number | undefined,
+): DowntimeEstimate | undefined {
+  const down = steps.filter((s) => s.gatewayDown);
+  if (down.length === 0 || down.some((s) => !COVERED.has(s.name))) {
+    return undefined;
+  }
+  const installs = history.filter(
+    (r): r is PastRun & { installSpanSeconds: number } =>
+      r.kind === "install" && typeof r.installSpanSeconds === "number",
+  );
+  if (installs.length === 0) {
+    return undefined;
+  }
+  const each = installs.map((r) => fromOneInstall(r, down, databaseBytes));
+  return {
+    lowSeconds: tenths(Math.min(...each) * MEASURED_LOW_FACTOR),
+    expectedSeconds: tenths(median(each)),
+    highSeconds: tenths(Math.max(...each) * MEASURED_HIGH_FACTOR),
+    source: "install",
+    runs: installs.length,
+    steps: down.map((s) => s.name),
+    defaultedSteps: [],
+  };
+}
