@@ -27,6 +27,10 @@ export interface PastRunRecord {
   readonly databaseBytes?: number;
   /** The outage the run measured. */
   readonly downtimeSeconds?: number;
+  /** `install` for the install's entry (an upgrade's has none: the records before it had none). */
+  readonly kind?: "install";
+  /** An install's span from its `stop` to its first ready node (components/plan/fromInstall.ts). */
+  readonly installSpanSeconds?: number;
 }
 
 /** What the stack exports as `deployment` and reads back through a StackReference to itself. */

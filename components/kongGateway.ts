@@ -614,7 +614,8 @@ function historyEntry(report: UpgradeReport): (PastRunRecord & PastRun) | undefi
 /** `deployment.history` as recorded (by {@link historyEntry}), in the planner's terms. */
 function pastRuns(history: readonly PastRunRecord[]): PastRun[] {
   return history.map((r) => {
-    const extra = r as PastRunRecord & { kind?: unknown; installSpanSeconds?: unknown };
+    // Read back from the stack's output: checked, not trusted.
+    const extra = r as { kind?: unknown; installSpanSeconds?: unknown };
     return {
       steps: r.steps,
       ...(r.databaseBytes !== undefined ? { databaseBytes: r.databaseBytes } : {}),
