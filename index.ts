@@ -75,6 +75,8 @@ async function program() {
     timeouts: config.getObject<TimeoutArgs>("timeouts"),
     maintenanceWindows: config.getObject<string[]>("maintenanceWindow"),
     automaticRollback: config.getBoolean("automaticRollback"),
+    strategy: config.get("strategy") || undefined,
+    allowMixedVersions: config.getBoolean("allowMixedVersions"),
     databasePassword: configured ?? pulumi.secret(LOCAL_DEFAULT_PASSWORD),
     databaseAdminPassword: config.get("dbAdminPassword")
       ? config.requireSecret("dbAdminPassword")

@@ -7,7 +7,7 @@
 import { join } from "node:path";
 import { fillTemplate, ResolvedConfig } from "./config";
 import type { SettingsSnapshot } from "./settings";
-import { chainResources } from "./contract/steps";
+import { chainResources, Strategy } from "./contract/steps";
 import { NodeSpec, RuntimeSpec, StepSpec } from "./steps/spec";
 
 /** What a chain does; recorded in the stack's `deployment` output. */
@@ -60,7 +60,12 @@ export interface DeployedState {
 export type ChainSettings = Pick<
   StepSpec,
   "backup" | "probe" | "maintenanceWindows" | "automaticRollback" | "allowSmallerCluster"
-> & { readonly dbTimeoutSeconds: number; readonly lockTimeoutSeconds: number };
+> & {
+  readonly dbTimeoutSeconds: number;
+  readonly lockTimeoutSeconds: number;
+  /** The chain's strategy; absent: `in-place` (and on stacks deployed before strategies). */
+  readonly strategy?: Strategy;
+};
 
 /** The chain-level settings of a spec. */
 export function chainSettingsOf(spec: StepSpec): ChainSettings {
@@ -72,6 +77,7 @@ export function chainSettingsOf(spec: StepSpec): ChainSettings {
     allowSmallerCluster: spec.allowSmallerCluster,
     dbTimeoutSeconds: spec.timeouts.dbTimeoutSeconds,
     lockTimeoutSeconds: spec.timeouts.lockTimeoutSeconds,
+    ...(spec.strategy ? { strategy: spec.strategy } : {}),
   };
 }
 
@@ -84,6 +90,8 @@ export function chainSettingsOf(spec: StepSpec): ChainSettings {
 export function withChainSettings(spec: StepSpec, frozen: ChainSettings): StepSpec {
   return {
     ...spec,
+    // The chain's own (undefined: `in-place`, which the spec's text leaves out).
+    strategy: frozen.strategy,
     backup: { ...spec.backup, ...frozen.backup },
     probe: { ...spec.probe, ...frozen.probe },
     maintenanceWindows: frozen.maintenanceWindows,
@@ -297,6 +305,8 @@ export function stepSpec(cfg: ResolvedConfig, cluster: string, chain: ChainDecis
       retention: cfg.backup.retention,
       minFreeBytes: cfg.backup.minFreeMb * 1024 * 1024,
     },
+    // Only an upgrade has a strategy; `in-place` is left out (see StepSpec.strategy).
+    ...(chain.kind === "upgrade" && cfg.strategy !== "in-place" ? { strategy: cfg.strategy } : {}),
     automaticRollback: cfg.automaticRollback,
     ...(chain.restoreBackupId ? { restoreBackupId: chain.restoreBackupId } : {}),
     maintenanceWindows: cfg.maintenanceWindows,
@@ -307,6 +317,9 @@ export function stepSpec(cfg: ResolvedConfig, cluster: string, chain: ChainDecis
 }
 
 /** The step resources of a chain, in dependency order (node starts sit between them). */
-export function chainSteps(kind: ChainDecision["kind"]): { before: string[]; after: string[] } {
-  return chainResources(kind);
+export function chainSteps(
+  kind: ChainDecision["kind"],
+  strategy: Strategy = "in-place",
+): { before: string[]; after: string[] } {
+  return chainResources(kind, strategy);
 }

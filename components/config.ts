@@ -5,7 +5,7 @@
 import { accessSync, constants, existsSync, statSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 
-import { LIMITED_STEPS } from "./contract/steps";
+import { LIMITED_STEPS, STRATEGIES, Strategy } from "./contract/steps";
 
 export { fillTemplate, parseBastion } from "./contract/templates";
 
@@ -167,6 +167,10 @@ export interface ResolvedConfig {
   readonly timeouts: Required<TimeoutArgs>;
   readonly maintenanceWindows: string[];
   readonly automaticRollback: boolean;
+  /** How an upgrade replaces the old nodes (components/contract/steps.ts `Strategy`). */
+  readonly strategy: Strategy;
+  /** Let `rolling` run two minor versions side by side (Kong recommends patch versions only). */
+  readonly allowMixedVersions: boolean;
 }
 
 /** The plain (non-Output) settings of a KongGateway. */
@@ -186,6 +190,17 @@ export interface PlainSettings {
   readonly timeouts?: TimeoutArgs;
   readonly maintenanceWindows?: string[];
   readonly automaticRollback?: boolean;
+  /**
+   * How an upgrade replaces the old nodes: `in-place` (stop, back up, migrate, start), `prepared`
+   * (back up and migrate while the old nodes serve; down only for stop + start) or `rolling`
+   * (one node at a time; needs 2 or more nodes). @default "in-place"
+   */
+  readonly strategy?: string;
+  /**
+   * Allow `rolling` on a minor hop, where two minor versions serve side by side for a while
+   * (Kong recommends mixed versions only between patch versions). @default false
+   */
+  readonly allowMixedVersions?: boolean;
 }
 
 const fail = (setting: string, value: unknown, why: string, fix: string): never => {
@@ -327,7 +342,35 @@ export function withDefaults(s: PlainSettings, root: string, stack: string): Res
     },
     maintenanceWindows: s.maintenanceWindows ?? [],
     automaticRollback: s.automaticRollback ?? true,
+    strategy: resolveStrategy(s.strategy, nodes),
+    allowMixedVersions: s.allowMixedVersions ?? false,
   };
+}
+
+/**
+ * The configured strategy, refused when unknown or when `rolling` has a single node to roll
+ * (replacing it would be an outage, which `rolling` promises not to have). Whether the hop allows
+ * `rolling` is the planner's (components/plan/plan.ts), which knows the deployed version.
+ */
+function resolveStrategy(value: string | undefined, nodes: number): Strategy {
+  const strategy = value ?? "in-place";
+  if (!(STRATEGIES as readonly string[]).includes(strategy)) {
+    fail(
+      "strategy",
+      strategy,
+      "is not an upgrade strategy",
+      `use ${STRATEGIES.map((x) => `"${x}"`).join(", ")}: pulumi config set kong-gateway:strategy prepared`,
+    );
+  }
+  if (strategy === "rolling" && nodes < 2) {
+    fail(
+      "strategy",
+      strategy,
+      `needs 2 or more nodes to replace one at a time, but kong-gateway:nodes is ${nodes}`,
+      "set kong-gateway:nodes to 2 or more, or use kong-gateway:strategy prepared (down only while the node stops and starts)",
+    );
+  }
+  return strategy as Strategy;
 }
 
 /**
@@ -596,6 +639,8 @@ export const SETTING_KEYS: Readonly<Record<string, readonly string[] | null>> = 
   backup: ["dir", "verify", "retention", "minFreeMb"],
   maintenanceWindow: null,
   automaticRollback: null,
+  strategy: null,
+  allowMixedVersions: null,
   stateDir: null,
   local: ["kongBinary", "install", "basePort", "adminAddress"],
   hosts: [

@@ -181,7 +181,7 @@ export class KongGateway extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    const report = pulumi.unsecret(upgrade.verify.stdout).apply(parseReport);
+    const report = pulumi.unsecret(upgrade.reporting.stdout).apply(parseReport);
     this.version = cfg.version;
     this.proxyUrls = upgrade.cluster.proxyUrls;
     this.adminUrls = upgrade.cluster.adminUrls;
@@ -315,6 +315,8 @@ function planOrFail(
       maintenanceWindows: cfg.maintenanceWindows,
       now: args.now ?? new Date(),
       backupDir: cfg.backup.dir,
+      strategy: cfg.strategy,
+      allowMixedVersions: cfg.allowMixedVersions,
     });
   } catch (e) {
     throw new pulumi.ResourceError(settingMessage(e as Error), parent, true);
@@ -329,9 +331,11 @@ function settingMessage(e: Error): string {
       ? "kong-gateway:nodes / kong-gateway:capacity"
       : code === "window"
         ? "kong-gateway:maintenanceWindow"
-        : code === "input"
-          ? "kong-gateway"
-          : "kong-gateway:version";
+        : code === "strategy"
+          ? "kong-gateway:strategy"
+          : code === "input"
+            ? "kong-gateway"
+            : "kong-gateway:version";
   return `${setting} ${e.message.replace(/^(target|deployed)\.version: /, "")}`;
 }
 

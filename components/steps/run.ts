@@ -18,10 +18,10 @@ import { Worker } from "node:worker_threads";
 import { readManifest } from "./restore";
 import { buildReport, exportedCatalog } from "./report";
 import { automaticRollback } from "./rollback";
-import { rollsBackOnFailure, runnerSteps } from "../contract/steps";
+import { reportingStep, rollsBackOnFailure, runnerSteps } from "../contract/steps";
 import { encodeReport } from "../contract/report";
 import { runtimeFor } from "./runtime";
-import { parseSpec, SPEC_ENV, StepName, StepSpec } from "./spec";
+import { parseSpec, SPEC_ENV, StepName, StepSpec, strategyOf } from "./spec";
 import * as steps from "./steps";
 import { writeTimeline } from "./timeline";
 
@@ -194,7 +194,8 @@ async function main(argv: string[]): Promise<number> {
   }
   const step = command as keyof typeof WORK;
   const code = await runStep(spec, step, WORK[step]);
-  if (code === 0 && step === "verify") {
+  // The chain's last step reports the change (verify, or `finish` when it comes after verify).
+  if (code === 0 && step === reportingStep(spec.kind, strategyOf(spec))) {
     const report = {
       lastUpgrade: buildReport(spec, "succeeded"),
       backups: exportedCatalog(spec),
