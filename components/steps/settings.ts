@@ -4,6 +4,7 @@
  * A node's record (written before it started) holds the settings and password digest it runs
  * with; the spec holds the ones configured now.
  */
+import { reportingStep } from "../contract/steps";
 import { connect } from "node:net";
 import { targetNodes } from "./cluster";
 import { entries } from "./journal";
@@ -11,11 +12,12 @@ import { describeFailure, migrationState } from "./kong";
 import { NodeRecord, samePassword } from "./nodes";
 import { checkWindow } from "./policy";
 import type { NodeRuntime, StartResult } from "./nodeRuntime";
-import { StepSpec } from "./spec";
+import { StepSpec, strategyOf } from "./spec";
 
 /** Whether the chain that started these nodes completed (its `verify` succeeded). */
 export function chainCompleted(spec: StepSpec): boolean {
-  return entries(spec).some((e) => e.step === "verify" && e.ok);
+  const last = reportingStep(spec.kind, strategyOf(spec));
+  return entries(spec).some((e) => e.step === last && e.ok);
 }
 
 /** The stack settings behind the `KONG_*` settings, binary and password that differ. */

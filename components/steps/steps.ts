@@ -6,7 +6,7 @@
 import { BackupManifest, checkRoom, takeBackup } from "./backup";
 import { runningOthers, targetNodes } from "./cluster";
 import { databaseFacts, tableCounts, writeMark, WriteMark, writesSince } from "./db";
-import { attemptBackup, entries, record } from "./journal";
+import { attemptBackup, earlierAttemptMigrated, entries, record } from "./journal";
 import { describeFailure, migrationState } from "./kong";
 import { httpJson, httpStatus, isReady, sleep, watchUntilDown } from "./nodes";
 import { pgClientCheck } from "./pgclient";
@@ -67,6 +67,10 @@ export async function preflight(spec: StepSpec): Promise<StepDetails> {
       problems.push(
         `the database is not usable: ${describeFailure("kong migrations list", result)}`,
       );
+    } else if (state === "pending" && spec.kind === "upgrade" && earlierAttemptMigrated(spec)) {
+      // An earlier attempt of this change (prepared/rolling, rolled back before `finish`) ran
+      // `up`: these are its pending migrations, and this attempt finishes them.
+      facts.resumesMigratedDatabase = true;
     } else if (state === "pending") {
       problems.push(
         `the database still has pending migrations from an earlier upgrade; finish it first with the version that ran 'up' ('kong migrations finish'), then run pulumi up again`,
