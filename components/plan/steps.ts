@@ -176,6 +176,14 @@ export function upgradeSteps(c: StepContext, strategy: Strategy = "in-place"): S
           description: `replace the ${nodesOf(c.targetNodes, c.to)} one at a time: stop the ${from} node, start the ${c.to} node on its ports and wait until it reports ready; the others serve meanwhile`,
         }
       : {}),
+    ...(strategy === "in-place" && s.name === "migrations-up" && up > 0
+      ? {
+          description: s.description.replace(
+            "confirm with 'list'",
+            "confirm with the 'list' that 'finish' starts with",
+          ),
+        }
+      : {}),
     ...(strategy !== "in-place" && s.name === "migrations-finish"
       ? {
           description: `${s.description}; runs last, after ${c.to} is verified (a fresh backup first if configuration was written since the backup)`,

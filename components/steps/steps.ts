@@ -273,6 +273,19 @@ export async function migrationsUp(spec: StepSpec): Promise<StepDetails> {
     }
     if (/another node is performing database changes/.test(r.stdout + r.stderr)) {
       await sleep(1000);
+      continue;
+    }
+    // Exit 0 alone proves nothing (NOT_LEADER also exits 0, KONG.md §1), but the totals line is
+    // printed only by the process that ran the migrations. In an in-place upgrade `finish` comes
+    // next and reads `list` first (refusing "new"), so that `list` confirms this `up`: one `kong`
+    // call less inside the outage.
+    if (
+      sub === "up" &&
+      spec.kind === "upgrade" &&
+      strategyOf(spec) === "in-place" &&
+      /^\d+ migrations? processed$/m.test(r.stdout)
+    ) {
+      return { state: "migrated", ran: true, confirmedBy: "the list of migrations-finish" };
     }
   }
   throw new Error(
@@ -287,6 +300,11 @@ export async function migrationsFinish(spec: StepSpec): Promise<StepDetails> {
   const before = await migrationState(rt, t.dbTimeoutSeconds);
   if (before.state === "up-to-date") {
     return { state: "up-to-date", ran: false };
+  }
+  if (before.state === "new") {
+    throw new Error(
+      `kong migrations up (${spec.to}) did not leave the database migrated: 'kong migrations list' still shows new migrations (another node held the migrations lock?); nothing was finished`,
+    );
   }
   if (before.state !== "pending") {
     throw new Error(
