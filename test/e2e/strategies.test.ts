@@ -10,7 +10,8 @@
  * - `rolling` on a patch hop succeeds with no outage for a client that tries both nodes.
  */
 import assert from "node:assert/strict";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { dump, load } from "js-yaml";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { LocalWorkspace } from "@pulumi/pulumi/automation";
@@ -164,7 +165,11 @@ describe("upgrade strategies through the real engine", { timeout: 900_000 }, () 
 
   it("prepared: a failed verify restarts X without a restore; a write made through X during 'up' survives", async () => {
     delete env().KONG_SIM_FAIL_MIGRATION;
-    await ks.stack.setConfig("kong-gateway:probe", { value: '{"path":"/","expectStatus":[418]}' });
+    // An object setting, written into the stack file as a user would (YAML).
+    const file = join(ks.stack.workspace.workDir, "stacks", "Pulumi.strategies.yaml");
+    const doc = load(readFileSync(file, "utf8")) as { config: Record<string, unknown> };
+    doc.config["kong-gateway:probe"] = { path: "/", expectStatus: [418] };
+    writeFileSync(file, dump(doc));
     progress("strategies: prepared 3.5.0 → 3.6.1 failing in verify");
     const up = failingUp(ks);
     await untilBackedUp(ks, "upgrade-3.6.1-g2", up);
