@@ -66,6 +66,8 @@ async function program() {
     timeouts: config.getObject<TimeoutArgs>("timeouts"),
     maintenanceWindows: config.getObject<string[]>("maintenanceWindow"),
     automaticRollback: config.getBoolean("automaticRollback"),
+    strategy: (config.get("strategy") || undefined) as PlainSettings["strategy"],
+    allowMixedVersions: config.getBoolean("allowMixedVersions"),
   };
   // Checks that need the world and the plaintext secrets, before any resource exists.
   const problem = await worldProblem(settings, {

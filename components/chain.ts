@@ -7,7 +7,7 @@
 import { join } from "node:path";
 import { fillTemplate, ResolvedConfig } from "./config/config";
 import type { SettingsSnapshot } from "./config/changes";
-import { chainResources } from "./contract/steps";
+import { chainResources, Strategy } from "./contract/steps";
 import { NodeSpec, RuntimeSpec, StepSpec } from "./contract/spec";
 
 /** What a chain does; recorded in the stack's `deployment` output. */
@@ -64,7 +64,12 @@ export interface DeployedState {
 export type ChainSettings = Pick<
   StepSpec,
   "backup" | "probe" | "maintenanceWindows" | "automaticRollback" | "allowSmallerCluster"
-> & { readonly dbTimeoutSeconds: number; readonly lockTimeoutSeconds: number };
+> & {
+  readonly dbTimeoutSeconds: number;
+  readonly lockTimeoutSeconds: number;
+  /** The chain's strategy; absent: `in-place` (and on stacks deployed before strategies). */
+  readonly strategy?: Strategy;
+};
 
 /** The chain-level settings of a spec. */
 export function chainSettingsOf(spec: StepSpec): ChainSettings {
@@ -76,6 +81,7 @@ export function chainSettingsOf(spec: StepSpec): ChainSettings {
     allowSmallerCluster: spec.allowSmallerCluster,
     dbTimeoutSeconds: spec.timeouts.dbTimeoutSeconds,
     lockTimeoutSeconds: spec.timeouts.lockTimeoutSeconds,
+    ...(spec.strategy ? { strategy: spec.strategy } : {}),
   };
 }
 
@@ -88,6 +94,8 @@ export function chainSettingsOf(spec: StepSpec): ChainSettings {
 export function withChainSettings(spec: StepSpec, frozen: ChainSettings): StepSpec {
   return {
     ...spec,
+    // The chain's own (undefined: `in-place`, which the spec's text leaves out).
+    strategy: frozen.strategy,
     backup: { ...spec.backup, ...frozen.backup },
     probe: { ...spec.probe, ...frozen.probe },
     maintenanceWindows: frozen.maintenanceWindows,
@@ -304,6 +312,8 @@ export function stepSpec(cfg: ResolvedConfig, cluster: string, chain: ChainDecis
       retention: cfg.backup.retention,
       minFreeBytes: cfg.backup.minFreeMb * 1024 * 1024,
     },
+    // Only an upgrade has a strategy; `in-place` is left out (see StepSpec.strategy).
+    ...(chain.kind === "upgrade" && cfg.strategy !== "in-place" ? { strategy: cfg.strategy } : {}),
     automaticRollback: cfg.automaticRollback,
     ...(chain.restoreBackupId ? { restoreBackupId: chain.restoreBackupId } : {}),
     maintenanceWindows: cfg.maintenanceWindows,
@@ -314,6 +324,9 @@ export function stepSpec(cfg: ResolvedConfig, cluster: string, chain: ChainDecis
 }
 
 /** The step resources of a chain, in dependency order (node starts sit between them). */
-export function chainSteps(kind: ChainDecision["kind"]): { before: string[]; after: string[] } {
-  return chainResources(kind);
+export function chainSteps(
+  kind: ChainDecision["kind"],
+  strategy: Strategy = "in-place",
+): { before: string[]; after: string[] } {
+  return chainResources(kind, strategy);
 }

@@ -2,7 +2,8 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { chainSteps } from "./chain";
 import { runnerCommand, runnerEnvironment } from "./runnerCommand";
-import { StepSpec } from "./contract/spec";
+import { reportingStep } from "./contract/steps";
+import { StepSpec, strategyOf } from "./contract/spec";
 
 /** The target cluster as the chain needs it (a KongCluster, or a DockerCluster). */
 export interface TargetCluster {
@@ -32,9 +33,11 @@ export interface InPlaceUpgradeArgs {
 }
 
 /**
- * The chain of a change as command resources, each depending on the one before:
- * upgrade and install: preflight → stop → backup → migrations-up → migrations-finish → start
- * (the cluster's nodes) → verify; rollback: preflight → stop → backup → restore → start → verify.
+ * The chain of a change as command resources, each depending on the one before, in the step
+ * table's order (components/contract/steps.ts `chainOrder`): e.g. an `in-place` upgrade and an
+ * install: preflight → stop → backup → migrations-up → migrations-finish → start (the cluster's
+ * nodes) → verify; `prepared`: preflight → backup → migrations-up → stop → start → verify →
+ * migrations-finish; rollback: preflight → stop → backup → restore → start → verify.
  * Every step runs the step runner (components/runner), which checks the real state before acting,
  * times itself, and rolls the change back automatically when a step after `stop` fails. The chain is named by
  * its kind and target version and carries the attempt number in its triggers, so an aborted
@@ -44,14 +47,18 @@ export class InPlaceUpgrade extends pulumi.ComponentResource {
   /** The step resources in order, by step name. */
   public readonly steps: Record<string, command.local.Command>;
   public readonly cluster: TargetCluster;
-  /** The `verify` step; its stdout carries the upgrade report. */
-  public readonly verify: command.local.Command;
+  /**
+   * The chain's last step (`verify`; `migrations-finish` for `prepared` and `rolling`); its stdout
+   * carries the change's report.
+   */
+  public readonly reporting: command.local.Command;
   /** The settings check every node start depends on (see {@link createSettingsCheck}). */
   public readonly settings: command.local.Command;
 
   constructor(name: string, args: InPlaceUpgradeArgs, opts?: pulumi.ComponentResourceOptions) {
     super("kong-gateway:index:InPlaceUpgrade", name, {}, opts);
-    const { before, after } = chainSteps(args.spec.kind);
+    const strategy = strategyOf(args.spec);
+    const { before, after } = chainSteps(args.spec.kind, strategy);
     this.steps = {};
     this.settings = createSettingsCheck(name, args, this);
     let last: pulumi.Resource[] = [this.settings];
@@ -67,7 +74,7 @@ export class InPlaceUpgrade extends pulumi.ComponentResource {
       this.steps[step] = res;
       tail = [res];
     }
-    this.verify = this.steps["verify"]!;
+    this.reporting = this.steps[reportingStep(args.spec.kind, strategy)]!;
     this.registerOutputs({ steps: Object.keys(this.steps) });
   }
 }

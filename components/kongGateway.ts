@@ -183,7 +183,7 @@ export class KongGateway extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    const report = pulumi.unsecret(upgrade.verify.stdout).apply(parseReport);
+    const report = pulumi.unsecret(upgrade.reporting.stdout).apply(parseReport);
     this.version = cfg.version;
     this.proxyUrls = upgrade.cluster.proxyUrls;
     this.adminUrls = upgrade.cluster.adminUrls;
@@ -408,6 +408,8 @@ function planOrFail(
       maintenanceWindows: cfg.maintenanceWindows,
       now: args.now ?? new Date(),
       backupDir: cfg.backup.dir,
+      strategy: cfg.strategy,
+      allowMixedVersions: cfg.allowMixedVersions,
     });
   } catch (e) {
     throw new pulumi.ResourceError(settingMessage(e as Error), parent, true);
@@ -422,9 +424,11 @@ function settingMessage(e: Error): string {
       ? "kong-gateway:nodes / kong-gateway:capacity"
       : code === "window"
         ? "kong-gateway:maintenanceWindow"
-        : code === "input"
-          ? "kong-gateway"
-          : "kong-gateway:version";
+        : code === "strategy"
+          ? "kong-gateway:strategy"
+          : code === "input"
+            ? "kong-gateway"
+            : "kong-gateway:version";
   const text = e.message.replace(/^(target|deployed)\.version: /, "");
   // The planner's own wording may already start with the setting's name ("version 3.5.0 → 3.4.0").
   return `${setting} ${setting.endsWith(":version") ? text.replace(/^version /, "") : text}`;

@@ -58,6 +58,8 @@ export function settingsSnapshot(cfg: ResolvedConfig): SettingsSnapshot {
   put("timeouts", cfg.timeouts);
   put("maintenanceWindow", cfg.maintenanceWindows);
   put("automaticRollback", cfg.automaticRollback);
+  put("strategy", cfg.strategy);
+  put("allowMixedVersions", cfg.allowMixedVersions);
   return out;
 }
 
@@ -176,6 +178,8 @@ export const SETTING_IMPACTS: ReadonlyArray<readonly [string, Rule]> = [
     { impact: "none", why: "checked before the next change that takes the gateway down" },
   ],
   ["automaticRollback", { impact: "none", why: "applies to the next change" }],
+  ["strategy", { impact: "none", why: "how the next upgrade replaces the nodes" }],
+  ["allowMixedVersions", { impact: "none", why: "checked by the next rolling upgrade" }],
 ];
 
 function ruleFor(setting: string): Rule {

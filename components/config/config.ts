@@ -5,7 +5,7 @@
 import { accessSync, constants, existsSync, statSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 
-import { LIMITED_STEPS } from "../contract/steps";
+import { LIMITED_STEPS, STRATEGIES, Strategy } from "../contract/steps";
 import { bundledLater } from "../plan";
 
 export { fillTemplate, parseBastion } from "../contract/templates";
@@ -174,6 +174,10 @@ interface ResolvedCommon {
   readonly timeouts: Required<TimeoutArgs>;
   readonly maintenanceWindows: string[];
   readonly automaticRollback: boolean;
+  /** How an upgrade replaces the old nodes (components/contract/steps.ts `Strategy`). */
+  readonly strategy: Strategy;
+  /** Let `rolling` run two minor versions side by side (Kong recommends patch versions only). */
+  readonly allowMixedVersions: boolean;
 }
 
 /**
@@ -228,6 +232,17 @@ export interface PlainSettings {
   readonly maintenanceWindows?: string[];
   /** Whether a failure after the old nodes stopped restores the backup and restarts them. @default true */
   readonly automaticRollback?: boolean;
+  /**
+   * How an upgrade replaces the old nodes: `in-place` (stop, back up, migrate, start), `prepared`
+   * (back up and migrate while the old nodes serve; down only for stop + start) or `rolling`
+   * (one node at a time; needs 2 or more nodes). @default "in-place"
+   */
+  readonly strategy?: string;
+  /**
+   * Allow `rolling` on a minor hop, where two minor versions serve side by side for a while
+   * (Kong recommends mixed versions only between patch versions). @default false
+   */
+  readonly allowMixedVersions?: boolean;
 }
 
 const fail = (setting: string, value: unknown, why: string, fix: string): never => {
@@ -366,6 +381,8 @@ export function withDefaults(
     },
     maintenanceWindows: s.maintenanceWindows ?? [],
     automaticRollback: s.automaticRollback ?? true,
+    strategy: resolveStrategy(s.strategy, nodes),
+    allowMixedVersions: s.allowMixedVersions ?? false,
   };
   switch (runtime) {
     case "hosts":
@@ -452,6 +469,32 @@ export function resolveDatabase(d: DatabaseArgs | undefined): Required<DatabaseA
     ssl: d?.ssl ?? false,
     adminUser: d?.adminUser ?? "postgres",
   };
+}
+
+/**
+ * The configured strategy, refused when unknown or when `rolling` has a single node to roll
+ * (replacing it would be an outage, which `rolling` promises not to have). Whether the hop allows
+ * `rolling` is the planner's (components/plan/plan.ts), which knows the deployed version.
+ */
+function resolveStrategy(value: string | undefined, nodes: number): Strategy {
+  const strategy = value ?? "in-place";
+  if (!(STRATEGIES as readonly string[]).includes(strategy)) {
+    fail(
+      "strategy",
+      strategy,
+      "is not an upgrade strategy",
+      `use ${STRATEGIES.map((x) => `"${x}"`).join(", ")}: pulumi config set kong-gateway:strategy prepared`,
+    );
+  }
+  if (strategy === "rolling" && nodes < 2) {
+    fail(
+      "strategy",
+      strategy,
+      `needs 2 or more nodes to replace one at a time, but kong-gateway:nodes is ${nodes}`,
+      "set kong-gateway:nodes to 2 or more, or use kong-gateway:strategy prepared (down only while the node stops and starts)",
+    );
+  }
+  return strategy as Strategy;
 }
 
 /**
@@ -722,6 +765,8 @@ export const SETTING_KEYS: Readonly<Record<string, readonly string[] | null>> = 
   backup: ["dir", "verify", "retention", "minFreeMb"],
   maintenanceWindow: null,
   automaticRollback: null,
+  strategy: null,
+  allowMixedVersions: null,
   stateDir: null,
   local: ["kongBinary", "install", "basePort", "adminAddress"],
   hosts: [

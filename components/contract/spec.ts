@@ -6,7 +6,7 @@
  */
 
 import { z } from "zod";
-import type { StepName } from "./steps";
+import type { StepName, Strategy } from "./steps";
 
 /**
  * Step names are the step table's (components/contract/steps.ts): the stack exports measured
@@ -133,6 +133,12 @@ export interface StepSpec {
   readonly plugins: string;
   readonly database: DatabaseSpec;
   readonly backup: BackupSpec;
+  /**
+   * How an upgrade replaces X by Y (components/contract/steps.ts `Strategy`); absent: `in-place`.
+   * Left out when `in-place`, so the specs of stacks deployed before strategies existed are the
+   * same text and their resources see no change.
+   */
+  readonly strategy?: Strategy;
   /** Roll back automatically when a step after `stop` fails. */
   readonly automaticRollback: boolean;
   /** For `rollback` chains: the backup (id) to restore. */
@@ -229,6 +235,7 @@ const specSchema = z.object({
     retention: z.number().int().positive(),
     minFreeBytes: z.number().nonnegative(),
   }),
+  strategy: z.enum(["in-place", "prepared", "rolling"]).optional(),
   automaticRollback: z.boolean(),
   restoreBackupId: z.string().optional(),
   maintenanceWindows: z.array(z.string()),
@@ -287,4 +294,9 @@ export function parseSpec(text: string | undefined): StepSpec {
     );
   }
   return r.data;
+}
+
+/** The strategy of a spec's change (`in-place` when the spec does not say). */
+export function strategyOf(spec: Pick<StepSpec, "strategy">): Strategy {
+  return spec.strategy ?? "in-place";
 }

@@ -70,11 +70,28 @@ export type StepName = keyof typeof STEP_TABLE;
 export const STEP_NAMES = Object.keys(STEP_TABLE) as StepName[];
 
 /**
- * The order of each chain. The order is the safety argument: nothing writes to the database while
- * the old nodes run, the backup is taken (and read back) before the first migration, and the new
- * nodes start only after `finish`. An install runs the upgrade's steps (each finds little to do:
- * nothing to stop, an empty database to skip backing up, `bootstrap` instead of `up`), so a
- * re-run over a half-done install is as safe as an upgrade's.
+ * How an upgrade replaces the old version (X) by the new one (Y) — `kong-gateway:strategy`.
+ * - `in-place`: stop X, back up the quiet database, `up`, `finish`, start Y (Kong's runbook).
+ * - `prepared`: back up and `up` while X serves (X runs on the database until `finish`, KONG.md
+ *   §5), then stop X, start Y, verify, and `finish` last: the outage is only stop + start.
+ * - `rolling`: as `prepared`, but each node is replaced on its own (stop X_i, start Y_i on the
+ *   same ports, wait ready), so with two or more nodes some node always serves.
+ */
+export type Strategy = "in-place" | "prepared" | "rolling";
+
+/** Every strategy, the default first. */
+export const STRATEGIES: readonly Strategy[] = ["in-place", "prepared", "rolling"];
+
+/**
+ * The order of each chain. The order is the safety argument. `in-place`: nothing writes to the
+ * database while the old nodes run, the backup is taken (and read back) before the first
+ * migration, and the new nodes start only after `finish`. `prepared` and `rolling` rely on Kong's
+ * guarantee that X still runs on the database after `up` (KONG.md §5): backup and `up` run while
+ * X serves, and `finish` — the point after which X can no longer run — comes last, after Y is
+ * verified; `rolling`'s `start` stops each X node just before its Y node starts. An install runs
+ * the upgrade's steps (each finds little to do: nothing to stop, an empty database to skip
+ * backing up, `bootstrap` instead of `up`), so a re-run over a half-done install is as safe as an
+ * upgrade's.
  */
 export const CHAIN_ORDER: Readonly<Record<ChainKind, readonly StepName[]>> = {
   install: ["preflight", "stop", "backup", "migrations-up", "migrations-finish", "start", "verify"],
@@ -91,13 +108,66 @@ export const CHAIN_ORDER: Readonly<Record<ChainKind, readonly StepName[]>> = {
   rollback: ["preflight", "stop", "backup", "restore", "start", "verify"],
 };
 
+/** The upgrade's order per strategy (`in-place` is {@link CHAIN_ORDER}'s). */
+const UPGRADE_ORDER: Readonly<Record<Strategy, readonly StepName[]>> = {
+  "in-place": CHAIN_ORDER.upgrade,
+  prepared: [
+    "preflight",
+    "backup",
+    "migrations-up",
+    "stop",
+    "start",
+    "verify",
+    "migrations-finish",
+    "decommission",
+  ],
+  rolling: [
+    "preflight",
+    "backup",
+    "migrations-up",
+    "start",
+    "verify",
+    "migrations-finish",
+    "decommission",
+  ],
+};
+
+/**
+ * The steps during which no node serves, per strategy: the downtime. `rolling` has none (with two
+ * or more nodes one always serves); installs and rollbacks by version are as their chains say.
+ */
+const DOWN_STEPS: Readonly<Record<Strategy, readonly StepName[]>> = {
+  "in-place": ["stop", "backup", "migrations-up", "migrations-finish", "start"],
+  prepared: ["stop", "start"],
+  rolling: [],
+};
+
+/** The steps of a chain in order; only upgrades depend on the strategy. */
+export function chainOrder(kind: ChainKind, strategy: Strategy = "in-place"): readonly StepName[] {
+  return kind === "upgrade" ? UPGRADE_ORDER[strategy] : CHAIN_ORDER[kind];
+}
+
+/** Whether the gateway serves nothing while `step` of an upgrade with `strategy` runs. */
+export function gatewayDownDuring(step: StepName, strategy: Strategy): boolean {
+  return DOWN_STEPS[strategy].includes(step);
+}
+
 /** The chain's command resources before and after the node starts, in order. */
-export function chainResources(kind: ChainKind): { before: StepName[]; after: StepName[] } {
-  const order = CHAIN_ORDER[kind];
+export function chainResources(
+  kind: ChainKind,
+  strategy: Strategy = "in-place",
+): { before: StepName[]; after: StepName[] } {
+  const order = chainOrder(kind, strategy);
   const startAt = order.indexOf("start");
   const chain = (names: readonly StepName[]) =>
     names.filter((n) => STEP_TABLE[n].resource === "chain");
   return { before: chain(order.slice(0, startAt)), after: chain(order.slice(startAt + 1)) };
+}
+
+/** The chain's last command resource: the one whose output carries the change's report. */
+export function reportingStep(kind: ChainKind, strategy: Strategy = "in-place"): StepName {
+  const { after } = chainResources(kind, strategy);
+  return after.at(-1) ?? "verify";
 }
 
 /** Whether a failure of `step` rolls the change back automatically. */
@@ -105,9 +175,18 @@ export function rollsBackOnFailure(step: StepName): boolean {
   return STEP_TABLE[step].rollsBackOnFailure;
 }
 
-/** Whether the database may have changed when `step` failed (the rollback then restores it). */
-export function databaseMayHaveChanged(step: StepName): boolean {
-  return !STEP_TABLE[step].databaseUntouchedIfItFails;
+/**
+ * Whether the automatic rollback must restore the backup when `step` failed. `in-place`: when the
+ * database may have changed. `prepared` and `rolling`: only from `migrations-finish` on — before
+ * it, the database still serves X (KONG.md §5), so the rollback restarts X on it as it is and
+ * nothing written since the backup is lost.
+ */
+export function restoreOnFailure(kind: ChainKind, strategy: Strategy, step: StepName): boolean {
+  if (kind !== "upgrade" || strategy === "in-place") {
+    return !STEP_TABLE[step].databaseUntouchedIfItFails;
+  }
+  const order = UPGRADE_ORDER[strategy];
+  return order.indexOf(step) >= order.indexOf("migrations-finish");
 }
 
 /** The steps a runner process runs by name (`node run.js <step>`). */

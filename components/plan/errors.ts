@@ -13,7 +13,8 @@
  * - `window`: a maintenance window spec is malformed, or the change may not start now;
  * - `input`: any other malformed field of the request (negative sizes, bad history, ...).
  */
-export type PlanErrorCode = "version" | "path" | "downgrade" | "capacity" | "window" | "input";
+export type PlanErrorCode =
+  "version" | "path" | "downgrade" | "capacity" | "window" | "strategy" | "input";
 
 /**
  * A refusal. It extends `Error` so pure code stays testable without the Pulumi runtime

@@ -24,9 +24,10 @@ import { installSteps, rollbackSteps, StepContext, StepSkeleton, upgradeSteps } 
 import { formatVersion, KongVersion, parseVersion } from "./version";
 import { evaluateWindows, parseWindow } from "./windows";
 import { planWarnings } from "./warnings";
-import type { BackupTarget, Plan, PlannedStep, PlanRequest } from "./types";
+import type { BackupTarget, Plan, PlannedStep, PlanRequest, StrategyAlternative } from "./types";
+import { STRATEGIES, Strategy } from "../contract/steps";
 
-export type { BackupTarget, Plan, PlannedStep, PlanRequest } from "./types";
+export type { BackupTarget, Plan, PlannedStep, PlanRequest, StrategyAlternative } from "./types";
 
 /** Where backups go when the request does not say: the project's git-ignored state directory. */
 export const DEFAULT_BACKUP_DIR = ".state/backups";
@@ -129,6 +130,11 @@ function decide(req: PlanRequest, from: KongVersion | undefined, to: KongVersion
   if (hop.kind === "skip") {
     throw new PlanError("path", `target.version: ${hop.message}`, hop.route);
   }
+  const strategy = req.strategy ?? "in-place";
+  const refusal = strategyRefusal(strategy, hop.kind, req);
+  if (refusal) {
+    throw new PlanError("strategy", refusal);
+  }
   const capacityWarnings = checkCapacity(deployed, req.target, req.allowSmallerCluster ?? false);
   const migrations = migrationsFor(from, to, req.target.plugins, deployed.plugins);
   const backup = backupTarget(req, common.from, base.to);
@@ -136,11 +142,35 @@ function decide(req: PlanRequest, from: KongVersion | undefined, to: KongVersion
   return {
     kind: "upgrade",
     hop: hop.kind,
-    skeletons: upgradeSteps(ctx),
+    skeletons: upgradeSteps(ctx, strategy),
     migrations,
     backup,
     capacityWarnings,
   };
+}
+
+/**
+ * Why `strategy` cannot make this hop, or undefined. `rolling` serves X and Y side by side: it
+ * needs a node to spare on each side, and across minor versions the stack's explicit consent
+ * (Kong recommends mixed versions only between patch versions, KONG.md §5).
+ */
+function strategyRefusal(strategy: Strategy, hop: HopKind, req: PlanRequest): string | undefined {
+  if (strategy !== "rolling") {
+    return undefined;
+  }
+  const nodes = Math.min(req.target.nodes, req.deployed?.nodes ?? 0);
+  if (nodes < 2) {
+    return `rolling needs 2 or more nodes on both sides to replace one at a time (deployed ${req.deployed?.nodes ?? 0}, configured ${req.target.nodes}); use kong-gateway:strategy prepared, or grow the cluster first`;
+  }
+  if (hop !== "patch" && !req.allowMixedVersions) {
+    return `rolling on a ${hop} hop ${req.deployed?.version} → ${req.target.version} runs both minor versions side by side, and Kong recommends mixed versions only between patch versions; set kong-gateway:allowMixedVersions true to accept that, or use kong-gateway:strategy prepared`;
+  }
+  return undefined;
+}
+
+/** The strategies other than `in-place` this upgrade allows. */
+function otherStrategies(hop: HopKind, req: PlanRequest): Strategy[] {
+  return STRATEGIES.filter((s) => s !== "in-place" && !strategyRefusal(s, hop, req));
 }
 
 /**
@@ -180,10 +210,17 @@ export function planChange(req: PlanRequest): Plan {
     to: formatVersion(to),
     ...(d.hop === undefined ? {} : { hop: d.hop }),
     steps,
+    strategy: d.kind === "upgrade" ? (req.strategy ?? "in-place") : "in-place",
+    // Measured outages are of earlier runs' strategy (`in-place` until a stack says otherwise):
+    // another strategy sums its own steps' estimates.
     downtime:
-      measuredDowntime(estimated, history, req.databaseBytes) ??
-      installDowntime(estimated, history, req.databaseBytes) ??
-      summarizeDowntime(estimated),
+      (d.kind !== "upgrade" || (req.strategy ?? "in-place") === "in-place"
+        ? (measuredDowntime(estimated, history, req.databaseBytes) ??
+          installDowntime(estimated, history, req.databaseBytes))
+        : undefined) ?? summarizeDowntime(estimated),
+    ...(d.kind === "upgrade" && d.hop && (req.strategy ?? "in-place") === "in-place"
+      ? { alternatives: alternatives(req, d.hop) }
+      : {}),
     duration: {
       lowSeconds: sum("lowSeconds"),
       expectedSeconds: sum("expectedSeconds"),
@@ -199,5 +236,18 @@ export function planChange(req: PlanRequest): Plan {
     warnings: [],
   };
   const warnings = planWarnings(plan, { req, from, to, capacityWarnings: d.capacityWarnings });
+  if (plan.strategy === "rolling" && d.hop !== "patch") {
+    warnings.push(
+      `rolling ${plan.from} → ${plan.to} (a ${d.hop} hop) runs both versions side by side while the nodes are replaced; Kong recommends mixed versions only between patch versions (KONG.md §5) — allowed here by kong-gateway:allowMixedVersions`,
+    );
+  }
   return { ...plan, warnings };
+}
+
+/** The downtime each other allowed strategy would have for this upgrade. */
+function alternatives(req: PlanRequest, hop: HopKind): StrategyAlternative[] {
+  return otherStrategies(hop, req).map((strategy) => ({
+    strategy,
+    downtime: planChange({ ...req, strategy }).downtime,
+  }));
 }

@@ -91,7 +91,9 @@ function migrationLines(plan: Plan): string[] {
 function downtimeLine(plan: Plan): string {
   const d = plan.downtime;
   if (d.steps.length === 0) {
-    return "Estimated downtime: none (no gateway is serving yet)";
+    return plan.strategy === "rolling"
+      ? "Estimated downtime: none (rolling: one node at a time; a client that tries every node is always answered)"
+      : "Estimated downtime: none (no gateway is serving yet)";
   }
   const source =
     d.source === "defaults"
@@ -147,7 +149,12 @@ export function renderPlan(plan: Plan): string {
     return [head, ...plan.warnings.map((w) => `  ! ${w}`)].join("\n") + "\n";
   }
   const lines = [head, "", "Steps:", ...stepLines(plan), "", ...nodeLines(plan)];
-  lines.push(...migrationLines(plan), downtimeLine(plan));
+  lines.push(...migrationLines(plan), `Strategy: ${plan.strategy}`, downtimeLine(plan));
+  for (const a of plan.alternatives ?? []) {
+    lines.push(
+      `  with kong-gateway:strategy ${a.strategy}: ${a.downtime.steps.length === 0 ? "none" : `${formatRange(a.downtime)} (${a.downtime.steps.join(" → ")})`}`,
+    );
+  }
   lines.push(`Estimated total: ${formatRange(plan.duration)}`);
   if (plan.backup) {
     lines.push(

@@ -3,7 +3,15 @@
  * runs, and in which order, is the step table's (components/contract/steps.ts `CHAIN_ORDER`): the
  * builders below are looked up by name in that order, so the plan lists exactly what runs.
  */
-import { CHAIN_ORDER, ChainKind, StepName, StepTarget } from "../contract/steps";
+import {
+  CHAIN_ORDER,
+  ChainKind,
+  chainOrder,
+  gatewayDownDuring,
+  StepName,
+  StepTarget,
+  Strategy,
+} from "../contract/steps";
 import { MigrationSet } from "./migrations";
 
 export { STEP_NAMES } from "../contract/steps";
@@ -49,9 +57,13 @@ export interface StepContext {
  * The skeletons of a chain in the step table's order; a step the table lists but the builder left
  * out (or one it added) is a bug, caught by every planner test.
  */
-function byTable(kind: ChainKind, skeletons: StepSkeleton[]): StepSkeleton[] {
+function byTable(
+  kind: ChainKind,
+  skeletons: StepSkeleton[],
+  strategy: Strategy = "in-place",
+): StepSkeleton[] {
   const byName = new Map(skeletons.map((s) => [s.name, s]));
-  const order = CHAIN_ORDER[kind];
+  const order = chainOrder(kind, strategy);
   if (byName.size !== order.length || order.some((n) => !byName.has(n))) {
     throw new Error(
       `the ${kind} plan describes ${[...byName.keys()].join(", ")} but the step table runs ${order.join(", ")}`,
@@ -142,12 +154,53 @@ export function installSteps(c: StepContext): StepSkeleton[] {
  * back up the now-quiet database and read the dump back, `up` then `finish` with the nodes' exact
  * plugins, start Y, verify, and only then remove X.
  */
-export function upgradeSteps(c: StepContext): StepSkeleton[] {
+export function upgradeSteps(c: StepContext, strategy: Strategy = "in-place"): StepSkeleton[] {
   const from = c.from as string;
   const plugins = c.migrations.newPluginMigrations ? " (with newly enabled plugins')" : "";
   const up = c.migrations.up.length;
   const pending = c.migrations.pendingAfterUp.length;
-  return byTable("upgrade", [
+  const serving = strategy === "in-place" ? "" : ` while ${from} serves`;
+  const steps = byTable(
+    "upgrade",
+    [...upgradeSkeletons(c, from, plugins, up, pending, serving)].filter(
+      (s) => strategy !== "rolling" || s.name !== "stop",
+    ),
+    strategy,
+  );
+  // Whether the gateway is down is the step table's, per strategy.
+  return steps.map((s) => ({
+    ...s,
+    gatewayDown: gatewayDownDuring(s.name, strategy),
+    ...(strategy === "rolling" && s.name === "start"
+      ? {
+          description: `replace the ${nodesOf(c.targetNodes, c.to)} one at a time: stop the ${from} node, start the ${c.to} node on its ports and wait until it reports ready; the others serve meanwhile`,
+        }
+      : {}),
+    ...(strategy === "in-place" && s.name === "migrations-up" && up > 0
+      ? {
+          description: s.description.replace(
+            "confirm with 'list'",
+            "confirm with the 'list' that 'finish' starts with",
+          ),
+        }
+      : {}),
+    ...(strategy !== "in-place" && s.name === "migrations-finish"
+      ? {
+          description: `${s.description}; runs last, after ${c.to} is verified (a fresh backup first if configuration was written since the backup)`,
+        }
+      : {}),
+  }));
+}
+
+function upgradeSkeletons(
+  c: StepContext,
+  from: string,
+  plugins: string,
+  up: number,
+  pending: number,
+  serving: string,
+): StepSkeleton[] {
+  return [
     {
       name: "preflight",
       description:
@@ -161,7 +214,11 @@ export function upgradeSteps(c: StepContext): StepSkeleton[] {
       command: "kong migrations list",
     },
     stopStep(c, from),
-    backupStep(c, from, `dump the database to ${c.backupPath} and read the dump back to check it`),
+    backupStep(
+      c,
+      from,
+      `dump the database${serving} to ${c.backupPath} and read the dump back to check it`,
+    ),
     {
       name: "migrations-up",
       description:
@@ -200,7 +257,7 @@ export function upgradeSteps(c: StepContext): StepSkeleton[] {
       gatewayDown: false,
       scalesWithDatabase: false,
     },
-  ]);
+  ];
 }
 
 /** The dump of the quiet database (X stopped), read back before anything changes it. */

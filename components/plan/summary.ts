@@ -24,8 +24,13 @@ export interface PlanSummary {
   readonly to: string;
   /** Why the hop is guaranteed (`patch`, `minor`, `lts`); upgrades only. */
   readonly hop?: NonNullable<Plan["hop"]>;
-  /** How the change is made: the old nodes stop, the database migrates, the new nodes start. */
-  readonly strategy: "in-place";
+  /** How the change replaces the nodes (`kong-gateway:strategy`; `in-place` for rollbacks). */
+  readonly strategy: Plan["strategy"];
+  /**
+   * `in-place` upgrades: the downtime each other allowed strategy would have, e.g.
+   * `prepared 2s expected (1s – 5s); rolling none`.
+   */
+  readonly alternatives?: string;
   /** `15s expected (8s – 1m 00s)`, or `none` when no gateway serves yet. */
   readonly downtime: string;
   /** The downtime's expected seconds, for tools that compare numbers. */
@@ -55,7 +60,17 @@ export function planSummary(plan: Plan): PlanSummary {
     ...(plan.from === undefined ? {} : { from: plan.from }),
     to: plan.to,
     ...(plan.hop === undefined ? {} : { hop: plan.hop }),
-    strategy: "in-place",
+    strategy: plan.strategy,
+    ...(plan.alternatives && plan.alternatives.length > 0
+      ? {
+          alternatives: plan.alternatives
+            .map(
+              (a) =>
+                `${a.strategy} ${a.downtime.steps.length === 0 ? "none" : formatRange(a.downtime)}`,
+            )
+            .join("; "),
+        }
+      : {}),
     downtime: d.steps.length === 0 ? "none" : formatRange(d),
     downtimeExpectedSeconds: d.steps.length === 0 ? 0 : d.expectedSeconds,
     ...(plan.backup === undefined ? {} : { backup: plan.backup.path }),

@@ -8,6 +8,7 @@ import type { MigrationSet } from "./migrations";
 import type { HopKind } from "./paths";
 import type { BackupRecord } from "./rollback";
 import type { StepSkeleton } from "./steps";
+import type { Strategy } from "../contract/steps";
 import type { WindowCheck } from "./windows";
 
 /** What to plan: the cluster as deployed (absent on a fresh stack) and as wanted. */
@@ -30,6 +31,16 @@ export interface PlanRequest {
   readonly now?: Date;
   /** Directory the upgrade's backup goes to. @default ".state/backups" */
   readonly backupDir?: string;
+  /** How an upgrade replaces the deployed nodes. @default "in-place" */
+  readonly strategy?: Strategy;
+  /** Allow `rolling` on a minor (or LTS) hop: two minor versions serve side by side. @default false */
+  readonly allowMixedVersions?: boolean;
+}
+
+/** What another strategy allowed for this upgrade would cost in downtime (preview compares). */
+export interface StrategyAlternative {
+  readonly strategy: Strategy;
+  readonly downtime: DowntimeEstimate;
 }
 
 /** A step of the plan with its duration estimate. */
@@ -52,6 +63,13 @@ export interface Plan {
   readonly to: string;
   /** For upgrades: why the hop is guaranteed. */
   readonly hop?: HopKind;
+  /** How the upgrade replaces the nodes (`in-place` for installs and rollbacks by version). */
+  readonly strategy: Strategy;
+  /**
+   * For `in-place` upgrades: the downtime of each other strategy this hop allows, so the
+   * approver sees what choosing one would save.
+   */
+  readonly alternatives?: StrategyAlternative[];
   readonly steps: PlannedStep[];
   /** From the first deployed node stopping until the new version serves. */
   readonly downtime: DowntimeEstimate;

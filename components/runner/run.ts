@@ -18,10 +18,10 @@ import { Worker } from "node:worker_threads";
 import { readManifest } from "./steps/restore";
 import { buildReport, exportedCatalog } from "./steps/report";
 import { automaticRollback } from "./steps/rollback";
-import { rollsBackOnFailure, runnerSteps } from "../contract/steps";
+import { reportingStep, rollsBackOnFailure, runnerSteps } from "../contract/steps";
 import { encodeReport } from "../contract/report";
 import { runtimeFor } from "./runtimes/runtime";
-import { parseSpec, SPEC_ENV, StepName, StepSpec } from "../contract/spec";
+import { parseSpec, SPEC_ENV, StepName, StepSpec, strategyOf } from "../contract/spec";
 import * as steps from "./steps/chain";
 import { writeTimeline } from "./steps/timeline";
 
@@ -198,7 +198,8 @@ async function main(argv: string[]): Promise<number> {
   }
   const step = command as keyof typeof WORK;
   const code = await runStep(spec, step, WORK[step]);
-  if (code === 0 && step === "verify") {
+  // The chain's last step reports the change (verify, or `finish` when it comes after verify).
+  if (code === 0 && step === reportingStep(spec.kind, strategyOf(spec))) {
     const report = {
       lastUpgrade: buildReport(spec, "succeeded"),
       backups: exportedCatalog(spec),

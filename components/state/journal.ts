@@ -86,3 +86,27 @@ export function attemptBackup(spec: StepSpec): { id: string } | undefined {
     .filter((e) => e.step === "backup" && e.ok)
     .at(-1)?.details?.backup as { id: string } | undefined;
 }
+
+/**
+ * Whether an earlier attempt of this same change ran `kong migrations up` to the end. A
+ * `prepared` or `rolling` attempt rolled back before `finish` leaves the database migrated up
+ * (X runs on it), so the next attempt finds this change's own migrations pending.
+ */
+export function earlierAttemptMigrated(spec: StepSpec): boolean {
+  for (let g = 1; g < spec.generation; g++) {
+    const file = journalPath({ ...spec, generation: g });
+    if (
+      existsSync(file) &&
+      readFileSync(file, "utf8")
+        .split("\n")
+        .filter((l) => l.trim() !== "")
+        .some((l) => {
+          const e = JSON.parse(l) as JournalEntry;
+          return e.step === "migrations-up" && e.ok;
+        })
+    ) {
+      return true;
+    }
+  }
+  return false;
+}

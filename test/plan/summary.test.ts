@@ -28,6 +28,8 @@ describe("planSummary (the stack's upgradePlan output)", () => {
       to: "3.6.0",
       hop: "minor",
       strategy: "in-place",
+      // What `prepared` would cost (a minor hop on one node: `rolling` is not allowed).
+      alternatives: `prepared ${formatRange(planChange({ ...request("3.5.0", "3.6.0", { backupDir: "/srv/b" }), strategy: "prepared" }).downtime)}`,
       downtime: formatRange(plan.downtime),
       downtimeExpectedSeconds: plan.downtime.expectedSeconds,
       backup: "/srv/b/kong-3.5.0-to-3.6.0-<timestamp>.dump",
@@ -39,6 +41,38 @@ describe("planSummary (the stack's upgradePlan output)", () => {
     for (const [k, v] of Object.entries(s)) {
       assert.ok(typeof v !== "object", `${k} is flat`);
     }
+  });
+  test("prepared and rolling: their own steps and downtime; rolling refused on a minor hop without allowMixedVersions", () => {
+    const base = request("3.5.0", "3.6.0", { backupDir: "/srv/b" });
+    const prepared = planSummary(planChange({ ...base, strategy: "prepared" }));
+    assert.equal(prepared.strategy, "prepared");
+    assert.equal(
+      prepared.steps,
+      "preflight → backup → migrations-up → stop → start → verify → migrations-finish → decommission",
+    );
+    assert.equal(prepared.alternatives, undefined);
+    const two = {
+      ...base,
+      deployed: { ...base.deployed!, nodes: 2 },
+      target: { ...base.target, nodes: 2 },
+    };
+    assert.throws(
+      () => planChange({ ...two, strategy: "rolling" }),
+      /rolling on a minor hop 3\.5\.0 → 3\.6\.0 .*set kong-gateway:allowMixedVersions true/,
+    );
+    const rolling = planChange({ ...two, strategy: "rolling", allowMixedVersions: true });
+    assert.equal(planSummary(rolling).downtime, "none");
+    assert.ok(
+      rolling.warnings.some((w) => /Kong recommends mixed versions only between patch/.test(w)),
+    );
+    assert.ok(
+      prepared.downtimeExpectedSeconds < planSummary(planChange(base)).downtimeExpectedSeconds,
+      "prepared is down for less than in-place",
+    );
+    assert.match(
+      planSummary(planChange({ ...two, allowMixedVersions: true })).alternatives ?? "",
+      /^prepared .*; rolling none$/,
+    );
   });
   test("an install: no from, no downtime, no backup", () => {
     const s = planSummary(planChange(request(undefined, "3.6.0")));

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { chainSteps } from "../../components/chain";
+import type { Strategy } from "../../components/contract/steps";
 import { BackupSpec, NodeSpec, StepSpec } from "../../components/contract/spec";
 import type { DatabaseSettings } from "./postgres";
 
@@ -64,8 +65,12 @@ export async function chain(
  * The runner commands of a whole chain, in the order the component's resources run them
  * (components/chain.ts `chainSteps`, the nodes' starts between its two halves).
  */
-export function runnerChain(kind: StepSpec["kind"], nodes: number): string[] {
-  const { before, after } = chainSteps(kind);
+export function runnerChain(
+  kind: StepSpec["kind"],
+  nodes: number,
+  strategy: Strategy = "in-place",
+): string[] {
+  const { before, after } = chainSteps(kind, strategy);
   return [...before, ...Array.from({ length: nodes }, (_, i) => `node-start node-${i}`), ...after];
 }
 

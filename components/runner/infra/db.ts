@@ -92,3 +92,43 @@ export async function databaseFacts(
     return { bytes: Number(r.rows[0]?.b ?? 0), serverVersionNum: Number(r.rows[0]?.v ?? 0) };
   });
 }
+
+/**
+ * Where the configuration stood at one moment, for telling later whether it was written: the
+ * database's clock and the ids of the `cluster_events` rows of the minute before it. Kong inserts
+ * a `cluster_events` row for every Admin API write in traditional mode (KONG.md), and a row's
+ * `at` is its transaction's start, which may be before the mark even when it commits after it:
+ * the minute of ids covers those.
+ */
+export interface WriteMark {
+  readonly at: string;
+  readonly ids: readonly string[];
+}
+
+const RECENT_EVENTS =
+  "SELECT id::text AS id FROM cluster_events WHERE at >= $1::timestamptz - interval '1 minute'";
+
+/** The {@link WriteMark} of now; undefined when the schema has no `cluster_events` (yet). */
+export async function writeMark(db: DatabaseSpec): Promise<WriteMark | undefined> {
+  return withClient(db, async (c) => {
+    await c.query(`SET search_path TO ${c.escapeIdentifier(schemaOf(db))}`);
+    const exists = await c.query("SELECT to_regclass('cluster_events') IS NOT NULL AS e");
+    if (!exists.rows[0]?.e) {
+      return undefined;
+    }
+    const now = await c.query<{ at: string }>("SELECT now()::text AS at");
+    const at = now.rows[0]?.at ?? "";
+    const rows = await c.query<{ id: string }>(RECENT_EVENTS, [at]);
+    return { at, ids: rows.rows.map((r) => r.id) };
+  });
+}
+
+/** How many configuration writes (new `cluster_events` rows) happened since `mark`. */
+export async function writesSince(db: DatabaseSpec, mark: WriteMark): Promise<number> {
+  return withClient(db, async (c) => {
+    await c.query(`SET search_path TO ${c.escapeIdentifier(schemaOf(db))}`);
+    const seen = new Set(mark.ids);
+    const rows = await c.query<{ id: string }>(RECENT_EVENTS, [mark.at]);
+    return rows.rows.filter((r) => !seen.has(r.id)).length;
+  });
+}

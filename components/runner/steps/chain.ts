@@ -6,14 +6,14 @@
 import { checkRoom, takeBackup } from "./backup";
 import { BackupManifest } from "../../state/catalog";
 import { runningOthers, targetNodes } from "./cluster";
-import { databaseFacts, tableCounts } from "../infra/db";
-import { attemptBackup } from "../../state/journal";
+import { databaseFacts, tableCounts, writeMark, WriteMark, writesSince } from "../infra/db";
+import { attemptBackup, earlierAttemptMigrated, entries, record } from "../../state/journal";
 import { describeFailure, migrationState } from "../infra/kong";
 import { httpJson, httpStatus, isReady, sleep, watchUntilDown } from "../infra/http";
 import { pgClientCheck } from "../infra/pgclient";
 import { backupFileProblem, readManifest, restoreBackup } from "./restore";
 import { runtimeFor } from "../runtimes/runtime";
-import { StepSpec } from "../../contract/spec";
+import { StepSpec, strategyOf } from "../../contract/spec";
 import { checkChange, checkWindow } from "../../plan/policy";
 import { chainCompleted, restartWithFallback } from "./settings";
 
@@ -68,6 +68,10 @@ export async function preflight(spec: StepSpec): Promise<StepDetails> {
       problems.push(
         `the database is not usable: ${describeFailure("kong migrations list", result)}`,
       );
+    } else if (state === "pending" && spec.kind === "upgrade" && earlierAttemptMigrated(spec)) {
+      // An earlier attempt of this change (prepared/rolling, rolled back before `finish`) ran
+      // `up`: these are its pending migrations, and this attempt finishes them.
+      facts.resumesMigratedDatabase = true;
     } else if (state === "pending") {
       problems.push(pendingProblem(spec, result.stdout));
     } else if (state === "new" && spec.kind === "install") {
@@ -154,6 +158,8 @@ export async function stop(spec: StepSpec): Promise<StepDetails> {
     stopped: running.map((r) => `${r.id}@${r.version}`),
     quitSentAt: quitSentAt.toISOString(),
     firstStopAt: (firstDown ?? quitSentAt).toISOString(),
+    // `prepared`: X served after the backup; nothing it took in may be lost.
+    ...(strategyOf(spec) === "prepared" ? await backupIfWritten(spec, "after the stop") : {}),
   };
 }
 
@@ -163,6 +169,15 @@ export async function backup(spec: StepSpec): Promise<StepDetails> {
   if (state === "needs-bootstrap") {
     return { skipped: "the database is not bootstrapped yet: nothing to back up" };
   }
+  return backupNow(spec);
+}
+
+/**
+ * Takes this change's backup now, with the write mark taken just before it: what a later
+ * {@link backupIfWritten} compares with.
+ */
+async function backupNow(spec: StepSpec): Promise<StepDetails> {
+  const mark = await writeMark(spec.database);
   const m = await takeBackup(
     spec.database,
     spec.backup,
@@ -180,7 +195,43 @@ export async function backup(spec: StepSpec): Promise<StepDetails> {
     backup: { id: m.id, path: m.path, sha256: m.sha256, bytes: m.bytes },
     tables: Object.keys(m.tables).length,
     verifiedBy: m.verifiedBy,
+    ...(mark ? { writeMark: mark } : {}),
   };
+}
+
+/**
+ * `prepared` and `rolling` back up while a gateway serves, so configuration may be written after
+ * the backup; a rollback that restores it (only a failed `finish` does) would lose those writes.
+ * When `cluster_events` shows writes since this attempt's latest backup, a fresh backup is taken
+ * now and journaled as a `backup` step, so the rollback restores that one.
+ */
+async function backupIfWritten(spec: StepSpec, when: string): Promise<StepDetails> {
+  const latest = entries(spec)
+    .filter((e) => e.step === "backup" && e.ok)
+    .at(-1);
+  const mark = latest?.details?.writeMark as WriteMark | undefined;
+  if (!mark) {
+    return {};
+  }
+  const writes = await writesSince(spec.database, mark);
+  if (writes === 0) {
+    return { writesSinceBackup: 0 };
+  }
+  process.stderr.write(
+    `[kong-gateway] ${writes} configuration write(s) since the backup; taking a fresh backup ${when}\n`,
+  );
+  const startedAt = new Date();
+  const details = await backupNow(spec);
+  const finishedAt = new Date();
+  record(spec, {
+    step: "backup",
+    startedAt: startedAt.toISOString(),
+    finishedAt: finishedAt.toISOString(),
+    seconds: (finishedAt.getTime() - startedAt.getTime()) / 1000,
+    ok: true,
+    details: { ...details, reason: `${writes} configuration write(s) since the backup, ${when}` },
+  });
+  return { writesSinceBackup: writes, freshBackup: details.backup };
 }
 
 /** `kong migrations bootstrap` or `up`, confirmed with `list` (exit 0 alone proves nothing). */
@@ -221,6 +272,19 @@ export async function migrationsUp(spec: StepSpec): Promise<StepDetails> {
     }
     if (/another node is performing database changes/.test(r.stdout + r.stderr)) {
       await sleep(1000);
+      continue;
+    }
+    // Exit 0 alone proves nothing (NOT_LEADER also exits 0, KONG.md §1), but the totals line is
+    // printed only by the process that ran the migrations. In an in-place upgrade `finish` comes
+    // next and reads `list` first (refusing "new"), so that `list` confirms this `up`: one `kong`
+    // call less inside the outage.
+    if (
+      sub === "up" &&
+      spec.kind === "upgrade" &&
+      strategyOf(spec) === "in-place" &&
+      /^\d+ migrations? processed$/m.test(r.stdout)
+    ) {
+      return { state: "migrated", ran: true, confirmedBy: "the list of migrations-finish" };
     }
   }
   throw new Error(
@@ -236,11 +300,19 @@ export async function migrationsFinish(spec: StepSpec): Promise<StepDetails> {
   if (before.state === "up-to-date") {
     return { state: "up-to-date", ran: false };
   }
+  if (before.state === "new") {
+    throw new Error(
+      `kong migrations up (${spec.to}) did not leave the database migrated: 'kong migrations list' still shows new migrations (another node held the migrations lock?); nothing was finished`,
+    );
+  }
   if (before.state !== "pending") {
     throw new Error(
       `cannot finish migrations: the database state is "${before.state}" (${describeFailure("kong migrations list", before.result)})`,
     );
   }
+  // `prepared`/`rolling`: Y served before this step; a failed `finish` restores the latest backup.
+  const fresh =
+    strategyOf(spec) === "in-place" ? {} : await backupIfWritten(spec, "before 'finish'");
   const r = await rt.kong(
     [
       "migrations",
@@ -261,7 +333,7 @@ export async function migrationsFinish(spec: StepSpec): Promise<StepDetails> {
       `kong migrations finish exited 0 but the database is "${after.state}" afterwards`,
     );
   }
-  return { state: "up-to-date", ran: true };
+  return { state: "up-to-date", ran: true, ...fresh };
 }
 
 /** Starts one target node and waits until it is ready. */
@@ -273,6 +345,14 @@ export async function nodeStart(spec: StepSpec, id: string): Promise<StepDetails
     );
   }
   const rt = runtimeFor(spec);
+  // `rolling`: this node's X counterpart (same id, same ports) stops just before it starts; the
+  // other nodes serve meanwhile.
+  const replaced =
+    strategyOf(spec) === "rolling" && !chainCompleted(spec)
+      ? (await runningOthers(spec, rt)).filter((x) => x.id === id)
+      : [];
+  const stopAt = new Date();
+  await Promise.all(replaced.map((x) => rt.stop(x, spec.timeouts.quitSeconds)));
   // On a running cluster (its chain completed) this is a settings change: a node that fails with
   // the new settings is brought back with its old ones.
   const r = chainCompleted(spec)
@@ -284,6 +364,9 @@ export async function nodeStart(spec: StepSpec, id: string): Promise<StepDetails
     startedAt: r.startedAt.toISOString(),
     readyAt: r.readyAt.toISOString(),
     alreadyRunning: r.skipped,
+    ...(replaced.length > 0
+      ? { replaced: replaced.map((x) => `${x.id}@${x.version}`), stopAt: stopAt.toISOString() }
+      : {}),
   };
 }
 

@@ -10,8 +10,8 @@ import { abortAttempt, attemptBackup, record } from "../../state/journal";
 import { httpJson } from "../infra/http";
 import { readManifest, restoreBackup } from "./restore";
 import { runtimeFor } from "../runtimes/runtime";
-import { databaseMayHaveChanged } from "../../contract/steps";
-import { StepName, StepSpec } from "../../contract/spec";
+import { restoreOnFailure } from "../../contract/steps";
+import { StepName, StepSpec, strategyOf } from "../../contract/spec";
 
 /** Runs the rollback and returns the message the failed update ends with. */
 export async function automaticRollback(
@@ -31,7 +31,7 @@ export async function automaticRollback(
 
   let manifest: BackupManifest | undefined;
   // Never restore under a node that may still be writing: a Y node that would not stop ends it.
-  if (problems.length === 0 && databaseMayHaveChanged(failed)) {
+  if (problems.length === 0 && restoreOnFailure(spec.kind, strategyOf(spec), failed)) {
     const b = attemptBackup(spec);
     if (!b) {
       problems.push("no backup of this attempt was found, so the database could not be restored");
@@ -64,6 +64,13 @@ export async function automaticRollback(
     }
   }
 
+  if (problems.length === 0 && !restoreOnFailure(spec.kind, strategyOf(spec), failed)) {
+    if (strategyOf(spec) !== "in-place" && spec.kind === "upgrade") {
+      done.push(
+        `kept the database as it is: 'kong migrations finish' had not run, so Kong ${spec.from} still runs on it and nothing written since the backup is lost (strategy ${strategyOf(spec)})`,
+      );
+    }
+  }
   const x = problems.length === 0 ? await previousCluster(spec, rt, spec.from) : [];
   if (problems.length === 0) {
     for (const n of x) {

@@ -4,6 +4,7 @@
  * A node's record (written before it started) holds the settings and password digest it runs
  * with; the spec holds the ones configured now.
  */
+import { reportingStep } from "../../contract/steps";
 import { connect } from "node:net";
 import { targetNodes } from "./cluster";
 import { entries } from "../../state/journal";
@@ -11,11 +12,12 @@ import { describeFailure, migrationState } from "../infra/kong";
 import { NodeRecord, samePassword } from "../../state/nodes";
 import { checkWindow } from "../../plan/policy";
 import type { NodeRuntime, StartResult } from "../runtimes/nodeRuntime";
-import { StepSpec } from "../../contract/spec";
+import { StepSpec, strategyOf } from "../../contract/spec";
 
 /** Whether the chain that started these nodes completed (its `verify` succeeded). */
 export function chainCompleted(spec: StepSpec): boolean {
-  return entries(spec).some((e) => e.step === "verify" && e.ok);
+  const last = reportingStep(spec.kind, strategyOf(spec));
+  return entries(spec).some((e) => e.step === last && e.ok);
 }
 
 /** The stack settings behind the `KONG_*` settings, binary and password that differ. */

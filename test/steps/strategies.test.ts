@@ -1,0 +1,132 @@
+/**
+ * `rolling` at the runner level (the processes the command resources start, in the step table's
+ * order), against a real PostgreSQL and two stand-in nodes, without Pulumi: a failed verify rolls
+ * back without a restore and keeps a write made through X after the backup; then the upgrade
+ * replaces one node at a time while a prober on both proxies never goes unanswered.
+ */
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { chmodSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { entries } from "../../components/state/journal";
+import { StepSpec } from "../../components/contract/spec";
+import * as steps from "../../components/runner/steps/chain";
+import { seed } from "../../scripts/seed";
+import { freePort, PostgresServer, startPostgres } from "../support/postgres";
+import { longestOutage, startProber } from "../support/prober";
+import {
+  chain,
+  oneNodeSpec,
+  runner,
+  runnerChain,
+  specBase,
+  type SpecBase,
+} from "../support/runner";
+
+const repo = join(__dirname, "../..");
+
+describe("rolling through the step runner", { timeout: 300_000 }, () => {
+  let pg: PostgresServer;
+  let dir: string;
+  let base: SpecBase;
+  let password = "";
+  let port = 0;
+  const bins: Record<string, string> = {};
+
+  /** A two-node local spec: node i on port + 10i, prefixes where the chain puts them. */
+  const spec = (kind: StepSpec["kind"], to: string, extra: Partial<StepSpec> = {}): StepSpec => {
+    const one = (i: number) =>
+      oneNodeSpec(base, kind, to, { kongBin: bins[to]!, port: port + 10 * i }, extra).nodes[0]!;
+    const nodes = [0, 1].map((i) => {
+      const n = one(i);
+      return { ...n, id: `node-${i}`, prefix: n.prefix.replace(/node-0$/, `node-${i}`) };
+    });
+    return { ...oneNodeSpec(base, kind, to, { kongBin: bins[to]!, port }, extra), nodes };
+  };
+
+  before(async () => {
+    pg = await startPostgres();
+    const db = await pg.createDatabase("kong");
+    password = db.password;
+    dir = mkdtempSync(join(tmpdir(), "kong-gw-strategies-"));
+    chmodSync(dir, 0o755);
+    for (const v of ["3.6.1", "3.6.2"]) {
+      execFileSync(join(repo, "test/kong-sim/install"), [v, join(dir, "kong", v)]);
+      bins[v] = join(dir, "kong", v, "bin", "kong");
+    }
+    port = await freePort();
+    process.env.KONG_PG_PASSWORD = password;
+    base = specBase(db, dir);
+  });
+
+  after(async () => {
+    for (const s of [spec("install", "3.6.1"), spec("upgrade", "3.6.2", { from: "3.6.1" })]) {
+      await steps.stop({ ...s, nodes: [] }).catch(() => undefined);
+    }
+    await pg?.stop();
+  });
+
+  it("installs 3.6.1 on two nodes", async () => {
+    await chain(spec("install", "3.6.1"), password, runnerChain("install", 2));
+    await seed(`http://127.0.0.1:${port + 1}`, { services: 5, consumers: 5 });
+  });
+
+  it("a failed verify restarts X with no restore; a write through X after the backup is kept", async () => {
+    const s = spec("upgrade", "3.6.2", {
+      from: "3.6.1",
+      strategy: "rolling",
+      probe: { path: "/", expectStatus: [418] },
+    });
+    const order = runnerChain("upgrade", 2, "rolling");
+    assert.deepEqual(order, [
+      "preflight",
+      "backup",
+      "migrations-up",
+      "node-start node-0",
+      "node-start node-1",
+      "verify",
+      "migrations-finish",
+    ]);
+    await chain(s, password, order.slice(0, 2));
+    const res = await fetch(`http://127.0.0.1:${port + 11}/services`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ name: "after-backup", url: "http://127.0.0.1:9/" }),
+    });
+    assert.equal(res.status, 201);
+    await chain(s, password, order.slice(2, 5));
+    const v = await runner(s, password, "verify");
+    assert.equal(v.code, 1);
+    assert.match(v.stderr, /step "verify"/);
+    assert.match(v.stderr, /kept the database as it is/);
+    assert.doesNotMatch(v.stderr, /restored backup/);
+    assert.ok(!entries(s).some((e) => e.step === "restore"), "nothing was restored");
+    for (const i of [0, 1]) {
+      const root = (await (await fetch(`http://127.0.0.1:${port + 10 * i + 1}/`)).json()) as {
+        version: string;
+      };
+      assert.equal(root.version, "3.6.1", `node-${i} serves X again`);
+    }
+    const svc = await fetch(`http://127.0.0.1:${port + 1}/services/after-backup`);
+    assert.equal(svc.status, 200, "the write made after the backup is still there");
+  });
+
+  it("replaces one node at a time: a client trying both nodes is always answered", async () => {
+    const s = spec("upgrade", "3.6.2", { from: "3.6.1", strategy: "rolling", generation: 2 });
+    const prober = startProber([`http://127.0.0.1:${port}/`, `http://127.0.0.1:${port + 10}/`], 20);
+    await chain(s, password, runnerChain("upgrade", 2, "rolling"));
+    const probes = await prober.stop();
+    assert.ok(probes.length > 20, `the prober ran (${probes.length} probes)`);
+    assert.equal(longestOutage(probes), 0);
+    const starts = entries(s).filter((e) => e.step === "start" && e.ok);
+    assert.deepEqual(
+      starts.map((e) => e.details?.replaced),
+      [["node-0@3.6.1"], ["node-1@3.6.1"]],
+      "each start replaced its own X node",
+    );
+    const svc = await fetch(`http://127.0.0.1:${port + 11}/services/after-backup`);
+    assert.equal(svc.status, 200);
+  });
+});
