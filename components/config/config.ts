@@ -72,7 +72,9 @@ export interface BackupCommandArgs {
 
 /** The resolved backup settings: a union on the store. */
 export type ResolvedBackup = Required<Omit<BackupArgs, "store" | "command">> &
-  ({ readonly store: "local" } | { readonly store: "command"; readonly command: BackupCommandArgs });
+  (
+    { readonly store: "local" } | { readonly store: "command"; readonly command: BackupCommandArgs }
+  );
 
 /** Where Kong runs when `runtime` is `local`: processes on the Pulumi machine. */
 export interface LocalRuntimeArgs {
@@ -783,7 +785,10 @@ function backupStore(
     list: [],
     delete: ["{name}"],
   };
-  for (const [key, placeholders] of Object.entries(needs) as [keyof BackupCommandArgs, string[]][]) {
+  for (const [key, placeholders] of Object.entries(needs) as [
+    keyof BackupCommandArgs,
+    string[],
+  ][]) {
     const t = typeof c[key] === "string" ? c[key] : "";
     if (t.trim() === "") {
       fail(

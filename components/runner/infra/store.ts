@@ -7,7 +7,7 @@
  * before any node stops. The templates get `{file}` and `{name}` only (shell-quoted) and run with
  * the runner's clean environment: no secret is ever in their argv or environment.
  */
-import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BackupSpec } from "../../contract/spec";
 import { BackupManifest } from "../../state/catalog";
@@ -80,13 +80,16 @@ export async function fetchBackup(spec: BackupSpec, id: string): Promise<void> {
   if (!cmd || (existsSync(dump) && existsSync(manifest))) {
     return;
   }
+  mkdirSync(spec.dir, { recursive: true, mode: 0o700 });
   const tmpDump = `${dump}.partial`;
   const tmpManifest = `${manifest}.partial`;
   try {
     await run("get", cmd, { file: tmpManifest, name: manifestName(id) });
     const m = JSON.parse(readFileSync(tmpManifest, "utf8")) as BackupManifest;
     if (m.id !== id || typeof m.sha256 !== "string") {
-      throw new Error(`the manifest ${manifestName(id)} in the store does not describe backup ${id}`);
+      throw new Error(
+        `the manifest ${manifestName(id)} in the store does not describe backup ${id}`,
+      );
     }
     await run("get", cmd, { file: tmpDump, name: m.location ?? dumpName(id) });
     const sum = await sha256File(tmpDump);
