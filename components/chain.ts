@@ -9,6 +9,7 @@ import { fillTemplate, ResolvedConfig } from "./config/config";
 import type { SettingsSnapshot } from "./config/changes";
 import { chainResources, Strategy } from "./contract/steps";
 import { NodeSpec, RuntimeSpec, StepSpec } from "./contract/spec";
+import { CatalogEntry, decodeCatalog } from "./contract/report";
 
 /** What a chain does; recorded in the stack's `deployment` output. */
 export interface ChainDecision {
@@ -19,6 +20,8 @@ export interface ChainDecision {
   readonly generation: number;
   /** For `rollback`: the backup to restore. */
   readonly restoreBackupId?: string;
+  /** For `rollback`: its sha256 as the stack's catalog records it (a fetched copy must match). */
+  readonly restoreSha256?: string;
 }
 
 /** One past run, as the planner's estimate wants it. */
@@ -52,6 +55,11 @@ export interface DeployedState {
   readonly settings?: SettingsSnapshot;
   /** The chain-level settings the chain's resources were created with (see {@link ChainSettings}). */
   readonly chainSettings?: ChainSettings;
+  /**
+   * The backup catalog as of this run, with where each backup is: what lets another machine
+   * (an empty state directory) plan a rollback and fetch the backup. Absent on older stacks.
+   */
+  readonly backups?: CatalogEntry[];
 }
 
 /**
@@ -128,6 +136,7 @@ export function parseDeployed(value: unknown): DeployedState | undefined {
     history: Array.isArray(d.history) ? d.history : [],
     ...(typeof d.databaseBytes === "number" ? { databaseBytes: d.databaseBytes } : {}),
     ...(isSnapshot(d.settings) ? { settings: d.settings } : {}),
+    ...(Array.isArray(d.backups) ? { backups: decodeCatalog(d.backups) } : {}),
     ...(d.chainSettings && typeof d.chainSettings === "object"
       ? { chainSettings: d.chainSettings }
       : {}),
@@ -151,7 +160,11 @@ export function decideChain(
   cfg: ResolvedConfig,
   cluster: string,
   deployed: DeployedState | undefined,
-  plan: { kind: "noop" | "install" | "upgrade" | "rollback"; rollbackBackupId?: string },
+  plan: {
+    kind: "noop" | "install" | "upgrade" | "rollback";
+    rollbackBackupId?: string;
+    rollbackSha256?: string;
+  },
   attempts: Record<string, number>,
 ): ChainDecision {
   if (plan.kind === "noop" && deployed) {
@@ -164,6 +177,7 @@ export function decideChain(
     to: cfg.version,
     generation: attempts[`${cluster}/${kind}-${cfg.version}`] ?? 1,
     ...(plan.rollbackBackupId ? { restoreBackupId: plan.rollbackBackupId } : {}),
+    ...(plan.rollbackSha256 ? { restoreSha256: plan.rollbackSha256 } : {}),
   };
 }
 
@@ -311,6 +325,8 @@ export function stepSpec(cfg: ResolvedConfig, cluster: string, chain: ChainDecis
       verify: cfg.backup.verify,
       retention: cfg.backup.retention,
       minFreeBytes: cfg.backup.minFreeMb * 1024 * 1024,
+      ...(cfg.backup.store === "command" ? { command: cfg.backup.command } : {}),
+      ...(chain.restoreSha256 ? { restoreSha256: chain.restoreSha256 } : {}),
     },
     // Only an upgrade has a strategy; `in-place` is left out (see StepSpec.strategy).
     ...(chain.kind === "upgrade" && cfg.strategy !== "in-place" ? { strategy: cfg.strategy } : {}),

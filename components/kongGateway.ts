@@ -25,6 +25,8 @@ import { DockerCluster } from "./dockerCluster";
 import { KongCluster } from "./kongCluster";
 import { KongDatabase } from "./kongDatabase";
 import { passwordRotated, readLocalState } from "./state/local";
+import { mergeBackups, nextCatalog, toRecord } from "./state/stackCatalog";
+import { backupStorePolicy } from "./config/backupStore";
 import { runnerCommand, runnerDir } from "./runnerCommand";
 import { runnerBundleProblem } from "./runnerBundle";
 import {
@@ -52,6 +54,7 @@ import { HOST_KEYS_ENV, HostKeyJob, printedHostKey } from "./runner/steps/hostKe
 import { pinnedHostKey } from "./runner/infra/knownHosts";
 import { SSH_KEY_ENV } from "./runner/infra/ssh";
 import type { StepSpec } from "./contract/spec";
+import type { BackupRecord } from "./plan/rollback";
 
 /** Arguments of {@link KongGateway}: the plain settings (they decide what resources exist) plus inputs. */
 export interface KongGatewayArgs extends PlainSettings {
@@ -115,7 +118,16 @@ export class KongGateway extends pulumi.ComponentResource {
     for (const note of [...local.skippedBackups, ...unusedSettings(cfg.runtime, args)]) {
       void pulumi.log.warn(note, this);
     }
-    const plan = planOrFail(cfg, args, local.backups, this);
+    const backups = mergeBackups((args.deployed?.backups ?? []).map(toRecord), local.backups);
+    const plan = planOrFail(cfg, args, backups, this);
+    const storePolicy = backupStorePolicy(cfg, plan.kind);
+    if (storePolicy.kind === "refuse") {
+      refuseBeforeAnything(() => {
+        throw new Error(storePolicy.message);
+      }, this);
+    } else if (storePolicy.kind === "note") {
+      void pulumi.log.info(storePolicy.message, this);
+    }
     const snapshot = settingsSnapshot(cfg);
     const changes = plan.kind === "noop" ? diffSettings(args.deployed?.settings, snapshot) : [];
     refuseBeforeAnything(() => assertReconfigurable(changes), this);
@@ -131,7 +143,11 @@ export class KongGateway extends pulumi.ComponentResource {
       cfg,
       name,
       args.deployed,
-      { kind: plan.kind, rollbackBackupId: plan.rollbackBackup?.id },
+      {
+        kind: plan.kind,
+        rollbackBackupId: plan.rollbackBackup?.id,
+        rollbackSha256: plan.rollbackBackup?.sha256,
+      },
       local.attempts,
     );
     if (plan.kind !== "noop") {
@@ -189,9 +205,12 @@ export class KongGateway extends pulumi.ComponentResource {
     this.adminUrls = upgrade.cluster.adminUrls;
     this.upgradePlan = plan.kind === "noop" ? undefined : planSummary(plan);
     this.lastUpgrade = report.apply((r) => r.lastUpgrade);
-    this.backups = report.apply((r) => r.backups);
+    this.backups = report.apply((r) =>
+      nextCatalog(args.deployed?.backups ?? [], r.backups, r.pruned ?? []),
+    );
     this.deployment = report.apply((r) => ({
       ...nextDeployment(cfg, chain, args.deployed, r.lastUpgrade),
+      backups: nextCatalog(args.deployed?.backups ?? [], r.backups, r.pruned ?? []),
       settings: snapshot,
       chainSettings: frozen ?? chainSettingsOf(fresh),
     }));
@@ -380,7 +399,7 @@ function resolveConfig(
 function planOrFail(
   cfg: ResolvedConfig,
   args: KongGatewayArgs,
-  backups: ReturnType<typeof readLocalState>["backups"],
+  backups: BackupRecord[],
   parent: pulumi.Resource,
 ): Plan {
   const d = args.deployed;

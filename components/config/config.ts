@@ -45,7 +45,37 @@ export interface BackupArgs {
   readonly retention?: number;
   /** Free space that must remain after a backup, in MiB. @default 64 */
   readonly minFreeMb?: number;
+  /**
+   * Where backups are kept. `local`: `dir` on the Pulumi machine only (a stack whose database is
+   * on this machine too); `command`: `dir` is a cache, and every dump and manifest is copied
+   * with the `command` templates to storage any machine running the stack can read. @default "local"
+   */
+  readonly store?: "local" | "command";
+  /** `store: command` only: the templates of the user's storage CLI. @default undefined */
+  readonly command?: BackupCommandArgs;
 }
+
+/**
+ * Shell command templates of a `command` backup store, each run with `{file}` (a local file) and
+ * `{name}` (the object's name in the store) shell-quoted. No secret is ever put into them: the
+ * storage CLI finds its own credentials (environment, profile, instance role).
+ */
+export interface BackupCommandArgs {
+  /** Copies `{file}` to `{name}`, e.g. `aws s3 cp {file} s3://bucket/kong/{name}`. */
+  readonly put: string;
+  /** Copies `{name}` to `{file}`. */
+  readonly get: string;
+  /** Prints the store's object names, one a line (other text on the line is ignored). */
+  readonly list: string;
+  /** Deletes `{name}`. */
+  readonly delete: string;
+}
+
+/** The resolved backup settings: a union on the store. */
+export type ResolvedBackup = Required<Omit<BackupArgs, "store" | "command">> &
+  (
+    { readonly store: "local" } | { readonly store: "command"; readonly command: BackupCommandArgs }
+  );
 
 /** Where Kong runs when `runtime` is `local`: processes on the Pulumi machine. */
 export interface LocalRuntimeArgs {
@@ -168,7 +198,7 @@ interface ResolvedCommon {
   readonly plugins: readonly string[];
   readonly stateDir: string;
   readonly database: Required<DatabaseArgs>;
-  readonly backup: Required<BackupArgs>;
+  readonly backup: ResolvedBackup;
   readonly capacity: CapacityArgs & { allowSmallerCluster: boolean };
   readonly probe: Required<ProbeArgs>;
   readonly timeouts: Required<TimeoutArgs>;
@@ -313,11 +343,12 @@ export function withDefaults(
   if (verify !== "list" && verify !== "restore") {
     fail("backup.verify", verify, "is not a verification mode", 'use "list" or "restore"');
   }
-  const backup: Required<BackupArgs> = {
+  const backup: ResolvedBackup = {
     dir: abs(s.backup?.dir ?? `${stateDir}/backups`),
     verify,
     retention: positiveInt("backup.retention", s.backup?.retention ?? 5, 1000),
     minFreeMb: s.backup?.minFreeMb ?? 64,
+    ...backupStore(s.backup),
   };
   if (!Number.isInteger(backup.minFreeMb) || backup.minFreeMb < 0) {
     fail(
@@ -762,7 +793,7 @@ export const SETTING_KEYS: Readonly<Record<string, readonly string[] | null>> = 
   dbPassword: null,
   dbAdminPassword: null,
   database: ["mode", "host", "port", "database", "user", "schema", "ssl", "adminUser"],
-  backup: ["dir", "verify", "retention", "minFreeMb"],
+  backup: ["dir", "verify", "retention", "minFreeMb", "store", "command"],
   maintenanceWindow: null,
   automaticRollback: null,
   strategy: null,
@@ -870,4 +901,57 @@ function distance(a: string, b: string): number {
     }
   }
   return row[b.length]!;
+}
+
+/** `backup.store` and, for `command`, its four templates, each with the placeholders it needs. */
+function backupStore(
+  b: BackupArgs | undefined,
+): { store: "local" } | { store: "command"; command: BackupCommandArgs } {
+  const store = b?.store ?? "local";
+  if (store === "local") {
+    return { store };
+  }
+  if (store !== "command") {
+    fail("backup.store", store, "is not a backup store", 'use "local" or "command"');
+  }
+  const c = (b?.command ?? {}) as Partial<BackupCommandArgs>;
+  const needs: Record<keyof BackupCommandArgs, string[]> = {
+    put: ["{file}", "{name}"],
+    get: ["{file}", "{name}"],
+    list: [],
+    delete: ["{name}"],
+  };
+  for (const [key, placeholders] of Object.entries(needs) as [
+    keyof BackupCommandArgs,
+    string[],
+  ][]) {
+    const t = typeof c[key] === "string" ? c[key] : "";
+    if (t.trim() === "") {
+      fail(
+        `backup.command.${key}`,
+        c[key] ?? "(unset)",
+        "is required with backup.store command",
+        `set it, e.g. pulumi config set --path kong-gateway:backup.command.${key} '${exampleTemplate(key)}'`,
+      );
+    }
+    const missing = placeholders.filter((p) => !t.includes(p));
+    if (missing.length > 0) {
+      fail(
+        `backup.command.${key}`,
+        t,
+        `has no ${missing.join(" or ")} placeholder`,
+        `use a template such as '${exampleTemplate(key)}'`,
+      );
+    }
+  }
+  return { store, command: c as BackupCommandArgs };
+}
+
+function exampleTemplate(key: keyof BackupCommandArgs): string {
+  return {
+    put: "aws s3 cp {file} s3://my-bucket/kong/{name}",
+    get: "aws s3 cp s3://my-bucket/kong/{name} {file}",
+    list: "aws s3 ls s3://my-bucket/kong/",
+    delete: "aws s3 rm s3://my-bucket/kong/{name}",
+  }[key];
 }

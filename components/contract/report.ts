@@ -49,12 +49,18 @@ export interface CatalogEntry {
   readonly sha256: string;
   readonly verifiedBy: "list" | "restore";
   readonly pgDump: string;
+  /** Where the backup is kept (`backup.store`); absent: `local`, at `path` on the machine that took it. */
+  readonly store?: "local" | "command";
+  /** Its name in the store (`{name}` of the command templates). */
+  readonly location?: string;
 }
 
 /** What the verify step reports. */
 export interface RunnerReport {
   readonly lastUpgrade: UpgradeReport | undefined;
   readonly backups: CatalogEntry[];
+  /** Ids of the backups this chain's retention deleted (the stack drops them from its catalog). */
+  readonly pruned?: string[];
 }
 
 const fileRef = z.object({
@@ -97,11 +103,28 @@ const catalogEntrySchema = z.object({
   sha256: z.string(),
   verifiedBy: z.enum(["list", "restore"]),
   pgDump: z.string(),
+  store: z.enum(["local", "command"]).optional(),
+  location: z.string().optional(),
 }) satisfies z.ZodType<CatalogEntry>;
+
+/**
+ * The catalog entries of a stack output (`deployment.backups`), each checked; an entry that does
+ * not decode is left out (the local disk or the store may still know it).
+ */
+export function decodeCatalog(value: unknown): CatalogEntry[] {
+  if (!Array.isArray(value)) {
+    return [];
+  }
+  return value.flatMap((v) => {
+    const r = catalogEntrySchema.safeParse(v);
+    return r.success ? [r.data] : [];
+  });
+}
 
 const reportSchema = z.object({
   lastUpgrade: upgradeReportSchema.optional(),
   backups: z.array(catalogEntrySchema),
+  pruned: z.array(z.string()).optional(),
 });
 
 /** The line's prefix. */

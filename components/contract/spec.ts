@@ -65,6 +65,18 @@ export interface BackupSpec {
   readonly retention: number;
   /** Free space that must remain on the backup volume after the backup (bytes). */
   readonly minFreeBytes: number;
+  /**
+   * `backup.store: command`: the storage templates; `dir` is then a cache, and every dump is put
+   * to and fetched from the store. Absent: the `local` store (`dir` is the only copy).
+   */
+  readonly command?: {
+    readonly put: string;
+    readonly get: string;
+    readonly list: string;
+    readonly delete: string;
+  };
+  /** For `rollback` chains: the sha256 the stack's catalog records for the backup to restore. */
+  readonly restoreSha256?: string;
 }
 
 /** How to reach the machines of the `hosts` runtime (the private key is `KONG_GW_SSH_KEY`). */
@@ -234,6 +246,10 @@ const specSchema = z.object({
     verify: z.enum(["list", "restore"]),
     retention: z.number().int().positive(),
     minFreeBytes: z.number().nonnegative(),
+    command: z
+      .object({ put: z.string(), get: z.string(), list: z.string(), delete: z.string() })
+      .optional(),
+    restoreSha256: z.string().optional(),
   }),
   strategy: z.enum(["in-place", "prepared", "rolling"]).optional(),
   automaticRollback: z.boolean(),

@@ -21,6 +21,10 @@ export interface BackupRecord {
   readonly takenAt: string;
   readonly sha256?: string;
   readonly bytes?: number;
+  /** `backup.store` it is kept in; absent: `local` (at `path` on the machine that took it). */
+  readonly store?: "local" | "command";
+  /** Its name in the store. */
+  readonly location?: string;
 }
 
 /** Throws an `input` refusal naming the first malformed record of the catalog. */

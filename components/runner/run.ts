@@ -16,7 +16,7 @@ import { LimitedStep, limitSetting, stepLimitSeconds } from "./infra/limits";
 import { chainCompleted, checkSettings } from "./steps/settings";
 import { Worker } from "node:worker_threads";
 import { readManifest } from "./steps/restore";
-import { buildReport, exportedCatalog } from "./steps/report";
+import { buildReport, exportedCatalog, prunedBackups } from "./steps/report";
 import { automaticRollback } from "./steps/rollback";
 import { reportingStep, rollsBackOnFailure, runnerSteps } from "../contract/steps";
 import { encodeReport } from "../contract/report";
@@ -203,6 +203,7 @@ async function main(argv: string[]): Promise<number> {
     const report = {
       lastUpgrade: buildReport(spec, "succeeded"),
       backups: exportedCatalog(spec),
+      pruned: prunedBackups(spec),
     };
     writeTimeline(spec, report.lastUpgrade);
     process.stdout.write(`${encodeReport(report)}\n`);

@@ -21,6 +21,10 @@ export interface BackupManifest {
   readonly tables: Record<string, number>;
   readonly verifiedBy: "list" | "restore";
   readonly pgDump: string;
+  /** `backup.store` it was put to; absent: `local` (only at `path`). */
+  readonly store?: "local" | "command";
+  /** Its dump's name in the store. */
+  readonly location?: string;
 }
 
 /** Every manifest in the backup directory for `cluster`, oldest first (unreadable ones skipped). */

@@ -30,6 +30,8 @@ export function readLocalState(stateDir: string, backupDir: string, cluster: str
       takenAt: m.takenAt,
       sha256: m.sha256,
       bytes: m.bytes,
+      ...(m.store ? { store: m.store } : {}),
+      ...(m.location ? { location: m.location } : {}),
     })),
   };
 }

@@ -22,7 +22,7 @@ export function progress(msg: string): void {
 
 /** Runs SQL against the stack's Kong database. */
 export async function sql<T extends object = Record<string, unknown>>(
-  ks: KongStack,
+  ks: Pick<KongStack, "dbPort" | "dbPassword">,
   text: string,
 ): Promise<T[]> {
   const c = new pg.Client({
@@ -41,7 +41,9 @@ export async function sql<T extends object = Record<string, unknown>>(
 }
 
 /** Row counts of the entities seeding creates. */
-export async function entityCounts(ks: KongStack): Promise<Record<string, number>> {
+export async function entityCounts(
+  ks: Pick<KongStack, "dbPort" | "dbPassword">,
+): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
   for (const t of ["services", "routes", "consumers", "keyauth_credentials", "plugins"]) {
     const rows = await sql<{ n: number }>(ks, `SELECT count(*)::int AS n FROM ${t}`);
@@ -62,7 +64,7 @@ export const RUNTIME_TABLES = [
 ];
 
 /** A hash of every configuration row (a data-only dump without runtime tables), to prove nothing was written. */
-export function dataHash(ks: KongStack): string {
+export function dataHash(ks: Pick<KongStack, "dbPort">): string {
   const exclude = RUNTIME_TABLES.map((t) => `--exclude-table-data=${t}`);
   const dump = execFileSync(
     "pg_dump",

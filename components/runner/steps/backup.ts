@@ -6,10 +6,8 @@
  * Every client program runs where pgclient.ts says (this machine, or a one-shot container on the
  * docker runtime); without a client spec that is this machine, as it always was.
  */
-import { createHash } from "node:crypto";
 import {
   chmodSync,
-  createReadStream,
   mkdirSync,
   renameSync,
   rmSync,
@@ -23,17 +21,10 @@ import { execFile, tail } from "../infra/exec";
 import { pgCommand, PgClientSpec, localClient } from "../infra/pgclient";
 import { BackupSpec, DatabaseSpec } from "../../contract/spec";
 import { BackupManifest, catalog } from "../../state/catalog";
+import { sha256File } from "../infra/checksum";
+import { pruneStore, putBackup } from "../infra/store";
 
-/** sha256 of a file, streamed. */
-export function sha256File(path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const h = createHash("sha256");
-    createReadStream(path)
-      .on("data", (d) => h.update(d))
-      .on("error", reject)
-      .on("end", () => resolve(h.digest("hex")));
-  });
-}
+export { sha256File };
 
 /** Checks the backup volume has room for a dump of `dbBytes` plus the configured reserve. */
 export function checkRoom(
@@ -61,7 +52,7 @@ export async function takeBackup(
   spec: BackupSpec,
   meta: { cluster: string; from: string; to: string; keep?: readonly string[] },
   client: PgClientSpec = localClientSpec(db, spec, meta.cluster),
-): Promise<BackupManifest> {
+): Promise<BackupManifest & { pruned: string[] }> {
   mkdirSync(spec.dir, { recursive: true, mode: 0o700 });
   chmodSync(spec.dir, 0o700);
   const takenAt = new Date();
@@ -121,11 +112,17 @@ export async function takeBackup(
     verifiedBy: spec.verify,
     pgDump: cmd.via === "local" ? dump.text : `pg_dump of ${cmd.image ?? "a container"}`,
   };
-  writeFileSync(join(spec.dir, `${id}.json`), JSON.stringify(manifest, null, 2) + "\n", {
-    mode: 0o600,
-  });
-  prune(spec, meta.cluster, [id, ...(meta.keep ?? [])]);
-  return manifest;
+  const manifestFile = join(spec.dir, `${id}.json`);
+  writeFileSync(manifestFile, JSON.stringify(manifest, null, 2) + "\n", { mode: 0o600 });
+  // With a `command` store the dump is put there before the migrations may run; retention then
+  // applies in the store and in the local cache, each never deleting what `keep` names.
+  const stored = await putBackup(spec, manifest, manifestFile);
+  const keep = [id, ...(meta.keep ?? [])];
+  const prunedHere = prune(spec, meta.cluster, keep);
+  // Only what left the store leaves the stack's catalog: with a `command` store the local
+  // directory is a cache, and what it drops is still in the store.
+  const pruned = spec.command ? await pruneStore(spec, meta.cluster, keep) : prunedHere;
+  return { ...stored, pruned };
 }
 
 /**
@@ -188,13 +185,16 @@ async function verifyByRestore(
  * Keeps the newest `retention` backups of the cluster; never those in `keep` (the one just taken,
  * and the one a rollback is about to restore).
  */
-function prune(spec: BackupSpec, cluster: string, keep: readonly string[]): void {
+function prune(spec: BackupSpec, cluster: string, keep: readonly string[]): string[] {
   const all = catalog(spec.dir, cluster);
   const excess = all.slice(0, Math.max(0, all.length - Math.max(1, spec.retention)));
+  const pruned: string[] = [];
   for (const m of excess) {
     if (!keep.includes(m.id)) {
       rmSync(m.path, { force: true });
       rmSync(join(spec.dir, `${m.id}.json`), { force: true });
+      pruned.push(m.id);
     }
   }
+  return pruned;
 }

@@ -12,6 +12,7 @@ import { describeFailure, migrationState } from "../infra/kong";
 import { httpJson, httpStatus, isReady, sleep, watchUntilDown } from "../infra/http";
 import { pgClientCheck } from "../infra/pgclient";
 import { backupFileProblem, readManifest, restoreBackup } from "./restore";
+import { fetchBackup } from "../infra/store";
 import { runtimeFor } from "../runtimes/runtime";
 import { StepSpec, strategyOf } from "../../contract/spec";
 import { checkChange, checkWindow } from "../../plan/policy";
@@ -123,6 +124,8 @@ async function checkRestoreTarget(spec: StepSpec): Promise<string | undefined> {
   }
   let m: BackupManifest;
   try {
+    // Taken on another machine: fetched from the store (and checked) before anything stops.
+    await fetchBackup(spec.backup, id);
     m = readManifest(spec.backup.dir, id);
   } catch (e) {
     return `${(e as Error).message}; the rollback cannot restore it (README: "Recovering by hand")`;
@@ -193,6 +196,7 @@ async function backupNow(spec: StepSpec): Promise<StepDetails> {
   );
   return {
     backup: { id: m.id, path: m.path, sha256: m.sha256, bytes: m.bytes },
+    ...(m.pruned.length > 0 ? { pruned: m.pruned } : {}),
     tables: Object.keys(m.tables).length,
     verifiedBy: m.verifiedBy,
     ...(mark ? { writeMark: mark } : {}),
@@ -443,6 +447,7 @@ export async function restore(spec: StepSpec): Promise<StepDetails> {
   if (!spec.restoreBackupId) {
     throw new Error("this rollback has no backup to restore (restoreBackupId is empty)");
   }
+  await fetchBackup(spec.backup, spec.restoreBackupId);
   const m = readManifest(spec.backup.dir, spec.restoreBackupId);
   // What the rollback's own backup (the database as Y left it) holds that the restored one does
   // not: said out loud, with where it is kept.

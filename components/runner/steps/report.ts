@@ -93,3 +93,12 @@ export function exportedCatalog(spec: StepSpec): CatalogEntry[] {
     return rest as unknown as CatalogEntry;
   });
 }
+
+/** Ids this attempt's backup step deleted under retention: the stack drops them from its catalog. */
+export function prunedBackups(spec: StepSpec): string[] {
+  return entries(spec).flatMap((e) =>
+    e.step === "backup" && e.ok && Array.isArray(e.details?.pruned)
+      ? (e.details.pruned as unknown[]).map(String)
+      : [],
+  );
+}

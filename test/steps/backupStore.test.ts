@@ -1,0 +1,255 @@
+/**
+ * The `command` backup store (components/runner/infra/store.ts) over real `cp`/`ls`/`rm`
+ * templates and a plain directory standing in for a bucket; the `backup.store` settings and the
+ * policy that refuses a backup no other machine could read (components/config/backupStore.ts);
+ * and the catalog the stack carries (components/state/stackCatalog.ts). No database is needed:
+ * the store moves files, whatever they hold.
+ */
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { withDefaults } from "../../components/config/config";
+import { backupStorePolicy } from "../../components/config/backupStore";
+import type { BackupSpec } from "../../components/contract/spec";
+import type { CatalogEntry } from "../../components/contract/report";
+import { fetchBackup, pruneStore, putBackup } from "../../components/runner/infra/store";
+import type { BackupManifest } from "../../components/state/catalog";
+import { mergeBackups, nextCatalog } from "../../components/state/stackCatalog";
+
+const base = mkdtempSync(join(tmpdir(), "kong-gw-store-"));
+after(() => rmSync(base, { recursive: true, force: true }));
+
+/** A bucket and the templates over it; a space in the path proves `{file}`/`{name}` are quoted. */
+function store(label: string): { bucket: string; command: NonNullable<BackupSpec["command"]> } {
+  const bucket = join(base, `bucket ${label}`);
+  mkdirSync(bucket);
+  const b = `'${bucket}'`;
+  return {
+    bucket,
+    command: {
+      put: `cp {file} ${b}/{name}`,
+      get: `cp ${b}/{name} {file}`,
+      list: `ls ${b}`,
+      delete: `rm ${b}/{name}`,
+    },
+  };
+}
+
+const spec = (dir: string, command: BackupSpec["command"], extra: Partial<BackupSpec> = {}) =>
+  ({ dir, verify: "list", retention: 2, minFreeBytes: 0, command, ...extra }) as BackupSpec;
+
+/** Writes a dump and its manifest into `dir` as takeBackup leaves them before `put`. */
+function taken(dir: string, id: string, body = `dump of ${id}`): BackupManifest {
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, `${id}.dump`);
+  writeFileSync(path, body);
+  const m: BackupManifest = {
+    id,
+    cluster: "kong",
+    fromVersion: "3.5.0",
+    toVersion: "3.6.0",
+    takenAt: "2026-01-02T03:04:05.000Z",
+    path,
+    bytes: body.length,
+    sha256: createHash("sha256").update(body).digest("hex"),
+    tables: { services: 3 },
+    verifiedBy: "list",
+    pgDump: "pg_dump (PostgreSQL) 15",
+  };
+  writeFileSync(join(dir, `${id}.json`), JSON.stringify(m));
+  return m;
+}
+
+const ID = "kong-3.5.0-to-3.6.0-20260102T030405Z";
+
+describe("the command backup store", () => {
+  it("puts a dump and its manifest; another machine's empty cache fetches both, checked", async () => {
+    const { bucket, command } = store("a");
+    const dirA = join(base, "machine A", "backups");
+    const m = taken(dirA, ID);
+    const stored = await putBackup(spec(dirA, command), m, join(dirA, `${ID}.json`));
+    assert.equal(stored.store, "command");
+    assert.equal(stored.location, `${ID}.dump`);
+    assert.deepEqual(readdirSync(bucket).sort(), [`${ID}.dump`, `${ID}.json`]);
+
+    const dirB = join(base, "machine B", "backups");
+    await fetchBackup(spec(dirB, command, { restoreSha256: m.sha256 }), ID);
+    const fetched = JSON.parse(readFileSync(join(dirB, `${ID}.json`), "utf8")) as BackupManifest;
+    assert.equal(fetched.path, join(dirB, `${ID}.dump`), "the manifest points at this machine");
+    assert.equal(fetched.sha256, m.sha256);
+    assert.deepEqual(fetched.tables, { services: 3 }, "row counts travel with the manifest");
+    assert.equal(readFileSync(fetched.path, "utf8"), `dump of ${ID}`);
+  });
+
+  it("refuses to put a dump that no longer has its manifest's sha256", async () => {
+    const { bucket, command } = store("b");
+    const dir = join(base, "b", "backups");
+    const m = taken(dir, ID);
+    appendFileSync(m.path, "changed");
+    await assert.rejects(
+      putBackup(spec(dir, command), m, join(dir, `${ID}.json`)),
+      /backup kong-3\.5\.0-to-3\.6\.0-20260102T030405Z changed before it was stored \(sha256 [0-9a-f]{64}, expected [0-9a-f]{64}\); nothing was put/,
+    );
+    assert.deepEqual(readdirSync(bucket), []);
+  });
+
+  it("refuses a fetched dump that differs from its manifest or from the stack's catalog, and keeps nothing of it", async () => {
+    const { bucket, command } = store("c");
+    const m = taken(join(base, "c-src"), ID);
+    await putBackup(spec(join(base, "c-src"), command), m, join(base, "c-src", `${ID}.json`));
+    const dir = join(base, "c", "backups");
+    await assert.rejects(
+      fetchBackup(spec(dir, command, { restoreSha256: "0".repeat(64) }), ID),
+      /fetched from the store has sha256 [0-9a-f]{64}, but the stack's backup catalog records 0{64}; refusing/,
+    );
+    appendFileSync(join(bucket, `${ID}.dump`), "bit rot");
+    await assert.rejects(
+      fetchBackup(spec(dir, command), ID),
+      /fetched from the store has sha256 [0-9a-f]{64}, but its manifest records [0-9a-f]{64}/,
+    );
+    assert.deepEqual(readdirSync(dir), [], "no partial or damaged file is left in the cache");
+  });
+
+  it("names the template that failed, with its output", async () => {
+    const { command } = store("d");
+    await assert.rejects(
+      fetchBackup(spec(join(base, "d"), command), "kong-3.5.0-to-3.6.0-20990101T000000Z"),
+      /kong-gateway:backup\.command\.get failed \(exit 1\) for kong-3\.5\.0-to-3\.6\.0-20990101T000000Z\.json: cp: cannot stat/,
+    );
+  });
+
+  it("retention in the store keeps the newest and every id it is told to keep", async () => {
+    const { bucket, command } = store("e");
+    const dir = join(base, "e");
+    const ids = [
+      "20260101T000000Z",
+      "20260102T000000Z",
+      "20260103T000000Z",
+      "20260104T000000Z",
+    ].map((t) => `kong-3.5.0-to-3.6.0-${t}`);
+    for (const id of ids) {
+      const m = taken(dir, id);
+      await putBackup(spec(dir, command), m, join(dir, `${id}.json`));
+    }
+    // Another cluster's objects and foreign files are never touched.
+    writeFileSync(join(bucket, "kong-b-3.5.0-to-3.6.0-20250101T000000Z.dump"), "x");
+    writeFileSync(join(bucket, "notes.txt"), "x");
+    const pruned = await pruneStore(spec(dir, command, { retention: 2 }), "kong", [ids[0]!]);
+    assert.deepEqual(pruned, [ids[1]]);
+    assert.deepEqual(
+      readdirSync(bucket)
+        .filter((f) => f.endsWith(".dump"))
+        .sort(),
+      [
+        `${ids[0]}.dump`,
+        `${ids[2]}.dump`,
+        `${ids[3]}.dump`,
+        "kong-b-3.5.0-to-3.6.0-20250101T000000Z.dump",
+      ],
+    );
+    assert.equal(existsSync(join(bucket, `${ids[1]}.json`)), false, "its manifest goes too");
+  });
+});
+
+describe("backup.store settings and policy", () => {
+  const cfg = (backup: Record<string, unknown>, database: Record<string, unknown> = {}) =>
+    withDefaults(
+      { version: "3.6.0", backup, database: { mode: "existing", host: "db", ...database } },
+      "/tmp/kong-gw-store-test",
+      "t",
+      "kong",
+    );
+  const templates = {
+    put: "cp {file} /b/{name}",
+    get: "cp /b/{name} {file}",
+    list: "ls /b",
+    delete: "rm /b/{name}",
+  };
+
+  it("refuses an unknown store, a missing template and a template without its placeholder", () => {
+    assert.throws(
+      () => cfg({ store: "s3" }),
+      /backup\.store "?s3"? is not a backup store; use "local" or "command"/,
+    );
+    assert.throws(
+      () => cfg({ store: "command", command: { ...templates, get: undefined } }),
+      /backup\.command\.get .*is required with backup\.store command; set it, e\.g\. pulumi config set --path kong-gateway:backup\.command\.get/,
+    );
+    assert.throws(
+      () => cfg({ store: "command", command: { ...templates, put: "cp {file} /b/" } }),
+      /backup\.command\.put "?cp \{file\} \/b\/"? has no \{name\} placeholder/,
+    );
+  });
+
+  it("refuses an upgrade whose only backup stays on this machine while the database is shared", () => {
+    const p = backupStorePolicy(cfg({}), "upgrade");
+    assert.equal(p.kind, "refuse");
+    assert.match(
+      (p as { message: string }).message,
+      /^kong-gateway:backup\.store local keeps the upgrade's only backup in .* database\.mode existing lets any machine run this stack.*Set kong-gateway:backup\.store to command/,
+    );
+    assert.equal(
+      backupStorePolicy(cfg({ store: "command", command: templates }), "upgrade").kind,
+      "ok",
+    );
+    assert.equal(backupStorePolicy(cfg({}), "noop").kind, "ok", "only a change that backs up");
+  });
+
+  it("lets the local stack keep backups on this machine, with a note", () => {
+    const local = withDefaults({ version: "3.6.0" }, "/tmp/kong-gw-store-test", "local", "kong");
+    const p = backupStorePolicy(local, "upgrade");
+    assert.equal(p.kind, "note");
+    assert.match((p as { message: string }).message, /backup stays on this machine/);
+  });
+});
+
+describe("the catalog the stack carries", () => {
+  const e = (id: string, takenAt: string, path = `/a/${id}.dump`): CatalogEntry => ({
+    id,
+    cluster: "kong",
+    fromVersion: "3.5.0",
+    toVersion: "3.6.0",
+    takenAt,
+    path,
+    bytes: 1,
+    sha256: "s",
+    verifiedBy: "list",
+    pgDump: "pg_dump",
+  });
+
+  it("merges the stack's and the local disk's by id (local wins), oldest first", () => {
+    const merged = mergeBackups(
+      [e("x", "2026-01-02T00:00:00Z"), e("y", "2026-01-01T00:00:00Z")],
+      [e("x", "2026-01-02T00:00:00Z", "/b/x.dump")],
+    );
+    assert.deepEqual(
+      merged.map((b) => [b.id, b.path]),
+      [
+        ["y", "/a/y.dump"],
+        ["x", "/b/x.dump"],
+      ],
+    );
+  });
+
+  it("keeps what an earlier machine recorded, drops what retention deleted, and is stable", () => {
+    const previous = [e("a", "2026-01-01T00:00:00Z"), e("b", "2026-01-02T00:00:00Z")];
+    const next = nextCatalog(previous, [e("c", "2026-01-03T00:00:00Z")], ["a"]);
+    assert.deepEqual(
+      next.map((b) => b.id),
+      ["b", "c"],
+    );
+    assert.deepEqual(nextCatalog(next, [e("c", "2026-01-03T00:00:00Z")], ["a"]), next);
+  });
+});
