@@ -60,8 +60,22 @@ export function settingsSnapshot(cfg: ResolvedConfig): SettingsSnapshot {
   put("automaticRollback", cfg.automaticRollback);
   put("strategy", cfg.strategy);
   put("allowMixedVersions", cfg.allowMixedVersions);
+  // Settings added after stacks began recording snapshots are left out at their defaults, so a
+  // stack deployed before them sees no change it did not make.
+  for (const [key, value] of Object.entries(LATER_DEFAULTS)) {
+    if (out[key] === value) {
+      delete out[key];
+    }
+  }
   return out;
 }
+
+/** Settings newer than the snapshot format, at their defaults (as the snapshot writes them). */
+const LATER_DEFAULTS: Readonly<Record<string, string>> = {
+  strategy: '"in-place"',
+  allowMixedVersions: "false",
+  "backup.store": '"local"',
+};
 
 type Rule = { impact: Exclude<Impact, "add-nodes" | "remove-nodes">; why: string };
 
