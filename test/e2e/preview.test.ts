@@ -97,6 +97,20 @@ describe("the preview fits a screen; each up draws its timeline", { timeout: 900
     }
   });
 
+  it("canonicalises kong-gateway:version: ' 3.5.0 ' (spaces) previews no change at all", async () => {
+    // Issue 13: spaces are dropped; an image reference, a v prefix, '3.6' or a tag is refused
+    // (those rows are in the README's bad-input table, test/e2e/bad-input.test.ts).
+    await ks.stack.setConfig("kong-gateway:version", { value: " 3.5.0 " });
+    try {
+      const p = await ks.stack.preview();
+      const changed = Object.entries(p.changeSummary).filter(([op, n]) => op !== "same" && n);
+      assert.deepEqual(changed, [], "every resource keeps its 3.5.0 name and inputs");
+      assert.ok((p.changeSummary.same ?? 0) > 5);
+    } finally {
+      await ks.stack.setConfig("kong-gateway:version", { value: "3.5.0" });
+    }
+  });
+
   it(`the preview of 3.5.0 → 3.6.0 prints under ${PREVIEW_MAX_LINES} lines, plan included`, async () => {
     await ks.setVersion("3.6.0");
     const out = await cliPreview(ks);

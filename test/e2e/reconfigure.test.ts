@@ -71,6 +71,22 @@ const ROWS: Row[] = [
       /automaticRollback: true → false\n\s+nothing to do on the nodes: applies to the next change/,
   },
   {
+    key: "strategy",
+    expect: "none",
+    group: "settings that touch no node",
+    change: (c) => (c[K("strategy")] = "prepared"),
+    preview:
+      /strategy: \(unset\) → "prepared"\n\s+nothing to do on the nodes: how the next upgrade replaces the nodes/,
+  },
+  {
+    key: "allowMixedVersions",
+    expect: "none",
+    group: "settings that touch no node",
+    change: (c) => (c[K("allowMixedVersions")] = true),
+    preview:
+      /allowMixedVersions: \(unset\) → true\n\s+nothing to do on the nodes: checked by the next rolling upgrade/,
+  },
+  {
     key: "probe",
     expect: "none",
     group: "settings that touch no node",
