@@ -5,26 +5,16 @@
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import type { CatalogEntry } from "../contract/report";
 import { parseVersion } from "../plan/version";
 
-/** What the catalog records about one backup. */
-export interface BackupManifest {
-  readonly id: string;
-  readonly cluster: string;
-  readonly fromVersion: string;
-  readonly toVersion: string;
-  readonly takenAt: string;
-  readonly path: string;
-  readonly bytes: number;
-  readonly sha256: string;
-  /** Row counts per table at backup time: what a restore must give back. */
+/**
+ * What the catalog records about one backup: the entry the `backups` output lists
+ * (contract/report.ts), plus the row counts per table at backup time, which a restore must give
+ * back.
+ */
+export interface BackupManifest extends CatalogEntry {
   readonly tables: Record<string, number>;
-  readonly verifiedBy: "list" | "restore";
-  readonly pgDump: string;
-  /** `backup.store` it was put to; absent: `local` (only at `path`). */
-  readonly store?: "local" | "command";
-  /** Its dump's name in the store. */
-  readonly location?: string;
 }
 
 /** Every manifest in the backup directory for `cluster`, oldest first (unreadable ones skipped). */
