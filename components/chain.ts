@@ -34,6 +34,10 @@ export interface PastRunRecord {
   readonly kind?: "install";
   /** An install's span from its `stop` to its first ready node (components/plan/fromInstall.ts). */
   readonly installSpanSeconds?: number;
+  /** An install's span from the end of the step before `start` to its first ready node. */
+  readonly installStartSpanSeconds?: number;
+  /** An upgrade's strategy when not `in-place`: its outage stands only for the same strategy. */
+  readonly strategy?: Strategy;
 }
 
 /** What the stack exports as `deployment` and reads back through a StackReference to itself. */

@@ -54,6 +54,7 @@ import { HOST_KEYS_ENV, HostKeyJob, printedHostKey } from "./runner/steps/hostKe
 import { pinnedHostKey } from "./runner/infra/knownHosts";
 import { SSH_KEY_ENV } from "./runner/infra/ssh";
 import type { StepSpec } from "./contract/spec";
+import { STRATEGIES, Strategy } from "./contract/steps";
 import type { BackupRecord } from "./plan/rollback";
 
 /** Arguments of {@link KongGateway}: the plain settings (they decide what resources exist) plus inputs. */
@@ -612,25 +613,39 @@ export const parseReport = decodeReport;
  * and outage; an install's steps and the span from its `stop` to its first ready node (the first
  * upgrade's estimate starts from it, components/plan/fromInstall.ts). Rollbacks add nothing.
  */
-function historyEntry(report: UpgradeReport): (PastRunRecord & PastRun) | undefined {
+function historyEntry(
+  report: UpgradeReport,
+  strategy: Strategy | undefined,
+): (PastRunRecord & PastRun) | undefined {
   const steps = report.steps.map((s) => ({ name: s.name, seconds: s.seconds }));
   const bytes = report.databaseBytes !== undefined ? { databaseBytes: report.databaseBytes } : {};
   if (report.kind === "upgrade") {
-    return { steps, downtimeSeconds: report.downtimeSeconds, ...bytes };
+    return {
+      steps,
+      downtimeSeconds: report.downtimeSeconds,
+      ...bytes,
+      ...(strategy && strategy !== "in-place" ? { strategy } : {}),
+    };
   }
   const stopEnd = report.steps.find((s) => s.name === "stop")?.finishedAt;
   if (report.kind !== "install" || report.outcome !== "succeeded" || !stopEnd) {
     return undefined;
   }
   const ready = report.firstReadyAt;
-  const span = ready ? (Date.parse(ready) - Date.parse(stopEnd)) / 1000 : undefined;
+  // Seconds from `from` to the first ready node, to the millisecond; undefined when unknown.
+  const since = (from: string | undefined): number | undefined => {
+    const span = ready && from ? (Date.parse(ready) - Date.parse(from)) / 1000 : NaN;
+    return Number.isFinite(span) && span >= 0 ? Math.round(span * 1000) / 1000 : undefined;
+  };
+  const start = report.steps.findIndex((s) => s.name === "start");
+  const span = since(stopEnd);
+  const startSpan = start > 0 ? since(report.steps[start - 1]?.finishedAt) : undefined;
   return {
     kind: "install",
     steps,
     ...bytes,
-    ...(span !== undefined && Number.isFinite(span) && span >= 0
-      ? { installSpanSeconds: Math.round(span * 1000) / 1000 }
-      : {}),
+    ...(span !== undefined ? { installSpanSeconds: span } : {}),
+    ...(startSpan !== undefined ? { installStartSpanSeconds: startSpan } : {}),
   };
 }
 
@@ -638,7 +653,12 @@ function historyEntry(report: UpgradeReport): (PastRunRecord & PastRun) | undefi
 function pastRuns(history: readonly PastRunRecord[]): PastRun[] {
   return history.map((r) => {
     // Read back from the stack's output: checked, not trusted.
-    const extra = r as { kind?: unknown; installSpanSeconds?: unknown };
+    const extra = r as {
+      kind?: unknown;
+      installSpanSeconds?: unknown;
+      installStartSpanSeconds?: unknown;
+      strategy?: unknown;
+    };
     return {
       steps: r.steps,
       ...(r.databaseBytes !== undefined ? { databaseBytes: r.databaseBytes } : {}),
@@ -646,6 +666,12 @@ function pastRuns(history: readonly PastRunRecord[]): PastRun[] {
       ...(extra.kind === "install" ? { kind: "install" as const } : {}),
       ...(typeof extra.installSpanSeconds === "number"
         ? { installSpanSeconds: extra.installSpanSeconds }
+        : {}),
+      ...(typeof extra.installStartSpanSeconds === "number"
+        ? { installStartSpanSeconds: extra.installStartSpanSeconds }
+        : {}),
+      ...(STRATEGIES.includes(extra.strategy as Strategy)
+        ? { strategy: extra.strategy as Strategy }
         : {}),
     };
   });
@@ -660,7 +686,7 @@ function nextDeployment(
 ): DeployedState {
   const sameChain = previous && JSON.stringify(previous.chain) === JSON.stringify(chain);
   const history: PastRunRecord[] = [...(previous?.history ?? [])];
-  const measured = sameChain || !report ? undefined : historyEntry(report);
+  const measured = sameChain || !report ? undefined : historyEntry(report, cfg.strategy);
   if (measured) {
     history.push(measured);
   }

@@ -8,6 +8,7 @@
  * the size, and sums, minima, maxima and medians of those are too).
  */
 import { PlanError } from "./errors";
+import type { Strategy } from "../contract/steps";
 import { StepName, StepSkeleton } from "./steps";
 
 /** A duration estimate in seconds: optimistic, most likely, pessimistic. */
@@ -53,6 +54,16 @@ export interface PastRun {
    * upgrade's outage covers (hand-offs, migrations, start) minus the work the install skipped.
    */
   readonly installSpanSeconds?: number;
+  /**
+   * Installs: seconds from the end of the step before `start` to the first node answering ready
+   * — a `prepared` upgrade's whole outage (its `stop` hands straight over to `start`).
+   */
+  readonly installStartSpanSeconds?: number;
+  /**
+   * Upgrades: the strategy that ran; its measured outage only stands for the same strategy.
+   * @default "in-place" (and on stacks recorded before strategies)
+   */
+  readonly strategy?: Strategy;
 }
 
 /** Steps an install runs with less to do than an upgrade: its numbers never stand for one. */
@@ -131,12 +142,14 @@ export function validateHistory(history: readonly PastRun[]): void {
           `(0 or more) or leave it out`,
       );
     }
-    const span = run.installSpanSeconds;
-    if (span !== undefined && !(Number.isFinite(span) && span >= 0)) {
-      throw new PlanError(
-        "input",
-        `history[${i}].installSpanSeconds ${span} is not a duration; give measured seconds (0 or more) or leave it out`,
-      );
+    for (const key of ["installSpanSeconds", "installStartSpanSeconds"] as const) {
+      const span = run[key];
+      if (span !== undefined && !(Number.isFinite(span) && span >= 0)) {
+        throw new PlanError(
+          "input",
+          `history[${i}].${key} ${span} is not a duration; give measured seconds (0 or more) or leave it out`,
+        );
+      }
     }
     const down = run.downtimeSeconds;
     if (down !== undefined && !(Number.isFinite(down) && down >= 0)) {
@@ -314,16 +327,23 @@ export const tenths = (seconds: number): number => Math.ceil(seconds * 10 - 1e-9
 
 /**
  * The downtime from earlier runs' measured outages, each grown by what its database-scaled steps
- * would cost at today's size; undefined when no run measured one.
+ * would cost at today's size; undefined when no run of `strategy` measured one (an outage
+ * measured under one strategy says nothing about another's).
  */
 export function measuredDowntime(
   steps: readonly (StepSkeleton & EstimatedStep)[],
   history: readonly PastRun[],
   databaseBytes: number | undefined,
+  strategy: Strategy = "in-place",
 ): DowntimeEstimate | undefined {
   const runs = history
     .map((run, i) => ({ run, i }))
-    .filter(({ run }) => run.downtimeSeconds !== undefined && Number.isFinite(run.downtimeSeconds));
+    .filter(
+      ({ run }) =>
+        run.downtimeSeconds !== undefined &&
+        Number.isFinite(run.downtimeSeconds) &&
+        (run.strategy ?? "in-place") === strategy,
+    );
   if (runs.length === 0) {
     return undefined;
   }

@@ -81,6 +81,17 @@ function fromOneInstall(
 }
 
 /**
+ * What one install says an outage of `stop` → `start` alone (a `prepared` upgrade's) will be:
+ * its hand-over into `start` and its start to the first ready node; neither scales with data.
+ */
+function startOnlyFromInstall(run: PastRun): number | undefined {
+  return run.installStartSpanSeconds;
+}
+
+/** Outage steps whose work is only the nodes' (no dump, no migrations): a `prepared` outage. */
+const NODES_ONLY: ReadonlySet<StepName> = new Set<StepName>(["stop", "start"]);
+
+/**
  * The downtime from the installs in `history`; undefined when none recorded its span or the
  * downtime has steps an install does not stand for (a rollback's restore).
  */
@@ -93,14 +104,19 @@ export function installDowntime(
   if (down.length === 0 || down.some((s) => !COVERED.has(s.name))) {
     return undefined;
   }
+  const nodesOnly = down.every((s) => NODES_ONLY.has(s.name));
   const installs = history.filter(
     (r): r is PastRun & { installSpanSeconds: number } =>
-      r.kind === "install" && typeof r.installSpanSeconds === "number",
+      r.kind === "install" &&
+      typeof r.installSpanSeconds === "number" &&
+      (!nodesOnly || typeof r.installStartSpanSeconds === "number"),
   );
   if (installs.length === 0) {
     return undefined;
   }
-  const each = installs.map((r) => fromOneInstall(r, down, databaseBytes));
+  const each = installs.map((r) =>
+    nodesOnly ? (startOnlyFromInstall(r) as number) : fromOneInstall(r, down, databaseBytes),
+  );
   return {
     lowSeconds: tenths(Math.min(...each) * MEASURED_LOW_FACTOR),
     expectedSeconds: tenths(median(each)),

@@ -211,13 +211,17 @@ export function planChange(req: PlanRequest): Plan {
     ...(d.hop === undefined ? {} : { hop: d.hop }),
     steps,
     strategy: d.kind === "upgrade" ? (req.strategy ?? "in-place") : "in-place",
-    // Measured outages are of earlier runs' strategy (`in-place` until a stack says otherwise):
-    // another strategy sums its own steps' estimates.
+    // An outage measured under one strategy stands only for the same strategy; the install
+    // stands for any (its span covers every outage step an upgrade has).
     downtime:
-      (d.kind !== "upgrade" || (req.strategy ?? "in-place") === "in-place"
-        ? (measuredDowntime(estimated, history, req.databaseBytes) ??
-          installDowntime(estimated, history, req.databaseBytes))
-        : undefined) ?? summarizeDowntime(estimated),
+      measuredDowntime(
+        estimated,
+        history,
+        req.databaseBytes,
+        d.kind === "upgrade" ? (req.strategy ?? "in-place") : "in-place",
+      ) ??
+      installDowntime(estimated, history, req.databaseBytes) ??
+      summarizeDowntime(estimated),
     ...(d.kind === "upgrade" && d.hop && (req.strategy ?? "in-place") === "in-place"
       ? { alternatives: alternatives(req, d.hop) }
       : {}),

@@ -99,7 +99,9 @@ function downtimeLine(plan: Plan): string {
     d.source === "defaults"
       ? "defaults"
       : d.source === "install"
-        ? "measured by this stack's install (its stop → first ready node, plus the backup and data it did not have)"
+        ? d.steps.every((step) => step === "stop" || step === "start")
+          ? "measured by this stack's install (its hand-over into start → first ready node)"
+          : "measured by this stack's install (its stop → first ready node, plus the backup and data it did not have)"
         : `measured in ${d.runs} earlier ${d.runs === 1 ? "upgrade" : "upgrades"}` +
           (d.defaultedSteps.length > 0 ? ` (defaults for ${d.defaultedSteps.join(", ")})` : "");
   return `Estimated downtime (${d.steps.join(" → ")}): ${formatRange(d)}; numbers: ${source}`;

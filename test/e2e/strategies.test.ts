@@ -191,6 +191,10 @@ describe("upgrade strategies through the real engine", { timeout: 900_000 }, () 
     delete env().KONG_SIM_SLOW_MIGRATION;
     await ks.stack.removeConfig("kong-gateway:probe");
     const before = await configHash(ks);
+    // Printed, not asserted (a shared machine): the estimate the preview gives for `prepared`.
+    const preview = await ks.stack.preview();
+    const estimate = /Estimated downtime \(stop → start\): ([^\n]*)/.exec(preview.stdout)?.[1];
+    assert.ok(estimate, `preview prices the prepared outage:\n${preview.stdout}`);
     const prober = startProber([`${ks.proxyUrl(0)}/`, `${ks.proxyUrl(1)}/`], 20);
     progress("strategies: prepared 3.5.0 → 3.6.1");
     const res = await ks.stack.up();
@@ -201,7 +205,9 @@ describe("upgrade strategies through the real engine", { timeout: 900_000 }, () 
       report.steps.map((s) => s.name),
       PREPARED,
     );
-    progress(`strategies: prepared outage ${outage}s, reported ${report.downtimeSeconds}s`);
+    progress(
+      `strategies: prepared outage ${outage}s, reported ${report.downtimeSeconds}s; preview estimated ${estimate}`,
+    );
     assert.ok(outage > 0, "X stops before Y starts: some outage is seen");
     assert.ok(
       outage <= report.downtimeSeconds + 0.3,

@@ -223,6 +223,13 @@ describe("measuredDowntime", () => {
     assert.equal(big.expectedSeconds, 11, "backup at 1 s per 100 MiB grows by 9 s");
     assert.equal(smaller.expectedSeconds, 2);
   });
+  test("an outage measured under one strategy never stands for another's", () => {
+    const prepared: PastRun = { ...run(0.9, 1), strategy: "prepared" };
+    assert.equal(measuredDowntime(window, [prepared], undefined), undefined, "in-place");
+    assert.equal(measuredDowntime(window, [prepared], undefined, "prepared")!.expectedSeconds, 0.9);
+    assert.equal(measuredDowntime(window, [run(3, 1)], undefined, "prepared"), undefined);
+    assert.equal(measuredDowntime(window, [run(3, 1)], undefined)!.expectedSeconds, 3);
+  });
 });
 
 describe("installDowntime: the first upgrade from what the install measured", () => {
@@ -295,5 +302,17 @@ describe("installDowntime: the first upgrade from what the install measured", ()
     assert.equal(backup.source, "default");
     const start = estimateStep(step("start", false), [install], 8 * MIB).estimate;
     assert.deepEqual([start.source, start.expectedSeconds], ["measured", 5]);
+  });
+
+  test("a prepared outage (stop → start) is the install's hand-over into start and its first ready node", () => {
+    const nodesOnly = down.filter((s) => s.name === "stop" || s.name === "start");
+    const d = installDowntime(nodesOnly, [{ ...install, installStartSpanSeconds: 1.4 }], 80 * MIB)!;
+    assert.deepEqual(
+      [d.source, d.expectedSeconds, d.steps],
+      ["install", 1.4, ["stop", "start"]],
+      "no dump, no migrations: the data size does not matter",
+    );
+    assert.ok(d.lowSeconds < 1.4 && d.highSeconds > 1.4);
+    assert.equal(installDowntime(nodesOnly, [install], 8 * MIB), undefined, "not recorded");
   });
 });

@@ -74,6 +74,24 @@ describe("renderPlan", () => {
     assert.match(text, /numbers: measured in 2 earlier upgrades\n/);
     assert.match(text, /\[measured ×2\]/);
   });
+  test("prepared, before any prepared upgrade ran: priced from the install's start", () => {
+    const install = {
+      kind: "install" as const,
+      steps: [{ name: "start", seconds: 1.9 }],
+      installSpanSeconds: 4,
+      installStartSpanSeconds: 1.1,
+    };
+    const inPlace = { steps: [{ name: "stop", seconds: 1 }], downtimeSeconds: 4.5 };
+    const plan = planChange({
+      ...request("3.5.0", "3.6.0", { history: [install, inPlace] }),
+      strategy: "prepared",
+    });
+    assert.match(
+      renderPlan(plan),
+      /Estimated downtime \(stop → start\): 1\.1s expected .*; numbers: measured by this stack's install \(its hand-over into start → first ready node\)/,
+      "the in-place upgrade's 4.5 s outage does not stand for prepared",
+    );
+  });
   test("newly enabled plugins' migrations are listed under plain up, never -f", () => {
     const p = planChange({
       deployed: { version: "3.5.0", nodes: 1, plugins: [] },
