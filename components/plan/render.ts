@@ -132,11 +132,13 @@ function windowLine(plan: Plan): string[] {
   return [`Maintenance window (${w.windows.join("; ")}): ${state}`];
 }
 
-/** The plan's first line: `Kong 3.5.0 → 3.6.0: in-place upgrade (adjacent minor)`. */
+/** The plan's first line: `Kong 3.5.0 → 3.6.0: in-place upgrade (adjacent minor)`, with the
+ * upgrade's strategy (`prepared upgrade`, `rolling upgrade`). */
 export function planHeadline(plan: Plan): string {
   return plan.kind === "noop"
     ? `Kong ${plan.to}: no change (the deployed version is the target)`
-    : `Kong ${plan.from === undefined ? "" : `${plan.from} → `}${plan.to}: ${TITLES[plan.kind]}` +
+    : `Kong ${plan.from === undefined ? "" : `${plan.from} → `}${plan.to}: ` +
+        (plan.kind === "upgrade" ? `${plan.strategy} upgrade` : TITLES[plan.kind]) +
         (plan.hop === undefined ? "" : ` (${HOPS[plan.hop]})`);
 }
 
