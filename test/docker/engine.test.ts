@@ -18,8 +18,10 @@
  * `docker.Container` resources from: same name, image, environment, labels, ports, password file,
  * stop signal and timeout. Created stopped, as the component creates them.
  *
- * Last, the `prepared` strategy (3.6.0 → 3.6.1): backup and `up` while 3.6.0 serves, an outage
- * (external prober on both proxies) only between stop and start, the configuration as before.
+ * Last, the `prepared` strategy (3.6.0 → 3.6.1): a first attempt failing in verify restarts X
+ * with no restore (a consumer written through X kept); the next one backs up and runs `up` while
+ * 3.6.0 serves, with an outage (external prober on both proxies) only between stop and start and
+ * the configuration as before.
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
@@ -28,11 +30,14 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { ChainDecision, stepSpec } from "../../components/chain";
-import { withDefaults, type DockerRuntimeArgs } from "../../components/config/config";
+import {
+  withDefaults,
+  type DockerRuntimeArgs,
+  type PlainSettings,
+} from "../../components/config/config";
 import { NodeContainer, nodeContainer } from "../../components/docker/container";
 import { runnerBundleProblem } from "../../components/runnerBundle";
 import { StepSpec } from "../../components/contract/spec";
-import type { Strategy } from "../../components/contract/steps";
 import type { UpgradeReport } from "../../components/contract/report";
 import {
   buildKongImage,
@@ -63,11 +68,15 @@ let work = "";
 const docker = (args: readonly string[]) => dockerOk(engine.dockerHost, args);
 
 /** The resolved configuration of a `runtime: docker` stack at `version`. */
-function config(version: string, dockerArgs: DockerRuntimeArgs = {}, strategy?: Strategy) {
+function config(
+  version: string,
+  dockerArgs: DockerRuntimeArgs = {},
+  more: Partial<PlainSettings> = {},
+) {
   return withDefaults(
     {
       version,
-      ...(strategy ? { strategy } : {}),
+      ...more,
       runtime: "docker",
       nodes: 2,
       stateDir: join(work, "state"),
@@ -92,9 +101,9 @@ function config(version: string, dockerArgs: DockerRuntimeArgs = {}, strategy?: 
 function specOf(
   chain: ChainDecision,
   dockerArgs: DockerRuntimeArgs = {},
-  strategy?: Strategy,
+  more: Partial<PlainSettings> = {},
 ): StepSpec {
-  return stepSpec(config(chain.to, dockerArgs, strategy), CLUSTER, chain);
+  return stepSpec(config(chain.to, dockerArgs, more), CLUSTER, chain);
 }
 
 /** `docker create` + `docker cp` of what DockerCluster declares (the provider's two calls). */
@@ -273,6 +282,8 @@ const X: ChainDecision = { kind: "install", to: "3.5.0", generation: 1 };
 const Y: ChainDecision = { kind: "upgrade", from: "3.5.0", to: "3.6.0", generation: 1 };
 const Z: ChainDecision = { kind: "upgrade", from: "3.6.0", to: "3.7.0", generation: 1 };
 const P: ChainDecision = { kind: "upgrade", from: "3.6.0", to: "3.6.1", generation: 1 };
+const P2: ChainDecision = { ...P, generation: 2 };
+const PREPARED = { strategy: "prepared" } as const;
 const PG_CLIENT_IN_DOCKER: DockerRuntimeArgs = { pgClient: "docker" };
 
 before(async () => {
@@ -559,10 +570,41 @@ describe("docker runtime on a real engine", { timeout: 900_000 }, () => {
       assert.ok(jobs.includes(`${job} start`), `a ${job} container ran: ${jobs.join(", ")}`);
     }
   });
-  it("prepared 3.6.0 → 3.6.1: backup and up while 3.6.0 serves; the outage is only stop → start; configuration as before", async () => {
+  it("prepared 3.6.0 → 3.6.1 failing in verify: X restarted with no restore; a consumer written through X is kept", async () => {
     const x = specOf(Y);
-    const spec = specOf(P, {}, "prepared");
-    await createNodes(spec);
+    // Kong answers 404 on an unmatched route: expecting 418 makes verify fail once Y serves.
+    const spec = specOf(P, {}, { ...PREPARED, probe: { path: "/", expectStatus: [418] } });
+    const made = await createNodes(spec);
+    await post(`${x.nodes[0]!.adminUrl}/consumers`, { username: "written-through-x" });
+    await chainOk(spec, runnerChain("upgrade", 2, "prepared").slice(0, 6));
+    const failed = await runner(spec, "verify");
+    assert.equal(failed.code, 1, failed.stderr);
+    const text = failed.stderr + failed.stdout;
+    assert.match(text, /Automatic rollback completed/);
+    assert.match(text, /kept the database as it is: 'kong migrations finish' had not run/);
+    assert.doesNotMatch(text, /restored backup/);
+    for (const n of x.nodes) {
+      assert.equal((await inspect(n.container!)).State.Running, true, `${n.container} restarted`);
+      assert.equal(await proxiedVersion(n.proxyUrl), "3.6.0");
+    }
+    for (const c of made) {
+      assert.equal((await inspect(c.name)).State.Running, false, `${c.name} stopped`);
+    }
+    assert.equal(
+      (await json(`${x.nodes[0]!.adminUrl}/consumers/written-through-x`)).username,
+      "written-through-x",
+    );
+    const pending = await pg.query<{ n: number }>(
+      "kong",
+      "SELECT count(*)::int AS n FROM schema_meta WHERE pending::text LIKE '%001_331_to_332%'",
+    );
+    assert.equal(pending[0]!.n, 1, "3.6.1's up stays applied (no restore); finish never ran");
+  });
+
+  it("prepared 3.6.0 → 3.6.1, next attempt: the outage is only stop → start; configuration as before", async () => {
+    const x = specOf(Y);
+    // Same containers as the failed attempt (named by version and node, not by attempt).
+    const spec = specOf(P2, {}, PREPARED);
     const before = await configHash();
     const prober = startProber(
       x.nodes.map((n) => `${n.proxyUrl}/echo`),
