@@ -17,6 +17,11 @@
  * nodeContainer() (components/docker/container.ts), the very function DockerCluster builds its
  * `docker.Container` resources from: same name, image, environment, labels, ports, password file,
  * stop signal and timeout. Created stopped, as the component creates them.
+ *
+ * Last, the `prepared` strategy (3.6.0 → 3.6.1): a first attempt failing in verify restarts X
+ * with no restore (a consumer written through X kept); the next one backs up and runs `up` while
+ * 3.6.0 serves, with an outage (external prober on both proxies) only between stop and start and
+ * the configuration as before.
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
@@ -25,10 +30,15 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { ChainDecision, stepSpec } from "../../components/chain";
-import { withDefaults, type DockerRuntimeArgs } from "../../components/config/config";
+import {
+  withDefaults,
+  type DockerRuntimeArgs,
+  type PlainSettings,
+} from "../../components/config/config";
 import { NodeContainer, nodeContainer } from "../../components/docker/container";
 import { runnerBundleProblem } from "../../components/runnerBundle";
 import { StepSpec } from "../../components/contract/spec";
+import type { UpgradeReport } from "../../components/contract/report";
 import {
   buildKongImage,
   buildPgClientImage,
@@ -39,6 +49,7 @@ import {
   startDockerEngine,
 } from "../support/dockerEngine";
 import { PostgresServer, startPostgres } from "../support/postgres";
+import { longestOutage, startProber } from "../support/prober";
 import { chain, runnerChain, type RunResult } from "../support/runner";
 
 const ROOT = resolve(__dirname, "../..");
@@ -57,10 +68,15 @@ let work = "";
 const docker = (args: readonly string[]) => dockerOk(engine.dockerHost, args);
 
 /** The resolved configuration of a `runtime: docker` stack at `version`. */
-function config(version: string, dockerArgs: DockerRuntimeArgs = {}) {
+function config(
+  version: string,
+  dockerArgs: DockerRuntimeArgs = {},
+  more: Partial<PlainSettings> = {},
+) {
   return withDefaults(
     {
       version,
+      ...more,
       runtime: "docker",
       nodes: 2,
       stateDir: join(work, "state"),
@@ -82,8 +98,12 @@ function config(version: string, dockerArgs: DockerRuntimeArgs = {}) {
   );
 }
 
-function specOf(chain: ChainDecision, dockerArgs: DockerRuntimeArgs = {}): StepSpec {
-  return stepSpec(config(chain.to, dockerArgs), CLUSTER, chain);
+function specOf(
+  chain: ChainDecision,
+  dockerArgs: DockerRuntimeArgs = {},
+  more: Partial<PlainSettings> = {},
+): StepSpec {
+  return stepSpec(config(chain.to, dockerArgs, more), CLUSTER, chain);
 }
 
 /** `docker create` + `docker cp` of what DockerCluster declares (the provider's two calls). */
@@ -215,6 +235,19 @@ async function proxiedVersion(proxyUrl: string): Promise<string> {
   }
 }
 
+/** A hash of the configuration tables (no 3.6.0 → 3.6.1 migration rewrites them). */
+async function configHash(): Promise<string> {
+  const parts: string[] = [];
+  for (const t of ["services", "routes", "consumers", "plugins"]) {
+    const rows = await pg.query<{ h: string }>(
+      "kong",
+      `SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY t.id), '')) AS h FROM ${t} t`,
+    );
+    parts.push(`${t}:${rows[0]?.h}`);
+  }
+  return parts.join(" ");
+}
+
 /** Journal steps of one attempt, in the order the runner wrote them. */
 function journal(spec: StepSpec): { step: string; ok: boolean }[] {
   const file = join(spec.stateDir, "journal", `${CLUSTER}-${spec.kind}-${spec.to}-g1.jsonl`);
@@ -248,6 +281,9 @@ async function jobEvents(since: number): Promise<string[]> {
 const X: ChainDecision = { kind: "install", to: "3.5.0", generation: 1 };
 const Y: ChainDecision = { kind: "upgrade", from: "3.5.0", to: "3.6.0", generation: 1 };
 const Z: ChainDecision = { kind: "upgrade", from: "3.6.0", to: "3.7.0", generation: 1 };
+const P: ChainDecision = { kind: "upgrade", from: "3.6.0", to: "3.6.1", generation: 1 };
+const P2: ChainDecision = { ...P, generation: 2 };
+const PREPARED = { strategy: "prepared" } as const;
 const PG_CLIENT_IN_DOCKER: DockerRuntimeArgs = { pgClient: "docker" };
 
 before(async () => {
@@ -284,6 +320,7 @@ before(async () => {
   ).trim();
   await buildKongImage(engine.dockerHost, IMAGE, "3.5.0");
   await buildKongImage(engine.dockerHost, IMAGE, "3.6.0");
+  await buildKongImage(engine.dockerHost, IMAGE, "3.6.1");
   // 3.7.0's `migrations finish` crashes half-way through a teardown (a stand-in fault).
   await buildKongImage(engine.dockerHost, IMAGE, "3.7.0", {
     env: { KONG_SIM_FAIL_MIGRATION: "ai-proxy/001_360_to_370:teardown" },
@@ -531,6 +568,84 @@ describe("docker runtime on a real engine", { timeout: 900_000 }, () => {
     const jobs = await jobEvents(since);
     for (const job of ["migrations-up", "migrations-finish", "pg_dump", "pg_restore"]) {
       assert.ok(jobs.includes(`${job} start`), `a ${job} container ran: ${jobs.join(", ")}`);
+    }
+  });
+  it("prepared 3.6.0 → 3.6.1 failing in verify: X restarted with no restore; a consumer written through X is kept", async () => {
+    const x = specOf(Y);
+    // Kong answers 404 on an unmatched route: expecting 418 makes verify fail once Y serves.
+    const spec = specOf(P, {}, { ...PREPARED, probe: { path: "/", expectStatus: [418] } });
+    const made = await createNodes(spec);
+    await post(`${x.nodes[0]!.adminUrl}/consumers`, { username: "written-through-x" });
+    await chainOk(spec, runnerChain("upgrade", 2, "prepared").slice(0, 6));
+    const failed = await runner(spec, "verify");
+    assert.equal(failed.code, 1, failed.stderr);
+    const text = failed.stderr + failed.stdout;
+    assert.match(text, /Automatic rollback completed/);
+    assert.match(text, /kept the database as it is: 'kong migrations finish' had not run/);
+    assert.doesNotMatch(text, /restored backup/);
+    for (const n of x.nodes) {
+      assert.equal((await inspect(n.container!)).State.Running, true, `${n.container} restarted`);
+      assert.equal(await proxiedVersion(n.proxyUrl), "3.6.0");
+    }
+    for (const c of made) {
+      assert.equal((await inspect(c.name)).State.Running, false, `${c.name} stopped`);
+    }
+    assert.equal(
+      (await json(`${x.nodes[0]!.adminUrl}/consumers/written-through-x`)).username,
+      "written-through-x",
+    );
+    const pending = await pg.query<{ n: number }>(
+      "kong",
+      "SELECT count(*)::int AS n FROM schema_meta WHERE pending::text LIKE '%001_331_to_332%'",
+    );
+    assert.equal(pending[0]!.n, 1, "3.6.1's up stays applied (no restore); finish never ran");
+  });
+
+  it("prepared 3.6.0 → 3.6.1, next attempt: the outage is only stop → start; configuration as before", async () => {
+    const x = specOf(Y);
+    // Same containers as the failed attempt (named by version and node, not by attempt).
+    const spec = specOf(P2, {}, PREPARED);
+    const before = await configHash();
+    const prober = startProber(
+      x.nodes.map((n) => `${n.proxyUrl}/echo`),
+      20,
+    );
+    const results = await chainOk(spec, runnerChain("upgrade", 2, "prepared"));
+    const outage = longestOutage(await prober.stop());
+    const { lastUpgrade: report } = JSON.parse(
+      /KONG_GW_REPORT (.*)/.exec(results.at(-1)!.stdout)![1]!,
+    ) as { lastUpgrade: UpgradeReport };
+    const step = (name: string) => report.steps.find((s) => s.name === name)!;
+    process.stderr.write(
+      `[engine] prepared: prober outage ${outage}s, reported ${report.downtimeSeconds}s; ${report.steps.map((s) => `${s.name} ${s.seconds}s`).join(", ")}\n`,
+    );
+    assert.deepEqual(
+      report.steps.map((s) => s.name),
+      ["preflight", "backup", "migrations-up", "stop", "start", "verify", "migrations-finish"],
+    );
+    assert.equal(report.outcome, "succeeded");
+    // Down from the first stop to the first ready node: inside stop → start, after the backup
+    // and `up` (X served through them), before verify and finish (Y serves through them).
+    assert.ok(report.outage, "an outage is reported");
+    assert.ok(report.outage.startedAt >= step("stop").startedAt);
+    assert.ok(report.outage.startedAt >= step("migrations-up").finishedAt);
+    assert.ok(report.outage.endedAt <= step("start").finishedAt);
+    assert.ok(report.outage.endedAt <= step("verify").startedAt);
+    assert.ok(
+      report.downtimeSeconds <= step("stop").seconds + step("start").seconds + 0.02,
+      `downtime ${report.downtimeSeconds}s within stop ${step("stop").seconds}s + start ${step("start").seconds}s`,
+    );
+    assert.ok(
+      outage <= report.downtimeSeconds + 0.3,
+      `prober outage ${outage}s within the reported ${report.downtimeSeconds}s (+ probe interval)`,
+    );
+    assert.equal(await configHash(), before, "the configuration tables are as before");
+    for (const n of spec.nodes) {
+      assert.equal((await json(`${n.adminUrl}/`)).version, "3.6.1");
+      assert.equal(await proxiedVersion(n.proxyUrl), "3.6.1");
+    }
+    for (const n of x.nodes) {
+      assert.equal((await inspect(n.container!)).State.Running, false, `${n.container} stopped`);
     }
   });
 });

@@ -8,7 +8,11 @@
  * hosts (steps in order, X stopped on both hosts, every entity kept), a no-op second up, no
  * secret in the state or left on disk, and a migration crash on the migration host during
  * 3.6 → 3.7: the automatic rollback restores the database byte for byte, reinstalls 3.6 over the
- * 3.7 package on both hosts and restarts it; the next attempt succeeds.
+ * 3.7 package on both hosts and restarts it; the next attempt succeeds. Then the `rolling`
+ * strategy on a patch hop 3.6.0 → 3.6.1: Kong 3.6.1 failing to start on the first host (a stand-in
+ * fault) rolls back with no restore — 3.6.0 reinstalled there and restarted, the other host
+ * serving throughout, a consumer written through X kept — and the next attempt replaces one host
+ * at a time with no failed probe.
  */
 import assert from "node:assert/strict";
 import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -24,11 +28,13 @@ import {
   LastUpgrade,
   outputs,
   progress,
+  sql,
   status,
   UPGRADE_STEPS,
   versionAt,
 } from "../support/e2e";
 import { eventually } from "../support/eventually";
+import { longestOutage, startProber } from "../support/prober";
 import { createKongStack, KongStack } from "../support/kongStack";
 import { startSshHosts, SshHosts } from "../support/sshd";
 
@@ -47,7 +53,7 @@ describe("runtime hosts: install and upgrade over real SSH", { timeout: 900_000 
   let ssh: SshHosts;
   let ks: KongStack;
   let hostsDir: string;
-  let faultFile: string;
+  let faultFile: (version: string) => string;
   let seeded: Record<string, number>;
   let before36: string;
   const kongPort = 24000 + (process.pid % 100) * 10;
@@ -57,13 +63,14 @@ describe("runtime hosts: install and upgrade over real SSH", { timeout: 900_000 
     const ports = new Set(ssh.hosts.map((h) => h.port));
     assert.equal(ports.size, 1, "every host listens on the same SSH port");
     const addresses = ssh.hosts.map((h) => h.address);
-    // After installing, a host wraps its `kong` to crash the migration named in the fault file
-    // (the stand-in reads KONG_SIM_FAIL_MIGRATION; sshd would drop it from our environment).
+    // After installing version V, a host wraps its `kong` to run with the stand-in's fault
+    // variables listed in the file fault-V (KONG_SIM_FAIL_MIGRATION, KONG_SIM_FAIL_START, ...;
+    // sshd would drop them from our environment), and unwraps it when that file is gone.
     const hook = join(ssh.dir, "fault-hook");
-    faultFile = join(ssh.dir, "fault");
+    faultFile = (version) => join(ssh.dir, `fault-${version}`);
     writeFileSync(
       hook,
-      `#!/bin/sh\nset -e\n[ -f ${faultFile} ] || exit 0\ncd "$1/bin"\nmv kong kong.real\nprintf '#!/bin/sh\\nKONG_SIM_FAIL_MIGRATION=%s exec %s/kong.real "$@"\\n' "$(cat ${faultFile})" "$PWD" > kong\nchmod 755 kong\n`,
+      `#!/bin/sh\nset -e\ncd "$1/bin"\n[ ! -f kong.real ] || mv kong.real kong\n[ -f ${ssh.dir}/fault-$2 ] || exit 0\nmv kong kong.real\nprintf '#!/bin/sh\\nexec env %s %s/kong.real "$@"\\n' "$(tr '\\n' ' ' < ${ssh.dir}/fault-$2)" "$PWD" > kong\nchmod 755 kong\n`,
     );
     chmodSync(hook, 0o755);
     ks = await createKongStack("hosts", "3.5.0", (base) => ({
@@ -75,7 +82,7 @@ describe("runtime hosts: install and upgrade over real SSH", { timeout: 900_000 
         knownHosts: ssh.knownHostsFile,
         // Each "host" gets its own tree under hostsDir, as if it had its own disk, and one Kong
         // installation that the next version's install replaces, as a package does.
-        install: `${repoRoot}/test/kong-sim/install {version} ${base}/hosts/{host}/kong && ${hook} ${base}/hosts/{host}/kong`,
+        install: `${repoRoot}/test/kong-sim/install {version} ${base}/hosts/{host}/kong && ${hook} ${base}/hosts/{host}/kong {version}`,
         kongBinary: `${base}/hosts/{host}/kong/bin/kong`,
         prefix: `${base}/hosts/{host}/prefixes`,
         listenAddress: "{host}",
@@ -95,6 +102,15 @@ describe("runtime hosts: install and upgrade over real SSH", { timeout: 900_000 
   });
 
   const url = (i: number, port: number) => `http://${ssh.hosts[i]!.address}:${port}`;
+
+  const post = async (to: string, body: unknown) => {
+    const res = await fetch(to, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    assert.equal(res.status, 201, `POST ${to}: ${await res.text()}`);
+  };
 
   it("installs 3.5.0 on both hosts over SSH; each node serves on its host's address", async () => {
     progress("hosts: fresh install of 3.5.0 on 127.0.0.2 and 127.0.0.3");
@@ -174,7 +190,7 @@ describe("runtime hosts: install and upgrade over real SSH", { timeout: 900_000 
   it("a crash in migrations finish on the migration host rolls back: same bytes, 3.6 reinstalled and serving", async () => {
     const before = dataHash(ks);
     before36 = before;
-    writeFileSync(faultFile, "ai-proxy/001_360_to_370:teardown");
+    writeFileSync(faultFile("3.7.0"), "KONG_SIM_FAIL_MIGRATION=ai-proxy/001_360_to_370:teardown\n");
     await ks.setVersion("3.7.0");
     progress("hosts: up 3.6.0 → 3.7.0 with a crash injected into a 3.7 teardown");
     const failed = await ks.stack.up().then(
@@ -201,7 +217,7 @@ describe("runtime hosts: install and upgrade over real SSH", { timeout: 900_000 
       `the database is as before the upgrade:\n${dumpDiff(before, after)}`,
     );
 
-    rmSync(faultFile);
+    rmSync(faultFile("3.7.0"));
     progress("hosts: next attempt of 3.6.0 → 3.7.0 without the fault");
     const res = await ks.stack.up();
     assert.equal(res.summary.result, "succeeded");
@@ -226,5 +242,63 @@ describe("runtime hosts: install and upgrade over real SSH", { timeout: 900_000 
     assert.equal(await versionAt(url(1, kongPort + 1)), "3.6.0");
     const now = dataHash(ks);
     assert.equal(now, before36, `the database is as before 3.7:\n${dumpDiff(before36, now)}`);
+  });
+  it("rolling 3.6.0 → 3.6.1: node-0's Kong 3.6.1 fails to start; rolled back with no restore, node-1 served throughout, a consumer written through X is kept", async () => {
+    await post(`${url(0, kongPort + 1)}/consumers`, { username: "written-through-x" });
+    const counts = await entityCounts(ks);
+    writeFileSync(faultFile("3.6.1"), "KONG_SIM_FAIL_START=1\n");
+    await ks.stack.setConfig("kong-gateway:strategy", { value: "rolling" });
+    await ks.setVersion("3.6.1");
+    const preview = await ks.stack.preview();
+    assert.match(preview.stdout, /Estimated downtime: none \(rolling/);
+    progress("hosts: rolling 3.6.0 → 3.6.1 with Kong 3.6.1 failing to start");
+    const prober = startProber([`${url(0, kongPort)}/`, `${url(1, kongPort)}/`], 20);
+    const failed = await ks.stack.up().then(
+      () => undefined,
+      (e: Error) => e.message,
+    );
+    const probes = await prober.stop();
+    assert.ok(failed, "the update fails");
+    assert.match(failed, /failed in step "start"/);
+    assert.match(failed, /simulated start failure/);
+    assert.match(failed, /kept the database as it is: 'kong migrations finish' had not run/);
+    assert.doesNotMatch(failed, /restored backup/);
+    assert.match(failed, /reinstalling Kong 3\.6\.0 on host 127\.0\.0\.2/);
+    assert.match(failed, /Automatic rollback completed/);
+    assert.equal(longestOutage(probes), 0, "node-1 (X) answered while node-0 was replaced");
+    assert.equal(await versionAt(url(0, kongPort + 1)), "3.6.0");
+    assert.equal(await versionAt(url(1, kongPort + 1)), "3.6.0");
+    assert.equal(await status(`${url(0, kongPort + 1)}/consumers/written-through-x`), 200);
+    assert.deepEqual(await entityCounts(ks), counts, "nothing written was lost");
+    const pending = await sql<{ n: number }>(
+      ks,
+      "SELECT count(*)::int AS n FROM schema_meta WHERE pending::text LIKE '%001_331_to_332%'",
+    );
+    assert.equal(pending[0]!.n, 1, "3.6.1's up stays applied (no restore); finish never ran");
+  });
+
+  it("rolling 3.6.0 → 3.6.1, next attempt: one host at a time, no outage, steps of rolling", async () => {
+    rmSync(faultFile("3.6.1"));
+    const before = await entityCounts(ks);
+    const prober = startProber([`${url(0, kongPort)}/`, `${url(1, kongPort)}/`], 20);
+    progress("hosts: rolling 3.6.0 → 3.6.1, next attempt");
+    const res = await ks.stack.up();
+    const probes = await prober.stop();
+    assert.equal(res.summary.result, "succeeded");
+    const report = (await outputs(ks.stack)).lastUpgrade as LastUpgrade;
+    progress(
+      `hosts: rolling ${probes.length} probes, outage ${longestOutage(probes)}s; steps ${report.steps.map((s) => `${s.name} ${s.seconds}s`).join(", ")}`,
+    );
+    assert.deepEqual(
+      report.steps.map((s) => s.name),
+      ["preflight", "backup", "migrations-up", "start", "verify", "migrations-finish"],
+    );
+    assert.equal(report.downtimeSeconds, 0);
+    assert.ok(probes.length > 20, `the prober ran (${probes.length} probes)`);
+    assert.equal(longestOutage(probes), 0, "some host answered every probe");
+    assert.equal(await versionAt(url(0, kongPort + 1)), "3.6.1");
+    assert.equal(await versionAt(url(1, kongPort + 1)), "3.6.1");
+    assert.deepEqual(await entityCounts(ks), before);
+    assert.equal(await status(`${url(1, kongPort + 1)}/consumers/written-through-x`), 200);
   });
 });
