@@ -134,6 +134,7 @@ async function runStep(
       opts.rollback !== false &&
       spec.kind !== "install" &&
       spec.automaticRollback &&
+      name !== "settings" &&
       rollsBackOnFailure(step)
     ) {
       process.stderr.write(`[kong-gateway] ${name} failed; rolling back automatically...\n`);
