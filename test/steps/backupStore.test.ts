@@ -236,6 +236,19 @@ describe("the host backup store, over real SSH", () => {
     );
   });
 
+  it("reads what it put back on the host: a copy the host cannot read back stops the backup", async () => {
+    const onHost = join(base, "host e", "backups");
+    const dir = join(base, "host e", "cache");
+    // Where the dump should land the host has a directory: `mv` puts the dump inside it, and
+    // reading `<id>.dump` back there fails, as a disk that lost the write would.
+    mkdirSync(join(onHost, `${ID}.dump`), { recursive: true });
+    await assert.rejects(
+      putBackup(hostSpec(dir, onHost), taken(dir, ID), join(dir, `${ID}.json`)),
+      new RegExp(`read-back failed \\(exit 1\\) for .*/${ID}\\.dump: sha256sum: `),
+    );
+    assert.equal(existsSync(join(onHost, `${ID}.json`)), false, "no manifest names it");
+  });
+
   it("retention on the host keeps the newest and every id it is told to keep", async () => {
     const onHost = join(base, "host d", "backups");
     const dir = join(base, "host d", "cache");
