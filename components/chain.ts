@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { fillTemplate, ResolvedConfig } from "./config/config";
 import type { SettingsSnapshot } from "./config/changes";
 import { chainResources, Strategy } from "./contract/steps";
-import { NodeSpec, RuntimeSpec, SshSpec, StepSpec } from "./contract/spec";
+import { BackupSpec, NodeSpec, RuntimeSpec, SshSpec, StepSpec } from "./contract/spec";
 import { CatalogEntry, decodeCatalog } from "./contract/report";
 
 /** What a chain does; recorded in the stack's `deployment` output. */
@@ -304,6 +304,27 @@ export function localNodes(
   });
 }
 
+/** How backups are taken and where they are kept, as the runner (and the program) reach them. */
+export function backupSpec(cfg: ResolvedConfig): BackupSpec {
+  return {
+    dir: cfg.backup.dir,
+    verify: cfg.backup.verify,
+    retention: cfg.backup.retention,
+    minFreeBytes: cfg.backup.minFreeMb * 1024 * 1024,
+    ...(cfg.backup.store === "command" ? { command: cfg.backup.command } : {}),
+    ...(cfg.backup.store === "host" && cfg.runtime === "hosts"
+      ? {
+          host: {
+            address: cfg.backup.host,
+            dir: cfg.backup.hostDir,
+            ssh: runtimeSshSpec(cfg),
+            stateDir: cfg.stateDir,
+          },
+        }
+      : {}),
+  };
+}
+
 /** The spec every step of the chain receives (no secrets). */
 export function stepSpec(cfg: ResolvedConfig, cluster: string, chain: ChainDecision): StepSpec {
   const runtime = runtimeSpec(cfg);
@@ -326,21 +347,7 @@ export function stepSpec(cfg: ResolvedConfig, cluster: string, chain: ChainDecis
       ssl: cfg.database.ssl ? "on" : "off",
     },
     backup: {
-      dir: cfg.backup.dir,
-      verify: cfg.backup.verify,
-      retention: cfg.backup.retention,
-      minFreeBytes: cfg.backup.minFreeMb * 1024 * 1024,
-      ...(cfg.backup.store === "command" ? { command: cfg.backup.command } : {}),
-      ...(cfg.backup.store === "host" && cfg.runtime === "hosts"
-        ? {
-            host: {
-              address: cfg.backup.host,
-              dir: cfg.backup.hostDir,
-              ssh: runtimeSshSpec(cfg),
-              stateDir: cfg.stateDir,
-            },
-          }
-        : {}),
+      ...backupSpec(cfg),
       ...(chain.restoreSha256 ? { restoreSha256: chain.restoreSha256 } : {}),
     },
     // Only an upgrade has a strategy; `in-place` is left out (see StepSpec.strategy).

@@ -175,11 +175,31 @@ describe("a stack works from any machine (issue #16)", { timeout: 600_000 }, () 
     assert.equal(existsSync(dirA), false);
   });
 
-  it("B (empty .state/) previews a rollback to 3.5.0 that names A's backup in the store", async () => {
+  it("B (empty .state/) previews a rollback to 3.5.0 that names A's backup in the store, and A's failed attempt", async () => {
     stackB = await stackFor(dirB, join(base, "backend"), STACK);
     await stackB.setConfig("kong-gateway:version", { value: "3.5.0" });
     assert.equal(existsSync(join(dirB, ".state")), false, "B has no state directory");
+    // What A's runner leaves in the store when a rollback attempt fails and is rolled back
+    // (runner/steps/rollback.ts); written here instead of failing one, which costs a minute.
+    writeFileSync(
+      join(bucket, "kong-attempt.json"),
+      JSON.stringify({
+        cluster: "kong",
+        kind: "rollback",
+        from: "3.6.0",
+        to: "3.5.0",
+        generation: 1,
+        state: "aborted",
+        at: "2026-01-02T03:04:05.000Z",
+      }),
+    );
     const preview = await stackB.preview();
+    assert.ok(
+      preview.stdout.includes(
+        "an attempt of rollback 3.6.0 → 3.5.0 (generation 1, recorded in the backup store at 2026-01-02T03:04:05.000Z) failed and was rolled back on another machine; this run starts that change over from preflight as generation 2",
+      ),
+      `the preview knows A's unfinished attempt:\n${preview.stdout}`,
+    );
     assert.match(preview.stdout, /Kong 3\.6\.0 → 3\.5\.0/);
     assert.ok(
       preview.stdout.includes(`Restoring backup ${taken.id}: command store ${taken.id}.dump`),
@@ -229,6 +249,11 @@ describe("a stack works from any machine (issue #16)", { timeout: 600_000 }, () 
       deployment.backups?.some((b) => b.id === taken.id),
       "A's backup stays in the stack's catalog",
     );
+    assert.ok(
+      existsSync(join(dirB, ".state", STACK, "nodes", "rollback-3.5.0-g2")),
+      "B ran the rollback as generation 2",
+    );
+    assert.equal(existsSync(join(bucket, "kong-attempt.json")), false, "and cleared the record");
   });
 });
 

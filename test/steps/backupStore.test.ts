@@ -25,7 +25,15 @@ import { withDefaults } from "../../components/config/config";
 import { backupStorePolicy } from "../../components/config/backupStore";
 import type { BackupSpec } from "../../components/contract/spec";
 import type { CatalogEntry } from "../../components/contract/report";
-import { fetchBackup, pruneStore, putBackup } from "../../components/runner/infra/store";
+import {
+  clearAttempt,
+  fetchBackup,
+  pruneStore,
+  putAttempt,
+  putBackup,
+  readAttempt,
+} from "../../components/runner/infra/store";
+import { type StoredAttempt, withStoredAttempt } from "../../components/state/journal";
 import type { BackupManifest } from "../../components/state/catalog";
 import { mergeBackups, nextCatalog } from "../../components/state/stackCatalog";
 import { SSH_KEY_ENV } from "../../components/runner/infra/ssh";
@@ -421,5 +429,56 @@ describe("the catalog the stack carries", () => {
       ["b", "c"],
     );
     assert.deepEqual(nextCatalog(next, [e("c", "2026-01-03T00:00:00Z")], ["a"]), next);
+  });
+});
+
+describe("an unfinished attempt travels in the store", () => {
+  const attempt: StoredAttempt = {
+    cluster: "kong",
+    kind: "upgrade",
+    from: "3.5.0",
+    to: "3.6.0",
+    generation: 1,
+    state: "aborted",
+    at: "2026-01-02T03:04:05.000Z",
+  };
+
+  it("is put, read back by another machine, and cleared; absent, nothing is read", async () => {
+    const { bucket, command } = store("attempt");
+    const tmp = join(base, "attempt-tmp");
+    assert.equal(await readAttempt(spec(join(base, "attempt A"), command), "kong", tmp), undefined);
+    await putAttempt(spec(join(base, "attempt A"), command), attempt);
+    assert.deepEqual(readdirSync(bucket), ["kong-attempt.json"]);
+    const read = await readAttempt(spec(join(base, "attempt B"), command), "kong", tmp);
+    assert.deepEqual(read, attempt);
+    assert.equal(
+      await readAttempt(spec(join(base, "attempt B"), command), "kong-b", tmp),
+      undefined,
+    );
+    await clearAttempt(spec(join(base, "attempt B"), command), "kong");
+    assert.deepEqual(readdirSync(bucket), []);
+    assert.deepEqual(existsSync(tmp) ? readdirSync(tmp) : [], [], "no fetched copy is left");
+  });
+
+  it("makes a machine that did not run it start the change over with the next generation", () => {
+    const stateDir = join(base, "attempt state");
+    const r = withStoredAttempt(stateDir, {}, attempt);
+    assert.deepEqual(r.attempts, { "kong/upgrade-3.6.0": 2 });
+    assert.match(
+      r.note ?? "",
+      /^an attempt of upgrade 3\.5\.0 → 3\.6\.0 \(generation 1, recorded in the backup store at 2026-01-02T03:04:05\.000Z\) failed and was rolled back on another machine; this run starts that change over from preflight as generation 2$/,
+    );
+    const started = withStoredAttempt(stateDir, {}, { ...attempt, state: "started" });
+    assert.match(started.note ?? "", /\) did not finish on another machine;/);
+    assert.deepEqual(withStoredAttempt(stateDir, {}, undefined), { attempts: {} });
+    assert.deepEqual(
+      withStoredAttempt(stateDir, { "kong/upgrade-3.6.0": 3 }, attempt),
+      { attempts: { "kong/upgrade-3.6.0": 3 } },
+      "a machine that already counted further keeps its count",
+    );
+    // This machine ran that attempt (its journal is here): its own counters decide.
+    mkdirSync(join(stateDir, "journal"), { recursive: true });
+    writeFileSync(join(stateDir, "journal", "kong-upgrade-3.6.0-g1.jsonl"), "");
+    assert.deepEqual(withStoredAttempt(stateDir, {}, attempt), { attempts: {} });
   });
 });

@@ -14,6 +14,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync 
 import { join } from "node:path";
 import { BackupSpec } from "../../contract/spec";
 import { BackupManifest } from "../../state/catalog";
+import { attemptObject, parseStoredAttempt, StoredAttempt } from "../../state/journal";
 import { execFile, tail } from "./exec";
 import { sha256File } from "./checksum";
 import { shq } from "./machine";
@@ -239,4 +240,56 @@ export async function pruneStore(
     pruned.push(id);
   }
   return pruned;
+}
+
+/**
+ * Records `a` in the store as `<cluster>-attempt.json` (state/journal.ts StoredAttempt), so a
+ * machine that did not run it knows it; nothing without a store.
+ */
+export async function putAttempt(spec: BackupSpec, a: StoredAttempt): Promise<void> {
+  const store = storeOf(spec);
+  if (!store) {
+    return;
+  }
+  mkdirSync(spec.dir, { recursive: true, mode: 0o700 });
+  const file = join(spec.dir, `${attemptObject(a.cluster)}.partial`);
+  writeFileSync(file, JSON.stringify(a, null, 2) + "\n", { mode: 0o600 });
+  try {
+    await store.put(file, attemptObject(a.cluster));
+  } finally {
+    rmSync(file, { force: true });
+  }
+}
+
+/** Removes `cluster`'s attempt record from the store (its change has finished). */
+export async function clearAttempt(spec: BackupSpec, cluster: string): Promise<void> {
+  await storeOf(spec)?.delete(attemptObject(cluster));
+}
+
+/**
+ * `cluster`'s attempt record in the store, if `list` names one. Read by the program at preview
+ * (index.ts), before anything runs; `tmpDir` holds the fetched copy for a moment.
+ */
+export async function readAttempt(
+  spec: BackupSpec,
+  cluster: string,
+  tmpDir: string,
+): Promise<StoredAttempt | undefined> {
+  const store = storeOf(spec);
+  if (!store) {
+    return undefined;
+  }
+  const name = attemptObject(cluster);
+  const listed = (await store.list()).split(/\s+/).some((w) => w.split("/").at(-1) === name);
+  if (!listed) {
+    return undefined;
+  }
+  mkdirSync(tmpDir, { recursive: true, mode: 0o700 });
+  const file = join(tmpDir, `${name}.${process.pid}`);
+  try {
+    await store.get(name, file);
+    return parseStoredAttempt(readFileSync(file, "utf8"), cluster);
+  } finally {
+    rmSync(file, { force: true });
+  }
 }
