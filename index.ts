@@ -20,6 +20,7 @@ import { unknownSettings } from "./components/config/config";
 import { worldProblem } from "./components/databaseCheck";
 import { previousDeployment } from "./components/deployment";
 import { KongGateway } from "./components/kongGateway";
+import { storedAttemptOf } from "./components/storedAttempt";
 
 /**
  * A configuration mistake (a refused version, a bad setting) fails the run with its message and
@@ -77,6 +78,13 @@ async function program() {
   if (problem) {
     throw new pulumi.RunError(problem);
   }
+  const stored = await storedAttemptOf(
+    settings,
+    { root: __dirname, stack: pulumi.getStack(), cluster: "kong" },
+    config.get("sshPrivateKey"),
+  ).catch((e: Error) => {
+    throw new pulumi.RunError(e.message);
+  });
   const gateway = new KongGateway("kong", {
     ...settings,
     databasePassword: secret("dbPassword"),
@@ -84,6 +92,7 @@ async function program() {
     sshPrivateKey: secret("sshPrivateKey"),
     deployed: await previousDeployment(),
     root: __dirname,
+    ...(stored ? { storedAttempt: stored } : {}),
   });
   return {
     version: gateway.version,

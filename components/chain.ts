@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { fillTemplate, ResolvedConfig } from "./config/config";
 import type { SettingsSnapshot } from "./config/changes";
 import { chainResources, Strategy } from "./contract/steps";
-import { NodeSpec, RuntimeSpec, StepSpec } from "./contract/spec";
+import { BackupSpec, NodeSpec, RuntimeSpec, SshSpec, StepSpec } from "./contract/spec";
 import { CatalogEntry, decodeCatalog } from "./contract/report";
 
 /** What a chain does; recorded in the stack's `deployment` output. */
@@ -247,17 +247,22 @@ function urlHost(address: string): string {
   return address.includes(":") && !address.startsWith("[") ? `[${address}]` : address;
 }
 
+/** How the runner reaches the hosts of the `hosts` runtime (nodes and the host backup store). */
+function runtimeSshSpec(cfg: Extract<ResolvedConfig, { runtime: "hosts" }>): SshSpec {
+  return {
+    user: cfg.hosts.user,
+    port: cfg.hosts.port,
+    bastion: cfg.hosts.bastion,
+    knownHosts: cfg.hosts.knownHosts,
+  };
+}
+
 /** Where the runner finds the nodes and runs Kong's CLI. */
 export function runtimeSpec(cfg: ResolvedConfig): RuntimeSpec {
   if (cfg.runtime === "hosts") {
     return {
       kind: "hosts",
-      ssh: {
-        user: cfg.hosts.user,
-        port: cfg.hosts.port,
-        bastion: cfg.hosts.bastion,
-        knownHosts: cfg.hosts.knownHosts,
-      },
+      ssh: runtimeSshSpec(cfg),
       migrationHost: cfg.hosts.migrationHost,
       install: cfg.hosts.install,
       startCommand: cfg.hosts.startCommand,
@@ -303,6 +308,27 @@ export function localNodes(
   });
 }
 
+/** How backups are taken and where they are kept, as the runner (and the program) reach them. */
+export function backupSpec(cfg: ResolvedConfig): BackupSpec {
+  return {
+    dir: cfg.backup.dir,
+    verify: cfg.backup.verify,
+    retention: cfg.backup.retention,
+    minFreeBytes: cfg.backup.minFreeMb * 1024 * 1024,
+    ...(cfg.backup.store === "command" ? { command: cfg.backup.command } : {}),
+    ...(cfg.backup.store === "host" && cfg.runtime === "hosts"
+      ? {
+          host: {
+            address: cfg.backup.host,
+            dir: cfg.backup.hostDir,
+            ssh: runtimeSshSpec(cfg),
+            stateDir: cfg.stateDir,
+          },
+        }
+      : {}),
+  };
+}
+
 /** The spec every step of the chain receives (no secrets). */
 export function stepSpec(cfg: ResolvedConfig, cluster: string, chain: ChainDecision): StepSpec {
   const runtime = runtimeSpec(cfg);
@@ -325,11 +351,7 @@ export function stepSpec(cfg: ResolvedConfig, cluster: string, chain: ChainDecis
       ssl: cfg.database.ssl ? "on" : "off",
     },
     backup: {
-      dir: cfg.backup.dir,
-      verify: cfg.backup.verify,
-      retention: cfg.backup.retention,
-      minFreeBytes: cfg.backup.minFreeMb * 1024 * 1024,
-      ...(cfg.backup.store === "command" ? { command: cfg.backup.command } : {}),
+      ...backupSpec(cfg),
       ...(chain.restoreSha256 ? { restoreSha256: chain.restoreSha256 } : {}),
     },
     // Only an upgrade has a strategy; `in-place` is left out (see StepSpec.strategy).

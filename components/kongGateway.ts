@@ -26,6 +26,7 @@ import { KongCluster } from "./kongCluster";
 import { KongDatabase } from "./kongDatabase";
 import { passwordRotated, readLocalState } from "./state/local";
 import { mergeBackups, nextCatalog, toRecord } from "./state/stackCatalog";
+import { withStoredAttempt, type StoredAttempt } from "./state/journal";
 import { backupStorePolicy } from "./config/backupStore";
 import { runnerCommand, runnerDir } from "./runnerCommand";
 import { runnerBundleProblem } from "./runnerBundle";
@@ -84,6 +85,11 @@ export interface KongGatewayArgs extends PlainSettings {
   readonly stack?: string;
   /** The clock maintenance windows are checked against in the plan. @default now */
   readonly now?: Date;
+  /**
+   * An unfinished attempt another machine recorded in the backup store (index.ts reads it with
+   * components/storedAttempt.ts): its change starts over from preflight. @default undefined
+   */
+  readonly storedAttempt?: StoredAttempt;
 }
 
 /**
@@ -121,6 +127,10 @@ export class KongGateway extends pulumi.ComponentResource {
     }
     const backups = mergeBackups((args.deployed?.backups ?? []).map(toRecord), local.backups);
     const plan = planOrFail(cfg, args, backups, this);
+    const attempts = withStoredAttempt(cfg.stateDir, local.attempts, args.storedAttempt);
+    if (attempts.note && plan.kind !== "noop") {
+      void pulumi.log.warn(attempts.note, this);
+    }
     const storePolicy = backupStorePolicy(cfg, plan.kind);
     if (storePolicy.kind === "refuse") {
       refuseBeforeAnything(() => {
@@ -149,7 +159,7 @@ export class KongGateway extends pulumi.ComponentResource {
         rollbackBackupId: plan.rollbackBackup?.id,
         rollbackSha256: plan.rollbackBackup?.sha256,
       },
-      local.attempts,
+      attempts.attempts,
     );
     if (plan.kind !== "noop") {
       pulumi.log.warn(renderPlan(plan), this);

@@ -48,11 +48,17 @@ export interface BackupArgs {
   /**
    * Where backups are kept. `local`: `dir` on the Pulumi machine only (a stack whose database is
    * on this machine too); `command`: `dir` is a cache, and every dump and manifest is copied
-   * with the `command` templates to storage any machine running the stack can read. @default "local"
+   * with the `command` templates to storage any machine running the stack can read; `host`
+   * (runtime `hosts`): `dir` is a cache, and every dump and manifest is kept in `hostDir` on
+   * `host`, which any machine holding the SSH key can read. @default "local"
    */
-  readonly store?: "local" | "command";
+  readonly store?: "local" | "command" | "host";
   /** `store: command` only: the templates of the user's storage CLI. @default undefined */
   readonly command?: BackupCommandArgs;
+  /** `store: host` only: the host (one of `hosts.addresses`) that keeps the backups. @default hosts.migrationHost */
+  readonly host?: string;
+  /** `store: host` only: the absolute directory on `host` (`{host}` is substituted). @default "<hosts.prefix>/backups" */
+  readonly hostDir?: string;
 }
 
 /**
@@ -72,10 +78,14 @@ export interface BackupCommandArgs {
 }
 
 /** The resolved backup settings: a union on the store. */
-export type ResolvedBackup = Required<Omit<BackupArgs, "store" | "command">> &
-  (
-    { readonly store: "local" } | { readonly store: "command"; readonly command: BackupCommandArgs }
-  );
+export type ResolvedBackup = Required<Omit<BackupArgs, "store" | "command" | "host" | "hostDir">> &
+  ResolvedBackupStore;
+
+/** Where backups are kept, with what each store needs. */
+export type ResolvedBackupStore =
+  | { readonly store: "local" }
+  | { readonly store: "command"; readonly command: BackupCommandArgs }
+  | { readonly store: "host"; readonly host: string; readonly hostDir: string };
 
 /** Where Kong runs when `runtime` is `local`: processes on the Pulumi machine. */
 export interface LocalRuntimeArgs {
@@ -343,12 +353,14 @@ export function withDefaults(
   if (verify !== "list" && verify !== "restore") {
     fail("backup.verify", verify, "is not a verification mode", 'use "list" or "restore"');
   }
+  const hosts =
+    runtime === "hosts" ? hostsDefaults(s.hosts ?? {}, nodes, stateDir, abs) : undefined;
   const backup: ResolvedBackup = {
     dir: abs(s.backup?.dir ?? `${stateDir}/backups`),
     verify,
     retention: positiveInt("backup.retention", s.backup?.retention ?? 5, 1000),
     minFreeMb: s.backup?.minFreeMb ?? 64,
-    ...backupStore(s.backup),
+    ...backupStore(s.backup, runtime, hosts),
   };
   if (!Number.isInteger(backup.minFreeMb) || backup.minFreeMb < 0) {
     fail(
@@ -417,7 +429,7 @@ export function withDefaults(
   };
   switch (runtime) {
     case "hosts":
-      return { ...common, runtime, hosts: hostsDefaults(s.hosts ?? {}, nodes, stateDir, abs) };
+      return { ...common, runtime, hosts: hosts! };
     case "docker":
       return {
         ...common,
@@ -793,7 +805,7 @@ export const SETTING_KEYS: Readonly<Record<string, readonly string[] | null>> = 
   dbPassword: null,
   dbAdminPassword: null,
   database: ["mode", "host", "port", "database", "user", "schema", "ssl", "adminUser"],
-  backup: ["dir", "verify", "retention", "minFreeMb", "store", "command"],
+  backup: ["dir", "verify", "retention", "minFreeMb", "store", "command", "host", "hostDir"],
   maintenanceWindow: null,
   automaticRollback: null,
   strategy: null,
@@ -903,16 +915,34 @@ function distance(a: string, b: string): number {
   return row[b.length]!;
 }
 
-/** `backup.store` and, for `command`, its four templates, each with the placeholders it needs. */
+/**
+ * `backup.store` and what it needs: for `command`, its four templates, each with the placeholders
+ * it needs; for `host`, a host of the `hosts` runtime and an absolute directory there.
+ */
 function backupStore(
   b: BackupArgs | undefined,
-): { store: "local" } | { store: "command"; command: BackupCommandArgs } {
+  runtime: string,
+  hosts: Required<HostsRuntimeArgs> | undefined,
+): ResolvedBackupStore {
   const store = b?.store ?? "local";
+  if (store !== "local" && store !== "command" && store !== "host") {
+    fail("backup.store", store, "is not a backup store", 'use "local", "host" or "command"');
+  }
+  for (const key of ["host", "hostDir"] as const) {
+    if (b?.[key] !== undefined && store !== "host") {
+      fail(
+        `backup.${key}`,
+        b[key],
+        `is only used with backup.store host, and backup.store is ${store}`,
+        `remove it, or set kong-gateway:backup.store to host`,
+      );
+    }
+  }
   if (store === "local") {
     return { store };
   }
-  if (store !== "command") {
-    fail("backup.store", store, "is not a backup store", 'use "local" or "command"');
+  if (store === "host") {
+    return hostStore(b ?? {}, runtime, hosts);
   }
   const c = (b?.command ?? {}) as Partial<BackupCommandArgs>;
   const needs: Record<keyof BackupCommandArgs, string[]> = {
@@ -945,6 +975,41 @@ function backupStore(
     }
   }
   return { store, command: c as BackupCommandArgs };
+}
+
+/** `backup.store: host`: the host (default: the migration host) and the directory on it. */
+function hostStore(
+  b: BackupArgs,
+  runtime: string,
+  hosts: Required<HostsRuntimeArgs> | undefined,
+): ResolvedBackupStore {
+  if (!hosts) {
+    return fail(
+      "backup.store",
+      "host",
+      `keeps backups on a host of the hosts runtime, but kong-gateway:runtime is ${runtime}${runtime === "docker" ? " (a one-shot container has no disk that outlives it)" : ""}`,
+      `set kong-gateway:backup.store to command with put/get/list/delete templates for your object storage (README: "Running from CI")`,
+    );
+  }
+  const host = b.host ?? hosts.migrationHost;
+  if (!hosts.addresses.includes(host)) {
+    fail(
+      "backup.host",
+      host,
+      `is not one of kong-gateway:hosts.addresses (${hosts.addresses.join(", ")}), so the runner has no SSH access to it`,
+      `name one of them, e.g. 'pulumi config set --path kong-gateway:backup.host ${hosts.migrationHost}', or leave it unset for the migration host`,
+    );
+  }
+  const hostDir = (b.hostDir ?? `${hosts.prefix}/backups`).replaceAll("{host}", host);
+  if (!hostDir.startsWith("/") || /[\0\n]/.test(hostDir)) {
+    fail(
+      "backup.hostDir",
+      b.hostDir,
+      `is not an absolute path on ${host}`,
+      'use e.g. "/var/backups/kong-gateway"',
+    );
+  }
+  return { store: "host", host, hostDir };
 }
 
 function exampleTemplate(key: keyof BackupCommandArgs): string {

@@ -50,8 +50,8 @@ export interface CatalogEntry {
   readonly verifiedBy: "list" | "restore";
   readonly pgDump: string;
   /** Where the backup is kept (`backup.store`); absent: `local`, at `path` on the machine that took it. */
-  readonly store?: "local" | "command";
-  /** Its name in the store (`{name}` of the command templates). */
+  readonly store?: "local" | "command" | "host";
+  /** Its name in the store (`{name}` of the command templates; `<host>:<path>` in a host store). */
   readonly location?: string;
 }
 
@@ -103,7 +103,7 @@ const catalogEntrySchema = z.object({
   sha256: z.string(),
   verifiedBy: z.enum(["list", "restore"]),
   pgDump: z.string(),
-  store: z.enum(["local", "command"]).optional(),
+  store: z.enum(["local", "command", "host"]).optional(),
   location: z.string().optional(),
 }) satisfies z.ZodType<CatalogEntry>;
 

@@ -75,6 +75,17 @@ export interface BackupSpec {
     readonly list: string;
     readonly delete: string;
   };
+  /**
+   * `backup.store: host`: the host of the `hosts` runtime that keeps every dump and manifest in
+   * `dir` (there), reached with `ssh` and the key in `KONG_GW_SSH_KEY` (written under `stateDir`
+   * while the runner runs); `BackupSpec.dir` is then a cache. Absent: not the host store.
+   */
+  readonly host?: {
+    readonly address: string;
+    readonly dir: string;
+    readonly ssh: SshSpec;
+    readonly stateDir: string;
+  };
   /** For `rollback` chains: the sha256 the stack's catalog records for the backup to restore. */
   readonly restoreSha256?: string;
 }
@@ -196,16 +207,18 @@ const nodeSchema = z.object({
   statusUrl: z.string(),
 });
 
+const sshSchema = z.object({
+  user: z.string(),
+  port: z.number().int(),
+  bastion: z.string(),
+  knownHosts: z.string(),
+});
+
 const runtimeSchema = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("local") }),
   z.object({
     kind: z.literal("hosts"),
-    ssh: z.object({
-      user: z.string(),
-      port: z.number().int(),
-      bastion: z.string(),
-      knownHosts: z.string(),
-    }),
+    ssh: sshSchema,
     migrationHost: z.string(),
     install: z.string(),
     startCommand: z.string(),
@@ -248,6 +261,14 @@ const specSchema = z.object({
     minFreeBytes: z.number().nonnegative(),
     command: z
       .object({ put: z.string(), get: z.string(), list: z.string(), delete: z.string() })
+      .optional(),
+    host: z
+      .object({
+        address: z.string().min(1),
+        dir: z.string().min(1),
+        ssh: sshSchema,
+        stateDir: z.string().min(1),
+      })
       .optional(),
     restoreSha256: z.string().optional(),
   }),

@@ -168,7 +168,7 @@ export function renderPlan(plan: Plan): string {
   if (plan.rollbackBackup) {
     const b = plan.rollbackBackup;
     lines.push(
-      `Restoring backup ${b.id}: ${b.store === "command" ? `command store ${b.location ?? b.id} (fetched and checked against sha256 ${b.sha256 ?? "?"} first)` : b.path}, taken ${b.takenAt} before ${b.fromVersion} → ${b.toVersion}`,
+      `Restoring backup ${b.id}: ${b.store === "command" || b.store === "host" ? `${b.store} store ${b.location ?? b.id} (fetched and checked against sha256 ${b.sha256 ?? "?"} first)` : b.path}, taken ${b.takenAt} before ${b.fromVersion} → ${b.toVersion}`,
     );
   }
   lines.push(...windowLine(plan));

@@ -22,7 +22,7 @@ export interface BackupRecord {
   readonly sha256?: string;
   readonly bytes?: number;
   /** `backup.store` it is kept in; absent: `local` (at `path` on the machine that took it). */
-  readonly store?: "local" | "command";
+  readonly store?: "local" | "command" | "host";
   /** Its name in the store. */
   readonly location?: string;
 }

@@ -11,7 +11,8 @@
 import { targetNodes } from "./steps/cluster";
 import { cancellable, killAll } from "./infra/exec";
 import { HOST_KEYS_ENV, parseHostKeyJob, recordHostKeys } from "./steps/hostKeys";
-import { attemptBackup, JournalEntry, journalPath, record } from "../state/journal";
+import { attemptBackup, JournalEntry, journalPath, record, storedAttempt } from "../state/journal";
+import { clearAttempt, putAttempt } from "./infra/store";
 import { LimitedStep, limitSetting, stepLimitSeconds } from "./infra/limits";
 import { chainCompleted, checkSettings } from "./steps/settings";
 import { Worker } from "node:worker_threads";
@@ -134,6 +135,7 @@ async function runStep(
       opts.rollback !== false &&
       spec.kind !== "install" &&
       spec.automaticRollback &&
+      name !== "settings" &&
       rollsBackOnFailure(step)
     ) {
       process.stderr.write(`[kong-gateway] ${name} failed; rolling back automatically...\n`);
@@ -198,6 +200,10 @@ async function main(argv: string[]): Promise<number> {
   }
   const step = command as keyof typeof WORK;
   const code = await runStep(spec, step, WORK[step]);
+  if (code === 0 && step === "preflight") {
+    // From here on the change may stop nodes: a machine that did not run it must know (#16).
+    await putAttempt(spec.backup, storedAttempt(spec, "started"));
+  }
   // The chain's last step reports the change (verify, or `finish` when it comes after verify).
   if (code === 0 && step === reportingStep(spec.kind, strategyOf(spec))) {
     const report = {
@@ -206,6 +212,11 @@ async function main(argv: string[]): Promise<number> {
       pruned: prunedBackups(spec),
     };
     writeTimeline(spec, report.lastUpgrade);
+    await clearAttempt(spec.backup, spec.cluster).catch((e: Error) =>
+      process.stderr.write(
+        `[kong-gateway] the change succeeded, but its attempt record stays in the backup store (${e.message}); the next change elsewhere starts over from preflight\n`,
+      ),
+    );
     process.stdout.write(`${encodeReport(report)}\n`);
   }
   return code;

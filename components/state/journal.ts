@@ -37,7 +37,9 @@ function journalFile(spec: StepSpec): string {
 }
 
 /** The journal file of this attempt (its directory may not exist yet). */
-export function journalPath(spec: StepSpec): string {
+export function journalPath(
+  spec: Pick<StepSpec, "stateDir" | "cluster" | "kind" | "to" | "generation">,
+): string {
   return join(spec.stateDir, "journal", `${spec.cluster}-${attemptKey(spec)}.jsonl`);
 }
 
@@ -109,4 +111,85 @@ export function earlierAttemptMigrated(spec: StepSpec): boolean {
     }
   }
   return false;
+}
+
+/**
+ * An attempt as the backup store records it while it runs (issue #16): written when preflight has
+ * passed, marked `aborted` (with the next generation) by the automatic rollback, removed when the
+ * change has reported success. The stack's outputs cannot carry it — Pulumi keeps the outputs of
+ * the last successful update when one fails — so a machine that did not run the attempt reads it
+ * from the store, which every machine running the stack shares.
+ */
+export interface StoredAttempt {
+  readonly cluster: string;
+  readonly kind: StepSpec["kind"];
+  readonly from?: string;
+  readonly to: string;
+  readonly generation: number;
+  readonly state: "started" | "aborted";
+  /** When the state was recorded (ISO 8601). */
+  readonly at: string;
+}
+
+/** The record of the attempt `spec` runs, in `state`, now. */
+export function storedAttempt(spec: StepSpec, state: StoredAttempt["state"]): StoredAttempt {
+  return {
+    cluster: spec.cluster,
+    kind: spec.kind,
+    ...(spec.from ? { from: spec.from } : {}),
+    to: spec.to,
+    generation: spec.generation,
+    state,
+    at: new Date().toISOString(),
+  };
+}
+
+/** The store's object name of `cluster`'s attempt record. */
+export const attemptObject = (cluster: string): string => `${cluster}-attempt.json`;
+
+/** The stored attempt in `text`, or undefined when it is not one (another file, a torn write). */
+export function parseStoredAttempt(text: string, cluster: string): StoredAttempt | undefined {
+  try {
+    const a = JSON.parse(text) as StoredAttempt;
+    const ok =
+      a?.cluster === cluster &&
+      typeof a.to === "string" &&
+      Number.isInteger(a.generation) &&
+      a.generation >= 1 &&
+      (a.state === "started" || a.state === "aborted");
+    return ok ? a : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The attempt counters with an unfinished attempt another machine recorded in the store: its
+ * change starts over with the next generation (fresh step resources, from preflight), unless this
+ * machine's own journal holds that attempt (then this machine ran it, and its counters already
+ * say what to do). Returns the counters and, when the stored attempt changed them, a note for
+ * preview.
+ */
+export function withStoredAttempt(
+  stateDir: string,
+  local: Record<string, number>,
+  stored: StoredAttempt | undefined,
+): { attempts: Record<string, number>; note?: string } {
+  if (!stored) {
+    return { attempts: local };
+  }
+  const key = `${stored.cluster}/${stored.kind}-${stored.to}`;
+  const { cluster, kind, to, generation } = stored;
+  if (existsSync(journalPath({ stateDir, cluster, kind, to, generation }))) {
+    return { attempts: local };
+  }
+  const next = stored.generation + 1;
+  if ((local[key] ?? 1) >= next) {
+    return { attempts: local };
+  }
+  const what = stored.state === "aborted" ? "failed and was rolled back" : "did not finish";
+  return {
+    attempts: { ...local, [key]: next },
+    note: `an attempt of ${stored.kind} ${stored.from ?? "(new)"} → ${stored.to} (generation ${stored.generation}, recorded in the backup store at ${stored.at}) ${what} on another machine; this run starts that change over from preflight as generation ${next}`,
+  };
 }

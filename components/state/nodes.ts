@@ -3,8 +3,10 @@
  * settings, URLs) under `<stateDir>/nodes/<group>/<id>` — for the local runtime that is the node's
  * prefix itself — written before the node starts. Steps find the nodes by reading those records
  * and asking the runtime whether each runs, never by trusting what the program believes, so a
- * re-run after a crash sees the real state. (The HTTP probes every runtime shares are in
- * runner/infra/http.ts.)
+ * re-run after a crash sees the real state. On the `hosts` runtime a copy of each record also sits
+ * in the node's prefix on its host, so a runner on another machine (a CI runner, a fresh clone
+ * with an empty state directory) finds the nodes that run there (issue #16). (The HTTP probes
+ * every runtime shares are in runner/infra/http.ts.)
  */
 import { randomBytes, scryptSync, timingSafeEqual } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -56,7 +58,37 @@ export function samePassword(digest: string | undefined, password: string | unde
   return expected.length > 0 && timingSafeEqual(got, expected);
 }
 
-const RECORD = "kong-gateway.json";
+/** The record's file name, in its record directory (and, on the hosts runtime, in the prefix on the host). */
+export const RECORD = "kong-gateway.json";
+
+/** The line the hosts runtime prints between records it reads from a host. */
+export const RECORD_SEPARATOR = "--- kong-gateway node record ---";
+
+/**
+ * The records of `cluster` in `text` (files printed one after another, each after
+ * {@link RECORD_SEPARATOR}); anything that does not parse as a record is skipped.
+ */
+export function parseRecords(text: string, cluster: string): NodeRecord[] {
+  const out: NodeRecord[] = [];
+  for (const part of text.split(RECORD_SEPARATOR)) {
+    if (part.trim() === "") {
+      continue;
+    }
+    try {
+      const rec = JSON.parse(part) as NodeRecord;
+      if (
+        rec?.cluster === cluster &&
+        typeof rec.prefix === "string" &&
+        typeof rec.id === "string"
+      ) {
+        out.push(rec);
+      }
+    } catch {
+      // A record half-written by a runner that was killed: the node it names never started.
+    }
+  }
+  return out;
+}
 
 /**
  * Where the runner keeps a node's record: `<stateDir>/nodes/<group>/<id>`, the last two parts of

@@ -6,7 +6,9 @@
  * work directory, `.state/` included, is deleted). B, a fresh clone with an empty `.state/`,
  * previews a rollback to 3.5.0 naming the backup A took, refuses a damaged copy in preflight, and
  * its `up` fetches the backup from the store and restores it: the data is what it was before the
- * upgrade.
+ * upgrade. The second suite does the same on the `hosts` runtime over real sshd
+ * (test/support/sshd.ts) with `backup.store: host`: the backup is kept on a named host that runs no
+ * node, and B, holding only the stack file (the SSH key is a secret in it), reads it from there.
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
@@ -32,6 +34,7 @@ import { dataHash, E2E_PASSWORD, LastUpgrade, outputs, progress, status } from "
 import { repoRoot, stackFor } from "../support/engine";
 import { eventually } from "../support/eventually";
 import { freePort, PostgresServer, startPostgres } from "../support/postgres";
+import { startSshHosts, SshHosts } from "../support/sshd";
 
 const STACK = "ci";
 
@@ -172,11 +175,31 @@ describe("a stack works from any machine (issue #16)", { timeout: 600_000 }, () 
     assert.equal(existsSync(dirA), false);
   });
 
-  it("B (empty .state/) previews a rollback to 3.5.0 that names A's backup in the store", async () => {
+  it("B (empty .state/) previews a rollback to 3.5.0 that names A's backup in the store, and A's failed attempt", async () => {
     stackB = await stackFor(dirB, join(base, "backend"), STACK);
     await stackB.setConfig("kong-gateway:version", { value: "3.5.0" });
     assert.equal(existsSync(join(dirB, ".state")), false, "B has no state directory");
+    // What A's runner leaves in the store when a rollback attempt fails and is rolled back
+    // (runner/steps/rollback.ts); written here instead of failing one, which costs a minute.
+    writeFileSync(
+      join(bucket, "kong-attempt.json"),
+      JSON.stringify({
+        cluster: "kong",
+        kind: "rollback",
+        from: "3.6.0",
+        to: "3.5.0",
+        generation: 1,
+        state: "aborted",
+        at: "2026-01-02T03:04:05.000Z",
+      }),
+    );
     const preview = await stackB.preview();
+    assert.ok(
+      preview.stdout.includes(
+        "an attempt of rollback 3.6.0 → 3.5.0 (generation 1, recorded in the backup store at 2026-01-02T03:04:05.000Z) failed and was rolled back on another machine; this run starts that change over from preflight as generation 2",
+      ),
+      `the preview knows A's unfinished attempt:\n${preview.stdout}`,
+    );
     assert.match(preview.stdout, /Kong 3\.6\.0 → 3\.5\.0/);
     assert.ok(
       preview.stdout.includes(`Restoring backup ${taken.id}: command store ${taken.id}.dump`),
@@ -226,5 +249,134 @@ describe("a stack works from any machine (issue #16)", { timeout: 600_000 }, () 
       deployment.backups?.some((b) => b.id === taken.id),
       "A's backup stays in the stack's catalog",
     );
+    assert.ok(
+      existsSync(join(dirB, ".state", STACK, "nodes", "rollback-3.5.0-g2")),
+      "B ran the rollback as generation 2",
+    );
+    assert.equal(existsSync(join(bucket, "kong-attempt.json")), false, "and cleared the record");
   });
 });
+
+describe(
+  "a hosts stack with backup.store host works from any machine (issue #16)",
+  {
+    timeout: 600_000,
+  },
+  () => {
+    let pg: PostgresServer;
+    let ssh: SshHosts;
+    let base: string;
+    let kongPort: number;
+    let dirA: string;
+    let dirB: string;
+    let stackB: Stack | undefined;
+    let before35: string;
+    let taken: Entry;
+    let onHost: string;
+    const db = () => ({ dbPort: pg.port, dbPassword: E2E_PASSWORD });
+    const admin = () => `http://${ssh.hosts[0]!.address}:${kongPort + 1}`;
+
+    before(async () => {
+      [pg, ssh] = await Promise.all([startPostgres(), startSshHosts({ count: 2 })]);
+      await pg.createDatabase("kong", "kong", E2E_PASSWORD);
+      base = mkdtempSync(join(tmpdir(), "kong-gw-portable-host-"));
+      chmodSync(base, 0o755);
+      mkdirSync(join(base, "backend"));
+      kongPort = await freePort();
+      dirA = clone(base, "a");
+      dirB = clone(base, "b");
+      // The second host runs no node: it only keeps the backups (its own "disk" is a tree here).
+      onHost = join(base, "hosts", ssh.hosts[1]!.address, "backups");
+    });
+
+    after(async () => {
+      await stackB
+        ?.destroy()
+        .catch((e: Error) => process.stderr.write(`destroy failed: ${e.message.slice(0, 400)}\n`));
+      await ssh?.stop();
+      await pg?.stop();
+      rmSync(base, { recursive: true, force: true });
+    });
+
+    it("A installs 3.5.0 on the hosts and upgrades to 3.6.0; the backup is kept on the named host", async () => {
+      const config = {
+        "kong-gateway:version": "3.5.0",
+        "kong-gateway:nodes": 1,
+        "kong-gateway:runtime": "hosts",
+        "kong-gateway:database": { mode: "existing", host: "127.0.0.1", port: pg.port },
+        "kong-gateway:hosts": {
+          addresses: ssh.hosts.map((h) => h.address),
+          user: ssh.user,
+          port: ssh.hosts[0]!.port,
+          // Shipped with the repository, as a team pins its hosts' keys.
+          knownHosts: ssh.knownHostsFile,
+          install: `${repoRoot}/test/kong-sim/install {version} ${base}/hosts/{host}/kong`,
+          kongBinary: `${base}/hosts/{host}/kong/bin/kong`,
+          prefix: `${base}/hosts/{host}/prefixes`,
+          listenAddress: "{host}",
+          proxyPort: kongPort,
+          adminPort: kongPort + 1,
+          statusPort: kongPort + 2,
+        },
+        "kong-gateway:backup": {
+          store: "host",
+          host: ssh.hosts[1]!.address,
+          hostDir: `${base}/hosts/{host}/backups`,
+        },
+      };
+      writeFileSync(join(dirA, "stacks", `Pulumi.${STACK}.yaml`), JSON.stringify({ config }));
+      const stackA = await stackFor(dirA, join(base, "backend"), STACK);
+      await stackA.setConfig("kong-gateway:dbPassword", { value: E2E_PASSWORD, secret: true });
+      await stackA.setConfig("kong-gateway:sshPrivateKey", { value: ssh.privateKey, secret: true });
+      progress("portable/host: A installs 3.5.0 on 127.0.0.2");
+      assert.equal((await stackA.up()).summary.result, "succeeded");
+      await seed(admin(), { services: 20, consumers: 20 });
+      before35 = dataHash(db());
+      progress("portable/host: A upgrades to 3.6.0");
+      await stackA.setConfig("kong-gateway:version", { value: "3.6.0" });
+      assert.equal((await stackA.up()).summary.result, "succeeded");
+      const deployment = (await outputs(stackA)).deployment as { backups?: Entry[] };
+      const entries = (deployment.backups ?? []).filter(
+        (b) => b.fromVersion === "3.5.0" && b.toVersion === "3.6.0",
+      );
+      assert.equal(entries.length, 1, `one 3.5.0 → 3.6.0 backup in deployment.backups`);
+      taken = entries[0]!;
+      assert.equal(taken.store, "host");
+      assert.equal(taken.location, `${ssh.hosts[1]!.address}:${onHost}/${taken.id}.dump`);
+      assert.ok(existsSync(join(onHost, `${taken.id}.json`)), "the manifest is on the host");
+      assert.equal(sha256(join(onHost, `${taken.id}.dump`)), taken.sha256, "the dump on the host");
+    });
+
+    it("A's clone, .state/ included, is deleted; B (empty .state/) previews the rollback naming the backup on the host", async () => {
+      copyFileSync(
+        join(dirA, "stacks", `Pulumi.${STACK}.yaml`),
+        join(dirB, "stacks", `Pulumi.${STACK}.yaml`),
+      );
+      rmSync(dirA, { recursive: true, force: true });
+      assert.equal(existsSync(dirA), false);
+      stackB = await stackFor(dirB, join(base, "backend"), STACK);
+      await stackB.setConfig("kong-gateway:version", { value: "3.5.0" });
+      assert.equal(existsSync(join(dirB, ".state")), false, "B has no state directory");
+      const preview = await stackB.preview();
+      assert.match(preview.stdout, /Kong 3\.6\.0 → 3\.5\.0/);
+      assert.ok(
+        preview.stdout.includes(`Restoring backup ${taken.id}: host store ${taken.location}`),
+        `the preview names A's backup on the host:\n${preview.stdout}`,
+      );
+      assert.ok(preview.stdout.includes(taken.sha256), "and the sha256 the fetched copy must have");
+    });
+
+    it("B's up reads the backup from the host and restores it: the data is what it was before the upgrade", async () => {
+      progress("portable/host: B rolls back to 3.5.0");
+      assert.equal((await stackB!.up()).summary.result, "succeeded");
+      const out = await outputs(stackB!);
+      const report = out.lastUpgrade as LastUpgrade;
+      assert.equal(report.kind, "rollback");
+      assert.equal(report.restored?.id, taken.id);
+      assert.equal(report.restored?.sha256, taken.sha256);
+      assert.equal(dataHash(db()), before35, "the database is the one of before the upgrade");
+      assert.equal(((await (await fetch(admin())).json()) as { version: string }).version, "3.5.0");
+      assert.ok(existsSync(join(onHost, `${taken.id}.dump`)), "the backup stays on the host");
+    });
+  },
+);

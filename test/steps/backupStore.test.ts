@@ -1,6 +1,7 @@
 /**
  * The `command` backup store (components/runner/infra/store.ts) over real `cp`/`ls`/`rm`
- * templates and a plain directory standing in for a bucket; the `backup.store` settings and the
+ * templates and a plain directory standing in for a bucket; the `host` store over a real sshd
+ * (test/support/sshd.ts); the `backup.store` settings and the
  * policy that refuses a backup no other machine could read (components/config/backupStore.ts);
  * and the catalog the stack carries (components/state/stackCatalog.ts). No database is needed:
  * the store moves files, whatever they hold.
@@ -19,14 +20,24 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, describe, it } from "node:test";
+import { after, before, describe, it } from "node:test";
 import { withDefaults } from "../../components/config/config";
 import { backupStorePolicy } from "../../components/config/backupStore";
 import type { BackupSpec } from "../../components/contract/spec";
 import type { CatalogEntry } from "../../components/contract/report";
-import { fetchBackup, pruneStore, putBackup } from "../../components/runner/infra/store";
+import {
+  clearAttempt,
+  fetchBackup,
+  pruneStore,
+  putAttempt,
+  putBackup,
+  readAttempt,
+} from "../../components/runner/infra/store";
+import { type StoredAttempt, withStoredAttempt } from "../../components/state/journal";
 import type { BackupManifest } from "../../components/state/catalog";
 import { mergeBackups, nextCatalog } from "../../components/state/stackCatalog";
+import { SSH_KEY_ENV } from "../../components/runner/infra/ssh";
+import { startSshHosts, SshHosts } from "../support/sshd";
 
 const base = mkdtempSync(join(tmpdir(), "kong-gw-store-"));
 after(() => rmSync(base, { recursive: true, force: true }));
@@ -163,6 +174,109 @@ describe("the command backup store", () => {
   });
 });
 
+describe("the host backup store, over real SSH", () => {
+  let ssh: SshHosts;
+  let hostSpec: (dir: string, hostDir: string, extra?: Partial<BackupSpec>) => BackupSpec;
+
+  before(async () => {
+    ssh = await startSshHosts({ count: 1 });
+    process.env[SSH_KEY_ENV] = ssh.privateKey;
+    const h = ssh.hosts[0]!;
+    hostSpec = (dir, hostDir, extra = {}) =>
+      ({
+        dir,
+        verify: "list",
+        retention: 2,
+        minFreeBytes: 0,
+        host: {
+          address: h.address,
+          dir: hostDir,
+          ssh: { user: ssh.user, port: h.port, bastion: "", knownHosts: ssh.knownHostsFile },
+          stateDir: join(base, "host-state"),
+        },
+        ...extra,
+      }) as BackupSpec;
+  });
+  after(async () => {
+    delete process.env[SSH_KEY_ENV];
+    await ssh?.stop();
+  });
+
+  it("puts a dump and its manifest on the host (read back there); an empty cache fetches both, checked", async () => {
+    // The "host" shares this machine's disk, so its directory can be looked at directly.
+    const onHost = join(base, "host a", "backups");
+    const dirA = join(base, "host machine A", "backups");
+    const m = taken(dirA, ID);
+    const stored = await putBackup(hostSpec(dirA, onHost), m, join(dirA, `${ID}.json`));
+    assert.equal(stored.store, "host");
+    assert.equal(stored.location, `${ssh.hosts[0]!.address}:${onHost}/${ID}.dump`);
+    assert.deepEqual(readdirSync(onHost).sort(), [`${ID}.dump`, `${ID}.json`]);
+    assert.equal(readFileSync(join(onHost, `${ID}.dump`), "utf8"), `dump of ${ID}`);
+
+    const dirB = join(base, "host machine B", "backups");
+    await fetchBackup(hostSpec(dirB, onHost, { restoreSha256: m.sha256 }), ID);
+    const fetched = JSON.parse(readFileSync(join(dirB, `${ID}.json`), "utf8")) as BackupManifest;
+    assert.equal(fetched.path, join(dirB, `${ID}.dump`), "the manifest points at this machine");
+    assert.equal(fetched.store, "host");
+    assert.equal(readFileSync(fetched.path, "utf8"), `dump of ${ID}`);
+  });
+
+  it("refuses a damaged copy on the host and keeps nothing of it", async () => {
+    const onHost = join(base, "host b", "backups");
+    const src = join(base, "host b-src");
+    const m = taken(src, ID);
+    await putBackup(hostSpec(src, onHost), m, join(src, `${ID}.json`));
+    appendFileSync(join(onHost, `${ID}.dump`), "bit rot");
+    const dir = join(base, "host b", "cache");
+    await assert.rejects(
+      fetchBackup(hostSpec(dir, onHost, { restoreSha256: m.sha256 }), ID),
+      /fetched from the store has sha256 [0-9a-f]{64}, but its manifest records [0-9a-f]{64}; refusing/,
+    );
+    assert.deepEqual(existsSync(dir) ? readdirSync(dir) : [], [], "nothing is left in the cache");
+  });
+
+  it("names the host and the path when a backup is not there", async () => {
+    await assert.rejects(
+      fetchBackup(hostSpec(join(base, "host c"), join(base, "host c", "none")), ID),
+      new RegExp(
+        `backup store on host ${ssh.hosts[0]!.address.replaceAll(".", "\\.")}: get failed \\(exit 1\\) for .*/none/${ID}\\.json: cat: `,
+      ),
+    );
+  });
+
+  it("reads what it put back on the host: a copy the host cannot read back stops the backup", async () => {
+    const onHost = join(base, "host e", "backups");
+    const dir = join(base, "host e", "cache");
+    // Where the dump should land the host has a directory: `mv` puts the dump inside it, and
+    // reading `<id>.dump` back there fails, as a disk that lost the write would.
+    mkdirSync(join(onHost, `${ID}.dump`), { recursive: true });
+    await assert.rejects(
+      putBackup(hostSpec(dir, onHost), taken(dir, ID), join(dir, `${ID}.json`)),
+      new RegExp(`read-back failed \\(exit 1\\) for .*/${ID}\\.dump: sha256sum: `),
+    );
+    assert.equal(existsSync(join(onHost, `${ID}.json`)), false, "no manifest names it");
+  });
+
+  it("retention on the host keeps the newest and every id it is told to keep", async () => {
+    const onHost = join(base, "host d", "backups");
+    const dir = join(base, "host d", "cache");
+    const ids = ["20260101T000000Z", "20260102T000000Z", "20260103T000000Z"].map(
+      (t) => `kong-3.5.0-to-3.6.0-${t}`,
+    );
+    for (const id of ids) {
+      await putBackup(hostSpec(dir, onHost), taken(dir, id), join(dir, `${id}.json`));
+    }
+    const pruned = await pruneStore(hostSpec(dir, onHost, { retention: 1 }), "kong", [ids[0]!]);
+    assert.deepEqual(pruned, [ids[1]]);
+    assert.deepEqual(readdirSync(onHost).sort(), [
+      `${ids[0]}.dump`,
+      `${ids[0]}.json`,
+      `${ids[2]}.dump`,
+      `${ids[2]}.json`,
+    ]);
+  });
+});
+
 describe("backup.store settings and policy", () => {
   const cfg = (backup: Record<string, unknown>, database: Record<string, unknown> = {}) =>
     withDefaults(
@@ -181,7 +295,7 @@ describe("backup.store settings and policy", () => {
   it("refuses an unknown store, a missing template and a template without its placeholder", () => {
     assert.throws(
       () => cfg({ store: "s3" }),
-      /backup\.store "?s3"? is not a backup store; use "local" or "command"/,
+      /backup\.store "?s3"? is not a backup store; use "local", "host" or "command"/,
     );
     assert.throws(
       () => cfg({ store: "command", command: { ...templates, get: undefined } }),
@@ -205,6 +319,70 @@ describe("backup.store settings and policy", () => {
       "ok",
     );
     assert.equal(backupStorePolicy(cfg({}), "noop").kind, "ok", "only a change that backs up");
+  });
+
+  it("host store: on a host of the hosts runtime (default the migration host), allowed for an upgrade", () => {
+    const hosts = (backup: Record<string, unknown>, runtime = "hosts") =>
+      withDefaults(
+        {
+          version: "3.6.0",
+          nodes: 2,
+          runtime: runtime as "hosts",
+          hosts: { addresses: ["10.0.0.11", "10.0.0.12"], prefix: "/srv/kong/{host}" },
+          backup,
+          database: { mode: "existing", host: "db" },
+        },
+        "/tmp/kong-gw-store-test",
+        "t",
+        "kong",
+      );
+    const c = hosts({ store: "host" });
+    assert.deepEqual(c.backup.store === "host" && [c.backup.host, c.backup.hostDir], [
+      "10.0.0.11",
+      "/srv/kong/10.0.0.11/backups",
+    ]);
+    assert.equal(backupStorePolicy(c, "upgrade").kind, "ok");
+    const named = hosts({ store: "host", host: "10.0.0.12", hostDir: "/var/backups/{host}" });
+    assert.equal(named.backup.store === "host" && named.backup.hostDir, "/var/backups/10.0.0.12");
+    assert.throws(
+      () => hosts({ store: "host", host: "10.0.0.99" }),
+      /^Error: kong-gateway:backup\.host "10\.0\.0\.99" is not one of kong-gateway:hosts\.addresses \(10\.0\.0\.11, 10\.0\.0\.12\).*; name one of them, e\.g\. 'pulumi config set --path kong-gateway:backup\.host 10\.0\.0\.11'/,
+    );
+    assert.throws(
+      () => hosts({ store: "host", hostDir: "backups" }),
+      /kong-gateway:backup\.hostDir "backups" is not an absolute path on 10\.0\.0\.11; use e\.g\. "\/var\/backups\/kong-gateway"/,
+    );
+    assert.throws(
+      () => hosts({ store: "command", command: templates, host: "10.0.0.11" }),
+      /kong-gateway:backup\.host "10\.0\.0\.11" is only used with backup\.store host, and backup\.store is command; remove it/,
+    );
+    assert.throws(
+      () => cfg({ store: "host" }),
+      /kong-gateway:backup\.store "host" keeps backups on a host of the hosts runtime, but kong-gateway:runtime is local; set kong-gateway:backup\.store to command/,
+    );
+    assert.match(
+      (backupStorePolicy(hosts({}), "upgrade") as { message: string }).message,
+      /or to host to keep backups on one of the hosts/,
+      "the refusal of local on the hosts runtime points to the host store",
+    );
+  });
+
+  it("docker runtime: the host store is refused, pointing to command", () => {
+    assert.throws(
+      () =>
+        withDefaults(
+          {
+            version: "3.6.0",
+            runtime: "docker",
+            backup: { store: "host" },
+            database: { mode: "existing", host: "db" },
+          },
+          "/tmp/kong-gw-store-test",
+          "t",
+          "kong",
+        ),
+      /kong-gateway:backup\.store "host" keeps backups on a host of the hosts runtime, but kong-gateway:runtime is docker \(a one-shot container has no disk that outlives it\); set kong-gateway:backup\.store to command with put\/get\/list\/delete templates/,
+    );
   });
 
   it("lets the local stack keep backups on this machine, with a note", () => {
@@ -251,5 +429,56 @@ describe("the catalog the stack carries", () => {
       ["b", "c"],
     );
     assert.deepEqual(nextCatalog(next, [e("c", "2026-01-03T00:00:00Z")], ["a"]), next);
+  });
+});
+
+describe("an unfinished attempt travels in the store", () => {
+  const attempt: StoredAttempt = {
+    cluster: "kong",
+    kind: "upgrade",
+    from: "3.5.0",
+    to: "3.6.0",
+    generation: 1,
+    state: "aborted",
+    at: "2026-01-02T03:04:05.000Z",
+  };
+
+  it("is put, read back by another machine, and cleared; absent, nothing is read", async () => {
+    const { bucket, command } = store("attempt");
+    const tmp = join(base, "attempt-tmp");
+    assert.equal(await readAttempt(spec(join(base, "attempt A"), command), "kong", tmp), undefined);
+    await putAttempt(spec(join(base, "attempt A"), command), attempt);
+    assert.deepEqual(readdirSync(bucket), ["kong-attempt.json"]);
+    const read = await readAttempt(spec(join(base, "attempt B"), command), "kong", tmp);
+    assert.deepEqual(read, attempt);
+    assert.equal(
+      await readAttempt(spec(join(base, "attempt B"), command), "kong-b", tmp),
+      undefined,
+    );
+    await clearAttempt(spec(join(base, "attempt B"), command), "kong");
+    assert.deepEqual(readdirSync(bucket), []);
+    assert.deepEqual(existsSync(tmp) ? readdirSync(tmp) : [], [], "no fetched copy is left");
+  });
+
+  it("makes a machine that did not run it start the change over with the next generation", () => {
+    const stateDir = join(base, "attempt state");
+    const r = withStoredAttempt(stateDir, {}, attempt);
+    assert.deepEqual(r.attempts, { "kong/upgrade-3.6.0": 2 });
+    assert.match(
+      r.note ?? "",
+      /^an attempt of upgrade 3\.5\.0 → 3\.6\.0 \(generation 1, recorded in the backup store at 2026-01-02T03:04:05\.000Z\) failed and was rolled back on another machine; this run starts that change over from preflight as generation 2$/,
+    );
+    const started = withStoredAttempt(stateDir, {}, { ...attempt, state: "started" });
+    assert.match(started.note ?? "", /\) did not finish on another machine;/);
+    assert.deepEqual(withStoredAttempt(stateDir, {}, undefined), { attempts: {} });
+    assert.deepEqual(
+      withStoredAttempt(stateDir, { "kong/upgrade-3.6.0": 3 }, attempt),
+      { attempts: { "kong/upgrade-3.6.0": 3 } },
+      "a machine that already counted further keeps its count",
+    );
+    // This machine ran that attempt (its journal is here): its own counters decide.
+    mkdirSync(join(stateDir, "journal"), { recursive: true });
+    writeFileSync(join(stateDir, "journal", "kong-upgrade-3.6.0-g1.jsonl"), "");
+    assert.deepEqual(withStoredAttempt(stateDir, {}, attempt), { attempts: {} });
   });
 });

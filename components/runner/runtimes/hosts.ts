@@ -31,5 +31,6 @@ export function hostsRuntime(
       ? { service: { startCommand: rt.startCommand, stopCommand: rt.stopCommand } }
       : {}),
     checkPrefixRoot: true,
+    recordsOnMachines: true,
   });
 }

@@ -14,6 +14,9 @@ import {
   digestPassword,
   discoverNodes,
   NodeRecord,
+  parseRecords,
+  RECORD,
+  RECORD_SEPARATOR,
   readNodeRecord,
   recordDir,
   samePassword,
@@ -45,6 +48,11 @@ export interface ProcessPlacement {
    * the SSH user may not own it; locally the config check already did).
    */
   readonly checkPrefixRoot: boolean;
+  /**
+   * Keep a copy of each node's record in its prefix on its machine, and find the nodes from those
+   * too: the state directory of this machine may be new (hosts: another machine started them).
+   */
+  readonly recordsOnMachines?: boolean;
 }
 
 /** Kong as processes placed by `placement` (runtimes/local.ts, runtimes/hosts.ts). */
@@ -56,6 +64,38 @@ export function processRuntime(spec: StepSpec, placement: ProcessPlacement): Nod
   // The target binary on the host that runs migrations (on `local`, the only machine).
   const migrationBin =
     spec.nodes.find((n) => n.host === migrationHost)?.kongBin ?? spec.nodes[0]?.kongBin ?? "kong";
+  /** The records kept in the prefixes on the machines of the target nodes (see recordsOnMachines). */
+  const recordsOnMachines = async (): Promise<NodeRecord[]> => {
+    const out: NodeRecord[] = [];
+    const seen = new Set<string>();
+    for (const n of spec.nodes) {
+      const m = machineOf(n.host);
+      const root = dirname(dirname(n.prefix));
+      if (seen.has(`${m.label} ${root}`)) {
+        continue;
+      }
+      seen.add(`${m.label} ${root}`);
+      const r = await m.exec(
+        "/bin/sh",
+        [
+          "-c",
+          'for f in "$1"/*/*/"$2"; do [ -f "$f" ] || continue; echo "$3"; cat "$f"; done',
+          "sh",
+          root,
+          RECORD,
+          RECORD_SEPARATOR,
+        ],
+        { env: {}, secrets: {}, timeoutSeconds: 60 },
+      );
+      if (r.code !== 0) {
+        throw new Error(
+          `cannot read the node records in ${root}${on(m)} (exit ${r.code}): ${r.stderr.trim().split("\n").at(-1) ?? ""}`,
+        );
+      }
+      out.push(...parseRecords(r.stdout, spec.cluster).filter((rec) => rec.host === n.host));
+    }
+    return out;
+  };
   /** Where a node is, in messages (nothing for the local runtime: there is only this machine). */
   const on = (m: Machine) => (placement.nameMachines ? ` on ${m.label}` : "");
   const installHint = placement.installSetting;
@@ -164,10 +204,12 @@ export function processRuntime(spec: StepSpec, placement: ProcessPlacement): Nod
     if (rec.version !== spec.to) {
       await ensureVersion(m, rec);
     }
-    writeNodeRecord(
-      spec.stateDir,
-      password === undefined ? rec : { ...rec, passwordDigest: digestPassword(password) },
-    );
+    const record =
+      password === undefined ? rec : { ...rec, passwordDigest: digestPassword(password) };
+    writeNodeRecord(spec.stateDir, record);
+    if (placement.recordsOnMachines) {
+      await m.writePrivateFile(join(rec.prefix, RECORD), JSON.stringify(record, null, 2) + "\n");
+    }
     let r: ExecResult;
     if (service?.startCommand && rec.envFile) {
       // The service manager starts Kong with this file as its environment (and restarts it
@@ -196,7 +238,23 @@ export function processRuntime(spec: StepSpec, placement: ProcessPlacement): Nod
   };
 
   return {
-    discover: () => Promise.resolve(discoverNodes(spec.stateDir, spec.cluster)),
+    discover: async () => {
+      const mine = discoverNodes(spec.stateDir, spec.cluster);
+      if (!placement.recordsOnMachines) {
+        return mine;
+      }
+      const key = (r: NodeRecord) => `${r.host ?? ""} ${r.prefix}`;
+      const known = new Set(mine.map(key));
+      for (const rec of await recordsOnMachines()) {
+        if (!known.has(key(rec))) {
+          // Cached here, so every later step (and its restart checks) reads it like its own.
+          writeNodeRecord(spec.stateDir, rec);
+          known.add(key(rec));
+          mine.push(rec);
+        }
+      }
+      return mine.sort((a, b) => a.prefix.localeCompare(b.prefix));
+    },
     running,
     start,
     stop,

@@ -22,7 +22,7 @@ import { pgCommand, PgClientSpec, localClient } from "../infra/pgclient";
 import { BackupSpec, DatabaseSpec } from "../../contract/spec";
 import { BackupManifest, catalog } from "../../state/catalog";
 import { sha256File } from "../infra/checksum";
-import { pruneStore, putBackup } from "../infra/store";
+import { hasStore, pruneStore, putBackup } from "../infra/store";
 
 export { sha256File };
 
@@ -121,7 +121,7 @@ export async function takeBackup(
   const prunedHere = prune(spec, meta.cluster, keep);
   // Only what left the store leaves the stack's catalog: with a `command` store the local
   // directory is a cache, and what it drops is still in the store.
-  const pruned = spec.command ? await pruneStore(spec, meta.cluster, keep) : prunedHere;
+  const pruned = hasStore(spec) ? await pruneStore(spec, meta.cluster, keep) : prunedHere;
   return { ...stored, pruned };
 }
 

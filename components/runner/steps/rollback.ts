@@ -6,7 +6,8 @@
  */
 import { BackupManifest } from "../../state/catalog";
 import { previousCluster, targetNodes } from "./cluster";
-import { abortAttempt, attemptBackup, record } from "../../state/journal";
+import { abortAttempt, attemptBackup, record, storedAttempt } from "../../state/journal";
+import { putAttempt } from "../infra/store";
 import { httpJson } from "../infra/http";
 import { readManifest, restoreBackup } from "./restore";
 import { runtimeFor } from "../runtimes/runtime";
@@ -93,6 +94,10 @@ export async function automaticRollback(
     }
   }
   const next = abortAttempt(spec);
+  // Another machine's next run must start over too (it does not have this machine's counter).
+  await putAttempt(spec.backup, storedAttempt(spec, "aborted")).catch((e: Error) =>
+    problems.push(`recording the aborted attempt in the backup store failed: ${e.message}`),
+  );
   const finishedAt = new Date();
   record(spec, {
     step: "rollback",
