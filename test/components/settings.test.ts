@@ -98,7 +98,7 @@ describe("unknown settings", () => {
     const [msg] = unknownSettings({ "kong-gateway:backup": '{"retenton": 3}' });
     assert.match(
       msg!,
-      /^kong-gateway:backup\.retenton is not a setting of this project \(did you mean kong-gateway:backup\.retention\?\) \(kong-gateway:backup takes dir, verify, retention, minFreeMb, store, command\)/,
+      /^kong-gateway:backup\.retenton is not a setting of this project \(did you mean kong-gateway:backup\.retention\?\) \(kong-gateway:backup takes dir, verify, retention, minFreeMb, store, command, host, hostDir\)/,
     );
   });
 
