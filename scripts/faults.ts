@@ -31,7 +31,7 @@ async function main(filter: string | undefined): Promise<number> {
     await world.tearDown();
   }
   process.stdout.write(
-    `${summary(results, cells.length)} (${((Date.now() - started) / 1000).toFixed(0)} s)\n`,
+    `${summary(results.length, cells.length, world.lostRows)} (${((Date.now() - started) / 1000).toFixed(0)} s)\n`,
   );
   return failures.length === 0 ? 0 : 1;
 }

@@ -6,7 +6,14 @@
 import { checkRoom, takeBackup } from "./backup";
 import { BackupManifest } from "../../state/catalog";
 import { runningOthers, targetNodes } from "./cluster";
-import { databaseFacts, tableCounts, writeMark, WriteMark, writesSince } from "../infra/db";
+import {
+  databaseFacts,
+  migrationsLockHolder,
+  tableCounts,
+  writeMark,
+  WriteMark,
+  writesSince,
+} from "../infra/db";
 import { attemptBackup, earlierAttemptMigrated, entries, record } from "../../state/journal";
 import { describeFailure, migrationState } from "../infra/kong";
 import { httpJson, httpStatus, isReady, sleep, watchUntilDown } from "../infra/http";
@@ -59,6 +66,18 @@ export async function preflight(spec: StepSpec): Promise<StepDetails> {
     if (pathProblem) {
       problems.push(pathProblem);
     }
+  }
+  // Another `kong migrations` at work (Kong/kong#4849): the schema is in flux and this change's
+  // own `up`/`finish` would not get the lock; refused now rather than after the nodes stopped.
+  // (Unreachable: left to the `list` below, which says so.)
+  const holder =
+    problems.length === 0
+      ? await migrationsLockHolder(spec.database).catch(() => undefined)
+      : undefined;
+  if (holder) {
+    problems.push(
+      `another 'kong migrations' is running on the database ${spec.database.database} on ${spec.database.host}:${spec.database.port}: the migrations lock is held by ${holder.owner} until ${holder.until} (Kong/kong#4849); wait for it to end (a killed one's lock expires then), then run pulumi up again`,
+    );
   }
   // A rollback replaces the database; what the older version's 'list' makes of the newer
   // schema says nothing about it. The restore target was checked above instead.
