@@ -46,6 +46,11 @@ import { oneNodeSpec, RunResult, runnerChain, specBase, SpecBase } from "./runne
 
 const repo = join(__dirname, "../..");
 const pgScript = join(repo, "scripts/pg-server.sh");
+/**
+ * The runner bundle the cells run: this checkout's (`npx tsx scripts/build-runner.ts`), or one
+ * built elsewhere with a guarantee broken on purpose, to watch the matrix go red.
+ */
+const bundle = process.env.FAULTS_RUNNER_BUNDLE ?? ".tools/runner/run.js";
 
 /** What goes wrong while a step runs. */
 export type Fault = "fail" | "kill" | "pg-restart" | "lock";
@@ -276,7 +281,7 @@ export class FaultWorld {
   /** Starts one runner command; `env` arms a fault. */
   private start(spec: StepSpec, cmd: string, env: Record<string, string> = {}): Running {
     const [name, arg] = cmd.split(" ");
-    const child = spawn("node", [".tools/runner/run.js", name!, ...(arg ? [arg] : [])], {
+    const child = spawn("node", [bundle, name!, ...(arg ? [arg] : [])], {
       cwd: repo,
       env: {
         ...process.env,
