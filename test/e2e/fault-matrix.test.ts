@@ -36,13 +36,14 @@ import {
   type Cell,
 } from "../support/faults";
 
-/** [chain, step, fault]: each chain, and each fault twice, on the steps that matter most. */
+/** [chain, step, fault]: each chain, and each fault at least twice, on the steps that matter most. */
 const SUBSET: readonly [string, string, Fault][] = [
   ["install", "migrations-up", "lock"],
   ["install", "start", "kill"],
   ["upgrade in-place", "migrations-finish", "fail"],
   ["upgrade in-place", "backup", "pg-restart"],
   ["upgrade prepared", "migrations-finish", "lock"],
+  ["upgrade rolling", "preflight", "lock"],
   ["upgrade rolling", "start", "kill"],
   ["rollback", "restore", "fail"],
   ["rollback", "restore", "pg-restart"],
