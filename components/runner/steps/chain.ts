@@ -16,7 +16,7 @@ import {
 } from "../infra/db";
 import { attemptBackup, earlierAttemptMigrated, entries, record } from "../../state/journal";
 import { describeFailure, migrationState } from "../infra/kong";
-import { httpJson, httpStatus, isReady, sleep, watchUntilDown } from "../infra/http";
+import { httpJson, httpStatus, sleep, waitReady, watchUntilDown } from "../infra/http";
 import { pgClientCheck } from "../infra/pgclient";
 import { backupFileProblem, readManifest, restoreBackup } from "./restore";
 import { fetchBackup } from "../infra/store";
@@ -400,9 +400,12 @@ export async function verify(
 ): Promise<StepDetails> {
   const problems: string[] = [];
   for (const n of targetNodes(spec)) {
-    if (!(await isReady(n.statusUrl))) {
+    // A node whose database connections were just cut (a PostgreSQL restart or failover while
+    // this step began) reconnects on its own: it gets a few seconds before the change is rolled
+    // back for it (found by the fault matrix, README "Safety guarantees").
+    if ((await waitReady(n.statusUrl, VERIFY_READY_GRACE_SECONDS)) === undefined) {
       problems.push(
-        `${n.id}: ${n.statusUrl}/status/ready is not 200 (or /status reports the database unreachable)`,
+        `${n.id}: ${n.statusUrl}/status/ready is not 200 (or /status reports the database unreachable) for ${VERIFY_READY_GRACE_SECONDS}s`,
       );
       continue;
     }
@@ -441,6 +444,9 @@ export async function verify(
   }
   return { nodes: spec.nodes.map((n) => n.id), probe: spec.probe.path };
 }
+
+/** How long verify waits for a target node to be ready (again) before it fails. */
+const VERIFY_READY_GRACE_SECONDS = 10;
 
 /** Configuration entities Kong's migrations must never lose. */
 export const ENTITY_TABLES = [
