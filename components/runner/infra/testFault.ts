@@ -6,6 +6,9 @@
  *   KONG_GATEWAY_TEST_FAULT=<install|upgrade|rollback>:<step>:<fail|pause>
  *   KONG_GATEWAY_TEST_FAULT_DIR=<directory>            (pause only)
  *
+ * `<kind>` is the kind of the spec the runner runs with: `decommission` (`node-delete`) runs with
+ * the spec of the node it deletes, i.e. of the chain that created it.
+ *
  * `fail`: the step fails before doing anything, as a real failure would (journaled, then the
  * automatic rollback where the chain has one). `pause`: the step writes `<dir>/<step>.paused`
  * (its pid) and waits for `<dir>/<step>.release` before doing its work, so a test can kill the
