@@ -25,6 +25,7 @@ import { runtimeFor } from "./runtimes/runtime";
 import { parseSpec, SPEC_ENV, StepName, StepSpec, strategyOf } from "../contract/spec";
 import * as steps from "./steps/chain";
 import { writeTimeline } from "./steps/timeline";
+import { testFault } from "./infra/testFault";
 
 type Work = (spec: StepSpec) => Promise<Record<string, unknown>>;
 
@@ -104,7 +105,11 @@ async function runStep(
   const journal = (e: JournalEntry) => (name === "settings" ? undefined : record(spec, e));
   const step = name as StepName;
   try {
-    const details = await withinLimit(spec, name as LimitedStep, work);
+    const details = await withinLimit(spec, name as LimitedStep, async (s) => {
+      // Inert unless a test arms it (infra/testFault.ts).
+      await testFault(s, step);
+      return work(s);
+    });
     const finishedAt = new Date();
     const entry = {
       step,
@@ -181,6 +186,7 @@ async function main(argv: string[]): Promise<number> {
   if (command === "node-delete") {
     // Decommissioning: the node resource left the program. Stop it if it still runs, then
     // remove its prefix. Never touches another node's prefix.
+    await testFault(spec, "decommission");
     const rec = targetNodes(spec).find((n) => n.id === argv[1]);
     if (rec) {
       await runtimeFor(spec).remove(rec, spec.timeouts.quitSeconds);

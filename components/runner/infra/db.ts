@@ -132,3 +132,23 @@ export async function writesSince(db: DatabaseSpec, mark: WriteMark): Promise<nu
     return rows.rows.filter((r) => !seen.has(r.id)).length;
   });
 }
+
+/**
+ * Who holds Kong's migrations lock now, read as Kong reads it (KONG.md §2: the `locks` row
+ * `migrations` whose ttl has not passed), or undefined (no holder, or no `locks` table yet).
+ */
+export async function migrationsLockHolder(
+  db: DatabaseSpec,
+): Promise<{ owner: string; until: string } | undefined> {
+  return withClient(db, async (c) => {
+    await c.query(`SET search_path TO ${c.escapeIdentifier(schemaOf(db))}`);
+    const exists = await c.query<{ e: boolean }>("SELECT to_regclass('locks') IS NOT NULL AS e");
+    if (!exists.rows[0]?.e) {
+      return undefined;
+    }
+    const r = await c.query<{ owner: string; until: string }>(
+      "SELECT owner, ttl::text AS until FROM locks WHERE key = 'migrations' AND ttl >= CURRENT_TIMESTAMP AT TIME ZONE 'UTC' LIMIT 1",
+    );
+    return r.rows[0];
+  });
+}

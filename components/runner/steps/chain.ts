@@ -6,10 +6,17 @@
 import { checkRoom, takeBackup } from "./backup";
 import { BackupManifest } from "../../state/catalog";
 import { runningOthers, targetNodes } from "./cluster";
-import { databaseFacts, tableCounts, writeMark, WriteMark, writesSince } from "../infra/db";
+import {
+  databaseFacts,
+  migrationsLockHolder,
+  tableCounts,
+  writeMark,
+  WriteMark,
+  writesSince,
+} from "../infra/db";
 import { attemptBackup, earlierAttemptMigrated, entries, record } from "../../state/journal";
 import { describeFailure, migrationState } from "../infra/kong";
-import { httpJson, httpStatus, isReady, sleep, watchUntilDown } from "../infra/http";
+import { httpJson, httpStatus, sleep, waitReady, watchUntilDown } from "../infra/http";
 import { pgClientCheck } from "../infra/pgclient";
 import { backupFileProblem, readManifest, restoreBackup } from "./restore";
 import { fetchBackup } from "../infra/store";
@@ -59,6 +66,18 @@ export async function preflight(spec: StepSpec): Promise<StepDetails> {
     if (pathProblem) {
       problems.push(pathProblem);
     }
+  }
+  // Another `kong migrations` at work (Kong/kong#4849): the schema is in flux and this change's
+  // own `up`/`finish` would not get the lock; refused now rather than after the nodes stopped.
+  // (Unreachable: left to the `list` below, which says so.)
+  const holder =
+    problems.length === 0
+      ? await migrationsLockHolder(spec.database).catch(() => undefined)
+      : undefined;
+  if (holder) {
+    problems.push(
+      `another 'kong migrations' is running on the database ${spec.database.database} on ${spec.database.host}:${spec.database.port}: the migrations lock is held by ${holder.owner} until ${holder.until} (Kong/kong#4849); wait for it to end (a killed one's lock expires then), then run pulumi up again`,
+    );
   }
   // A rollback replaces the database; what the older version's 'list' makes of the newer
   // schema says nothing about it. The restore target was checked above instead.
@@ -381,9 +400,12 @@ export async function verify(
 ): Promise<StepDetails> {
   const problems: string[] = [];
   for (const n of targetNodes(spec)) {
-    if (!(await isReady(n.statusUrl))) {
+    // A node whose database connections were just cut (a PostgreSQL restart or failover while
+    // this step began) reconnects on its own: it gets a few seconds before the change is rolled
+    // back for it (found by the fault matrix, README "Safety guarantees").
+    if ((await waitReady(n.statusUrl, VERIFY_READY_GRACE_SECONDS)) === undefined) {
       problems.push(
-        `${n.id}: ${n.statusUrl}/status/ready is not 200 (or /status reports the database unreachable)`,
+        `${n.id}: ${n.statusUrl}/status/ready is not 200 (or /status reports the database unreachable) for ${VERIFY_READY_GRACE_SECONDS}s`,
       );
       continue;
     }
@@ -422,6 +444,9 @@ export async function verify(
   }
   return { nodes: spec.nodes.map((n) => n.id), probe: spec.probe.path };
 }
+
+/** How long verify waits for a target node to be ready (again) before it fails. */
+const VERIFY_READY_GRACE_SECONDS = 10;
 
 /** Configuration entities Kong's migrations must never lose. */
 export const ENTITY_TABLES = [
