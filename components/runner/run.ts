@@ -26,6 +26,7 @@ import { parseSpec, SPEC_ENV, StepName, StepSpec, strategyOf } from "../contract
 import * as steps from "./steps/chain";
 import { writeTimeline } from "./steps/timeline";
 import { testFault } from "./infra/testFault";
+import { withStepLock } from "./infra/stepLock";
 
 type Work = (spec: StepSpec) => Promise<Record<string, unknown>>;
 
@@ -95,7 +96,19 @@ async function runStep(
   spec: StepSpec,
   name: StepName | "settings",
   work: Work,
-  opts: { rollback?: boolean } = {},
+  opts: { rollback?: boolean; node?: string } = {},
+): Promise<number> {
+  // The same step of an interrupted run may still be running, orphaned (infra/stepLock.ts).
+  const key = `${spec.cluster}-${name}${opts.node ? `-${opts.node}` : ""}`;
+  const limit = stepLimitSeconds(spec, name as LimitedStep);
+  return withStepLock(spec.stateDir, key, limit, () => runStepUnlocked(spec, name, work, opts));
+}
+
+async function runStepUnlocked(
+  spec: StepSpec,
+  name: StepName | "settings",
+  work: Work,
+  opts: { rollback?: boolean },
 ): Promise<number> {
   const startedAt = new Date();
   process.stderr.write(
@@ -181,6 +194,7 @@ async function main(argv: string[]): Promise<number> {
     const id = argv[1] ?? "";
     return runStep(spec, "start", (s) => steps.nodeStart(s, id), {
       rollback: !chainCompleted(spec),
+      node: id,
     });
   }
   if (command === "node-delete") {
