@@ -38,7 +38,7 @@ import {
   removeTestImages,
   startDockerEngine,
 } from "../support/dockerEngine";
-import { PostgresServer, startPostgres } from "../support/postgres";
+import { freePort, PostgresServer, startPostgres } from "../support/postgres";
 import { chain, runnerChain, type RunResult } from "../support/runner";
 
 const ROOT = resolve(__dirname, "../..");
@@ -46,8 +46,8 @@ const CLUSTER = `kgwe${process.pid}`;
 const NETWORK = `${CLUSTER}-net`;
 const IMAGE = "localhost/kong";
 const PG_IMAGE = "localhost/postgres:{major}";
-/** Below the ephemeral range, so no test's freePort() takes one of them meanwhile. */
-const BASE_PORT = 21000 + (process.pid % 500) * 20;
+/** The nodes' host ports (node i at +10i): a freePort() run, reserved across test processes. */
+let basePort = 0;
 const PASSWORD = "kong-engine-pa55";
 
 let engine: DockerEngine;
@@ -69,7 +69,7 @@ function config(version: string, dockerArgs: DockerRuntimeArgs = {}) {
       docker: {
         image: IMAGE,
         network: NETWORK,
-        basePort: BASE_PORT,
+        basePort,
         databaseHost: gateway,
         pgClient: "local",
         pgClientImage: PG_IMAGE,
@@ -255,6 +255,7 @@ before(async () => {
   chmodSync(work, 0o755);
   // Built by `npm run setup` (scripts/ensure-runner.sh), as for the command resources.
   assert.equal(runnerBundleProblem(), undefined);
+  basePort = await freePort();
   engine = await startDockerEngine();
   await docker(["network", "create", "--label", `kong-gateway.cluster=${CLUSTER}`, NETWORK]);
   const ipam = JSON.parse(

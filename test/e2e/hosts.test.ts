@@ -30,6 +30,7 @@ import {
 } from "../support/e2e";
 import { eventually } from "../support/eventually";
 import { createKongStack, KongStack } from "../support/kongStack";
+import { freePort } from "../support/postgres";
 import { startSshHosts, SshHosts } from "../support/sshd";
 
 /** JSON paths of the strings in `value` that contain `needle`. */
@@ -50,9 +51,10 @@ describe("runtime hosts: install and upgrade over real SSH", { timeout: 900_000 
   let faultFile: string;
   let seeded: Record<string, number>;
   let before36: string;
-  const kongPort = 24000 + (process.pid % 100) * 10;
+  let kongPort: number;
 
   before(async () => {
+    kongPort = await freePort();
     ssh = await startSshHosts({ count: 2 });
     const ports = new Set(ssh.hosts.map((h) => h.port));
     assert.equal(ports.size, 1, "every host listens on the same SSH port");
