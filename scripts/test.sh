@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `npm test`: unit, component and end-to-end tests through node's built-in runner (so the summary
-# line is node's own). Extra arguments select test files, e.g. `npm test -- test/plan/*.test.ts`.
+# `npm test`: unit, component and end-to-end tests through node's built-in runner (its run(),
+# spec reporter and summary; scripts/run-tests.ts). Extra arguments select test files, e.g.
+# `npm test -- test/plan/*.test.ts`.
 #
 # Files run TEST_CONCURRENCY at a time (default 3, each in its own process): an end-to-end file
 # spends most of its time waiting on Kong, sshd, PostgreSQL and the engine, so three at once on a
@@ -48,4 +49,5 @@ else
     [[ ! " ${files[*]} " =~ " $f " ]] && files+=("$f")
   done
 fi
-exec node --import tsx --test --test-concurrency="$concurrency" --test-reporter=spec "${files[@]}"
+# node --test would sort the files by name: scripts/run-tests.ts starts them in this order.
+exec node --import tsx scripts/run-tests.ts "$concurrency" "${files[@]}"

@@ -38,6 +38,7 @@ import {
   removeTestImages,
   startDockerEngine,
 } from "../support/dockerEngine";
+import { eventually } from "../support/eventually";
 import { freePort, PostgresServer, startPostgres } from "../support/postgres";
 import { chain, runnerChain, type RunResult } from "../support/runner";
 
@@ -224,8 +225,22 @@ function journal(spec: StepSpec): { step: string; ok: boolean }[] {
     .map((l) => JSON.parse(l) as { step: string; ok: boolean });
 }
 
-/** Jobs (one-shot containers) the engine ran for this cluster since `since`: `<job> <action>`. */
-async function jobEvents(since: number): Promise<string[]> {
+/**
+ * Jobs (one-shot containers) the engine ran for this cluster since `since`: `<job> <action>`,
+ * once every one of `expected` (e.g. `version start`) is among them or 60 s have passed. podman
+ * stops reading its event log at `--until`, and under load it may not have reached the latest
+ * events by then: it is asked again until they show (or the caller's assertion says what it saw).
+ */
+async function jobEvents(since: number, expected: readonly string[]): Promise<string[]> {
+  return eventually(
+    () => jobEventsOnce(since),
+    (jobs) => expected.every((e) => jobs.includes(e)),
+    60,
+    500,
+  );
+}
+
+async function jobEventsOnce(since: number): Promise<string[]> {
   const out = await docker([
     "events",
     "--since",
@@ -451,9 +466,13 @@ describe("docker runtime on a real engine", { timeout: 900_000 }, () => {
     }
     assert.deepEqual(await counts(spec.nodes[0]!.adminUrl), seeded);
     // Migrations ran in one-shot containers of the 3.6.0 image, removed after (`--rm`).
-    const jobs = await jobEvents(since);
     // (3.5 → 3.6 leaves no teardown pending for the bundled plugins: finish only lists.)
-    for (const job of ["version", "check", "migrations-list", "migrations-up"]) {
+    const ran = ["version", "check", "migrations-list", "migrations-up"];
+    const jobs = await jobEvents(
+      since,
+      ran.map((j) => `${j} start`),
+    );
+    for (const job of ran) {
       assert.ok(jobs.includes(`${job} start`), `a ${job} one-shot ran: ${jobs.join(", ")}`);
     }
     const left = await docker([
@@ -529,8 +548,12 @@ describe("docker runtime on a real engine", { timeout: 900_000 }, () => {
       "SELECT count(*)::int AS n FROM schema_meta WHERE executed::text LIKE '%370%' OR pending::text LIKE '%370%'",
     );
     assert.equal(rows[0]!.n, 0, "no 3.7 migration is recorded after the restore");
-    const jobs = await jobEvents(since);
-    for (const job of ["migrations-up", "migrations-finish", "pg_dump", "pg_restore"]) {
+    const ran = ["migrations-up", "migrations-finish", "pg_dump", "pg_restore"];
+    const jobs = await jobEvents(
+      since,
+      ran.map((j) => `${j} start`),
+    );
+    for (const job of ran) {
       assert.ok(jobs.includes(`${job} start`), `a ${job} container ran: ${jobs.join(", ")}`);
     }
   });
