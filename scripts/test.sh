@@ -4,8 +4,8 @@
 # `npm test -- test/plan/*.test.ts`.
 #
 # Files run TEST_CONCURRENCY at a time (default 3, each in its own process): an end-to-end file
-# spends most of its time waiting on Kong, sshd, PostgreSQL and the engine, so three at once on a
-# 2-core machine take about half the wall time of one at a time. Every test may run beside any
+# spends most of its time waiting on Kong, sshd, PostgreSQL and the engine, so on a 2-core machine
+# three at once take far less wall time than one at a time. Every test may run beside any
 # other: ports come only from freePort() (reserved across processes), and everything else a test
 # creates is named by a temp directory or its own process. TEST_CONCURRENCY=1 runs one at a time.
 set -euo pipefail
