@@ -4,7 +4,10 @@
  * unmatched proxy request, the `status_listen` default, and nodes of both versions while
  * migrations are pending. Every node listens on free loopback ports.
  */
+import { linkSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { escape, EXACT, LIST_TABLE, RUN_WITH_V } from "./contract";
 import {
   kongRow,
@@ -110,6 +113,63 @@ const statusShape = (r: { status: number; json?: Record<string, unknown> }) =>
   ["memory", "server", "database"].every((k) => r.json !== undefined && k in r.json) &&
   (r.json?.database as { reachable?: unknown }).reachable === true;
 
+/**
+ * Runs `check` while this process holds the machine-wide lock on 127.0.0.1:`port`: a file in the
+ * temp directory naming its holder's pid (written whole, then linked into place), taken over once
+ * that process is gone. Two kit runs at once (test files run concurrently) would otherwise race
+ * for Kong's default 8007: one's node binding it between the other's check and its node's start.
+ * Waits for the holder (polling the file) for up to 5 minutes, then skips.
+ */
+async function withPortLock(port: number, check: () => Promise<Outcome>): Promise<Outcome> {
+  const file = join(tmpdir(), `kong-gateway-conformance-port-${port}.lock`);
+  const mine = `${file}.${process.pid}`;
+  writeFileSync(mine, String(process.pid));
+  const deadline = Date.now() + 300_000;
+  try {
+    for (;;) {
+      try {
+        linkSync(mine, file);
+        break;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "EEXIST") {
+          throw err;
+        }
+      }
+      if (!holderAlive(file)) {
+        rmSync(file, { force: true });
+        continue;
+      }
+      if (Date.now() > deadline) {
+        return { skip: `skipped: 127.0.0.1:${port} is in use on this machine (another kit run)` };
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } finally {
+    rmSync(mine, { force: true });
+  }
+  try {
+    return await check();
+  } finally {
+    rmSync(file, { force: true });
+  }
+}
+
+/** True while the process whose pid the lock file `file` names runs. */
+function holderAlive(file: string): boolean {
+  let pid = 0;
+  try {
+    pid = Number(readFileSync(file, "utf8"));
+  } catch {
+    return true; // gone meanwhile: try again
+  }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
 /** Binds 127.0.0.1:`port` for the caller; undefined when something else holds it. */
 function holdPort(port: number): Promise<Server | undefined> {
   return new Promise((resolve) => {
@@ -131,35 +191,36 @@ function statusDefaultRow(name: string, bounds: Pick<Row, "since" | "before">, o
     expected: on
       ? "GET 127.0.0.1:8007/status → 200"
       : "starts while 127.0.0.1:8007 is taken (status off)",
-    async check(kit) {
-      const held = await holdPort(8007);
-      if (!held) {
-        return { skip: "skipped: 127.0.0.1:8007 is in use on this machine" };
-      }
-      if (on) {
-        await new Promise((r) => held.close(r));
-      }
-      try {
-        const n = await kit.node();
-        const env = { ...n.env };
-        delete env.KONG_STATUS_LISTEN;
-        const start = await kit.kong.target.kong(["start"], env, 120);
-        if (start.code !== 0) {
-          return { ok: false, seen: `kong start exited ${start.code}`, details: [start.stderr] };
+    check: (kit) =>
+      withPortLock(8007, async () => {
+        const held = await holdPort(8007);
+        if (!held) {
+          return { skip: "skipped: 127.0.0.1:8007 is in use on this machine" };
         }
-        const ready = await waitReady(n.admin);
-        const r = on ? await get("http://127.0.0.1:8007/status") : undefined;
-        await kit.kong.target.kong(["stop", "-p", n.prefix], env, 60);
-        if (!on) {
-          return { ok: ready, seen: ready ? "started and ready, 8007 taken" : "never ready" };
+        if (on) {
+          await new Promise((r) => held.close(r));
         }
-        return { ok: r?.status === 200, seen: `GET 127.0.0.1:8007/status → ${r?.status ?? 0}` };
-      } finally {
-        if (!on) {
-          held.close();
+        try {
+          const n = await kit.node();
+          const env = { ...n.env };
+          delete env.KONG_STATUS_LISTEN;
+          const start = await kit.kong.target.kong(["start"], env, 120);
+          if (start.code !== 0) {
+            return { ok: false, seen: `kong start exited ${start.code}`, details: [start.stderr] };
+          }
+          const ready = await waitReady(n.admin);
+          const r = on ? await get("http://127.0.0.1:8007/status") : undefined;
+          await kit.kong.target.kong(["stop", "-p", n.prefix], env, 60);
+          if (!on) {
+            return { ok: ready, seen: ready ? "started and ready, 8007 taken" : "never ready" };
+          }
+          return { ok: r?.status === 200, seen: `GET 127.0.0.1:8007/status → ${r?.status ?? 0}` };
+        } finally {
+          if (!on) {
+            held.close();
+          }
         }
-      }
-    },
+      }),
   };
 }
 

@@ -48,7 +48,8 @@ import {
   removeTestImages,
   startDockerEngine,
 } from "../support/dockerEngine";
-import { PostgresServer, startPostgres } from "../support/postgres";
+import { eventually } from "../support/eventually";
+import { freePort, PostgresServer, startPostgres } from "../support/postgres";
 import { longestOutage, startProber } from "../support/prober";
 import { chain, runnerChain, type RunResult } from "../support/runner";
 
@@ -57,8 +58,8 @@ const CLUSTER = `kgwe${process.pid}`;
 const NETWORK = `${CLUSTER}-net`;
 const IMAGE = "localhost/kong";
 const PG_IMAGE = "localhost/postgres:{major}";
-/** Below the ephemeral range, so no test's freePort() takes one of them meanwhile. */
-const BASE_PORT = 21000 + (process.pid % 500) * 20;
+/** The nodes' host ports (node i at +10i): a freePort() run, reserved across test processes. */
+let basePort = 0;
 const PASSWORD = "kong-engine-pa55";
 
 let engine: DockerEngine;
@@ -85,7 +86,7 @@ function config(
       docker: {
         image: IMAGE,
         network: NETWORK,
-        basePort: BASE_PORT,
+        basePort,
         databaseHost: gateway,
         pgClient: "local",
         pgClientImage: PG_IMAGE,
@@ -257,8 +258,22 @@ function journal(spec: StepSpec): { step: string; ok: boolean }[] {
     .map((l) => JSON.parse(l) as { step: string; ok: boolean });
 }
 
-/** Jobs (one-shot containers) the engine ran for this cluster since `since`: `<job> <action>`. */
-async function jobEvents(since: number): Promise<string[]> {
+/**
+ * Jobs (one-shot containers) the engine ran for this cluster since `since`: `<job> <action>`,
+ * once every one of `expected` (e.g. `version start`) is among them or 60 s have passed. podman
+ * stops reading its event log at `--until`, and under load it may not have reached the latest
+ * events by then: it is asked again until they show (or the caller's assertion says what it saw).
+ */
+async function jobEvents(since: number, expected: readonly string[]): Promise<string[]> {
+  return eventually(
+    () => jobEventsOnce(since),
+    (jobs) => expected.every((e) => jobs.includes(e)),
+    60,
+    500,
+  );
+}
+
+async function jobEventsOnce(since: number): Promise<string[]> {
   const out = await docker([
     "events",
     "--since",
@@ -291,6 +306,7 @@ before(async () => {
   chmodSync(work, 0o755);
   // Built by `npm run setup` (scripts/ensure-runner.sh), as for the command resources.
   assert.equal(runnerBundleProblem(), undefined);
+  basePort = await freePort();
   engine = await startDockerEngine();
   await docker(["network", "create", "--label", `kong-gateway.cluster=${CLUSTER}`, NETWORK]);
   const ipam = JSON.parse(
@@ -487,9 +503,13 @@ describe("docker runtime on a real engine", { timeout: 900_000 }, () => {
     }
     assert.deepEqual(await counts(spec.nodes[0]!.adminUrl), seeded);
     // Migrations ran in one-shot containers of the 3.6.0 image, removed after (`--rm`).
-    const jobs = await jobEvents(since);
     // (3.5 → 3.6 leaves no teardown pending for the bundled plugins: finish only lists.)
-    for (const job of ["version", "check", "migrations-list", "migrations-up"]) {
+    const ran = ["version", "check", "migrations-list", "migrations-up"];
+    const jobs = await jobEvents(
+      since,
+      ran.map((j) => `${j} start`),
+    );
+    for (const job of ran) {
       assert.ok(jobs.includes(`${job} start`), `a ${job} one-shot ran: ${jobs.join(", ")}`);
     }
     const left = await docker([
@@ -565,8 +585,12 @@ describe("docker runtime on a real engine", { timeout: 900_000 }, () => {
       "SELECT count(*)::int AS n FROM schema_meta WHERE executed::text LIKE '%370%' OR pending::text LIKE '%370%'",
     );
     assert.equal(rows[0]!.n, 0, "no 3.7 migration is recorded after the restore");
-    const jobs = await jobEvents(since);
-    for (const job of ["migrations-up", "migrations-finish", "pg_dump", "pg_restore"]) {
+    const ran = ["migrations-up", "migrations-finish", "pg_dump", "pg_restore"];
+    const jobs = await jobEvents(
+      since,
+      ran.map((j) => `${j} start`),
+    );
+    for (const job of ran) {
       assert.ok(jobs.includes(`${job} start`), `a ${job} container ran: ${jobs.join(", ")}`);
     }
   });

@@ -95,7 +95,7 @@ describe(
         project,
       );
       pkg = join(project, "node_modules", "kong-gateway");
-      basePort = 23000 + (process.pid % 50) * 20;
+      basePort = await freePort();
       const backend = join(base, "backend");
       mkdirSync(backend);
       stack = await stackFor(project, backend, "dev");

@@ -15,6 +15,7 @@ import { pinnedHostKey } from "../../components/runner/infra/knownHosts";
 import { repoRoot } from "../support/engine";
 import { progress, versionAt } from "../support/e2e";
 import { createKongStack, KongStack } from "../support/kongStack";
+import { freePort } from "../support/postgres";
 import { startSshHosts, SshHosts } from "../support/sshd";
 
 describe(
@@ -25,10 +26,11 @@ describe(
     let ks: KongStack;
     let hostDir: string;
     let knownHosts: string;
-    const kongPort = 26000 + (process.pid % 100) * 10;
+    let kongPort: number;
     const admin = () => `http://${ssh.hosts[0]!.address}:${kongPort + 1}`;
 
     before(async () => {
+      kongPort = await freePort();
       ssh = await startSshHosts({ count: 1 });
       const host = ssh.hosts[0]!;
       ks = await createKongStack("hostkey", "3.5.0", (base) => ({

@@ -16,6 +16,7 @@ import { after, before, describe, it } from "node:test";
 import { repoRoot } from "../support/engine";
 import { E2E_PASSWORD, outputs, progress, status } from "../support/e2e";
 import { createKongStack, KongStack } from "../support/kongStack";
+import { freePort } from "../support/postgres";
 import { startSshHosts, SshHosts } from "../support/sshd";
 
 describe("runtime hosts with a service manager, through a bastion", { timeout: 600_000 }, () => {
@@ -23,9 +24,10 @@ describe("runtime hosts with a service manager, through a bastion", { timeout: 6
   let ks: KongStack;
   let hostDir: string;
   let calls: string;
-  const kongPort = 25000 + (process.pid % 100) * 10;
+  let kongPort: number;
 
   before(async () => {
+    kongPort = await freePort();
     ssh = await startSshHosts({ count: 2 });
     calls = join(ssh.dir, "service-calls.log");
     // Plays `systemctl start|stop kong-gateway@<id>` for a unit with EnvironmentFile=<envFile>.

@@ -36,6 +36,7 @@ import {
 import { eventually } from "../support/eventually";
 import { longestOutage, startProber } from "../support/prober";
 import { createKongStack, KongStack } from "../support/kongStack";
+import { freePort } from "../support/postgres";
 import { startSshHosts, SshHosts } from "../support/sshd";
 
 /** JSON paths of the strings in `value` that contain `needle`. */
@@ -56,9 +57,10 @@ describe("runtime hosts: install and upgrade over real SSH", { timeout: 900_000 
   let faultFile: (version: string) => string;
   let seeded: Record<string, number>;
   let before36: string;
-  const kongPort = 24000 + (process.pid % 100) * 10;
+  let kongPort: number;
 
   before(async () => {
+    kongPort = await freePort();
     ssh = await startSshHosts({ count: 2 });
     const ports = new Set(ssh.hosts.map((h) => h.port));
     assert.equal(ports.size, 1, "every host listens on the same SSH port");

@@ -63,14 +63,26 @@ function clone(base: string, label: string): string {
 }
 
 /** Every `nginx.pid` under `dir` (the local runtime's node prefixes). */
+/**
+ * Pids of the nodes running under `dir`: from their pid files, and only while the process is
+ * still the node (its command line names `dir`). A stale pid file's number may belong to another
+ * process by now (pids wrap at 32768 here), e.g. a node of a test file running beside this one.
+ */
 function nodePids(dir: string): number[] {
   if (!existsSync(dir)) {
     return [];
   }
+  const ours = (pid: number) => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(dir);
+    } catch {
+      return false;
+    }
+  };
   return readdirSync(dir, { recursive: true, encoding: "utf8" })
     .filter((f) => f.endsWith("nginx.pid"))
     .map((f) => Number(readFileSync(join(dir, f), "utf8").trim()))
-    .filter((pid) => pid > 0);
+    .filter((pid) => pid > 0 && ours(pid));
 }
 
 const sha256 = (file: string) => createHash("sha256").update(readFileSync(file)).digest("hex");

@@ -29,6 +29,7 @@ import { after, before, describe, it } from "node:test";
 import { repoRoot } from "../support/engine";
 import { progress } from "../support/e2e";
 import { createKongStack, KongStack } from "../support/kongStack";
+import { freePort } from "../support/postgres";
 import {
   Hit,
   Needle,
@@ -96,10 +97,11 @@ describe(
     let hosts: KongStack;
     let tmp: string;
     let needles: Needle[];
-    const kongPort = 27000 + (process.pid % 100) * 10;
+    let kongPort: number;
     const logs = () => join(tmp, "logs");
 
     before(async () => {
+      kongPort = await freePort();
       ssh = await startSshHosts({ count: 1 });
       // Short: the runner's ssh ControlPath (~100 bytes at most) lives below it.
       tmp = mkdtempSync("/tmp/kgw-a-");

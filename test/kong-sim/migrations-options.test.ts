@@ -170,8 +170,26 @@ describe("the migrations lock", () => {
   test("up whose lock holder finishes in time prints NOT_LEADER and exits 0 without running", async () => {
     const { db, env } = await copy(old);
     await lockRow(db, 60);
-    setTimeout(() => void pg.query(db.database, "DELETE FROM locks"), 500);
-    const r = await kong(k30, ["migrations", "up", "--lock-timeout", "10"], env);
+    const up = kong(k30, ["migrations", "up", "--lock-timeout", "10"], env);
+    // The holder finishes once `up` is waiting: its insert found the lock taken and committed
+    // (its connection idle after it), or it already polls the lock. Not after a fixed delay: a
+    // loaded machine may not even have started `up` by then.
+    const waiting = await eventually(
+      () =>
+        pg.query<{ n: number }>(
+          "postgres",
+          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND
+             ((state = 'idle' AND query LIKE '%ON CONFLICT DO NOTHING%')
+              OR query LIKE 'SELECT * FROM locks WHERE key%')`,
+          [db.database],
+        ),
+      (rows) => rows[0]!.n > 0,
+      10,
+      20,
+    );
+    assert.equal(waiting[0]!.n, 1, "up waits for the lock");
+    await pg.query(db.database, "DELETE FROM locks");
+    const r = await up;
     assert.deepEqual(r, EXACT.notLeader);
     assert.equal(
       (await kong(k30, ["migrations", "list"], env)).code,

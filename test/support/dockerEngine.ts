@@ -239,6 +239,7 @@ export async function buildKongImage(
   opts: KongImageOptions = {},
 ): Promise<string> {
   const ref = `${repo}:${version}`;
+  used.add(ref);
   const base = await nodeBaseImage(dockerHost);
   const stage = mkdtempSync(join(tmpdir(), "kong-gw-image-"));
   try {
@@ -323,16 +324,19 @@ async function nodeBaseImage(dockerHost: string): Promise<string> {
   }
 }
 
-/** Removes every image these helpers built (all carry {@link BUILD_LABEL}). */
+/** The Kong and client images this process built or reused: what {@link removeTestImages} removes. */
+const used = new Set<string>();
+
+/**
+ * Removes the Kong and client images this process built or reused. Not every image with
+ * {@link BUILD_LABEL}: test files run at once share podman's storage, and another file's images
+ * (and their containers, which `rm -f` would take along) may be in use right now. The node base
+ * layer they all build on stays, as a cache keyed by this machine's `node`.
+ */
 export async function removeTestImages(dockerHost: string): Promise<void> {
-  const ids = (
-    await dockerOk(dockerHost, ["image", "ls", "-q", "--filter", `label=${BUILD_LABEL}`])
-  )
-    .split("\n")
-    .map((l) => l.trim())
-    .filter((l) => l !== "");
-  if (ids.length > 0) {
-    await dockerCli(dockerHost, ["image", "rm", "-f", ...new Set(ids)]);
+  if (used.size > 0) {
+    await dockerCli(dockerHost, ["image", "rm", "-f", ...used]);
+    used.clear();
   }
 }
 
@@ -348,6 +352,7 @@ export async function buildPgClientImage(
 ): Promise<string> {
   const tools = ["pg_dump", "pg_restore", "psql"].map((t) => join(bindir, t));
   const id = buildId(tools.map((t) => [t, statSync(t).mtimeMs]));
+  used.add(ref);
   if (await hasBuild(dockerHost, ref, id)) {
     return ref;
   }

@@ -18,7 +18,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { repoRoot, stackFor } from "./engine";
 import { E2E_PASSWORD } from "./e2e";
-import { freePort } from "./postgres";
+import { freePort, freePortRun } from "./postgres";
 
 /** A stack plus where it keeps its state. */
 export interface KongStack {
@@ -37,8 +37,6 @@ export interface KongStack {
   /** `pulumi destroy`, then stops whatever a failed test left running (nodes, the database). */
   dispose(): Promise<void>;
 }
-
-let nextBase = 21000 + (process.pid % 50) * 200;
 
 /**
  * Creates a fresh stack named `name` at `version`; `extra` config may depend on the stack's own
@@ -60,8 +58,12 @@ export async function createKongStack(
   }
   copyFileSync(join(repoRoot, "Pulumi.yaml"), join(dir, "Pulumi.yaml"));
   const stateDir = join(base, "state");
-  const basePort = nextBase;
-  nextBase += 100;
+  const more = typeof extra === "function" ? extra(base) : extra;
+  // Node i listens at basePort + 10i (+1 admin, +2 status), and a test may move the listeners up
+  // (reconfigure: basePort + 50): the stack owns at least 100 ports from basePort, a run reserved
+  // across test processes (freePortRun), so files running at once never share a port.
+  const nodes = Number(more["kong-gateway:nodes"] ?? 2);
+  const basePort = await freePortRun(Math.max(100, 10 * nodes));
   const dbPort = await freePort();
   const stack = await stackFor(dir, join(base, "backend"), name, env);
   // Objects go into the stack file as YAML objects (JSON is YAML), as a user would write them.
@@ -74,7 +76,7 @@ export async function createKongStack(
       install: `${repoRoot}/test/kong-sim/install {version} {dir}`,
       basePort,
     },
-    ...(typeof extra === "function" ? extra(base) : extra),
+    ...more,
   };
   writeFileSync(join(dir, "stacks", `Pulumi.${name}.yaml`), JSON.stringify({ config }, null, 2));
   await stack.setConfig("kong-gateway:dbPassword", { value: E2E_PASSWORD, secret: true });

@@ -5,9 +5,10 @@
  * `hosts` runtime is exercised against sshd's real behaviour (environment dropped, PATH reset,
  * stdin passed through). Nothing here is a mock.
  *
- * Each daemon listens on a kernel-chosen free port of its own address rather than on port 22:
- * port 22 needs root and may be taken by a system sshd on 0.0.0.0. When sshd loses the race for
- * its port it is restarted on another one.
+ * Each daemon listens on a free port of its own address rather than on port 22: port 22 needs
+ * root and may be taken by a system sshd on 0.0.0.0. The port is a {@link freePort} run, reserved
+ * across test processes (which all use the same addresses, so may run at once). When sshd still
+ * loses the race for its port it is restarted on a kernel-chosen one.
  */
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import {
@@ -23,6 +24,7 @@ import { createServer } from "node:net";
 import { tmpdir, userInfo } from "node:os";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
+import { freePort } from "./postgres";
 
 const run = promisify(execFile);
 const sshdBin = "/usr/sbin/sshd";
@@ -117,8 +119,10 @@ export async function startSshHosts(opts: { count: number; dir?: string }): Prom
     await keygen(privateKeyFile, "kong-gateway-test-client");
     writeFileSync(join(dir, "authorized_keys"), readFileSync(`${privateKeyFile}.pub`));
     // Every host listens on the first host's port (each on its own address), as real machines
-    // all answer on 22: one `hosts.port` setting then reaches them all.
-    const first = await Promise.allSettled([startHost(dir, 0, user)]);
+    // all answer on 22: one `hosts.port` setting then reaches them all. The addresses are the same
+    // in every test process, so the port is one freePort() reserved across processes: two files
+    // running at once never pick the same one.
+    const first = await Promise.allSettled([startHost(dir, 0, user, await freePort())]);
     const port = first[0]?.status === "fulfilled" ? first[0].value.host.port : undefined;
     const started = [
       ...first,

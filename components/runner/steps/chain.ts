@@ -169,8 +169,11 @@ export async function stop(spec: StepSpec): Promise<StepDetails> {
     return { stopped: [], note: "no other node of this cluster was running" };
   }
   const quitSentAt = new Date();
+  // Caught here: when a stop fails (e.g. the step runs out of time) these watchers are never
+  // awaited, and one rejecting later ("cancelled" at its next pause) would crash the runner in
+  // the middle of its automatic rollback.
   const downs = running.map((r) =>
-    watchUntilDown(`${r.proxyUrl}/`, spec.timeouts.quitSeconds + 10),
+    watchUntilDown(`${r.proxyUrl}/`, spec.timeouts.quitSeconds + 10).catch(() => undefined),
   );
   await Promise.all(running.map((r) => rt.stop(r, spec.timeouts.quitSeconds)));
   const firstDown = (await Promise.all(downs))
