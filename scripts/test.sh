@@ -48,7 +48,7 @@ else
   done
   # Files that compare a measured duration with an estimate from an earlier measurement run
   # last, alone, so other files' load cannot skew one side of the comparison.
-  solo=(test/e2e/preview.test.ts test/kong-sim/migrations-options.test.ts)
+  solo=(test/e2e/preview.test.ts test/e2e/upgrade-path.test.ts test/kong-sim/migrations-options.test.ts)
   for f in "${all[@]}"; do
     [[ ! " ${files[*]} " =~ " $f " && ! " ${solo[*]} " =~ " $f " ]] && files+=("$f")
   done
