@@ -123,6 +123,8 @@ export async function benchStack(
   const dir = join(base, "project");
   mkdirSync(join(dir, "stacks"), { recursive: true });
   mkdirSync(join(base, "backend"));
+  const bucket = join(base, "bucket");
+  mkdirSync(bucket);
   for (const f of ["index.ts", "node_modules", "components", "package.json", "tsconfig.json"]) {
     symlinkSync(join(repoRoot, f), join(dir, f));
   }
@@ -145,7 +147,22 @@ export async function benchStack(
       install: `${repoRoot}/test/kong-sim/install {version} {dir}`,
       basePort,
     },
+    // The database is shared (mode existing), so a local-only backup is refused (README "Running
+    // from CI"): a command store over a plain directory stands in for object storage, as a real
+    // deployment's would (one `cp` after the dump, inside the backup step).
+    "kong-gateway:backup": {
+      store: "command",
+      command: {
+        put: `cp {file} ${bucket}/{name}`,
+        get: `cp ${bucket}/{name} {file}`,
+        list: `ls ${bucket}`,
+        delete: `rm -f ${bucket}/{name}`,
+      },
+    },
     ...(strategy === "in-place" ? {} : { "kong-gateway:strategy": strategy }),
+    // The bench's hop is a minor one (3.5 → 3.6): rolling runs both side by side only when the
+    // user accepts it (Kong recommends mixed versions between patch versions only).
+    ...(strategy === "rolling" ? { "kong-gateway:allowMixedVersions": true } : {}),
   };
   writeFileSync(join(dir, "stacks", `Pulumi.${name}.yaml`), JSON.stringify({ config }, null, 2));
   await stack.setConfig("kong-gateway:dbPassword", { value: db.password, secret: true });
