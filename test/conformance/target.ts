@@ -8,9 +8,10 @@
  * node's listeners and the database are at the same 127.0.0.1 addresses as with a binary.
  */
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { localMachine, PID_SCRIPT } from "../../components/runner/infra/machine";
 import type { KongRun } from "./contract";
 
 /** How the kit drives one Kong. */
@@ -76,16 +77,9 @@ export function binaryTarget(bin: string): KongTarget {
       return Promise.resolve(path);
     },
     newPrefix: () => join(work, `prefix-${++n}`),
-    forceStop: (prefix) => {
-      try {
-        const pid = Number(readFileSync(join(prefix, "pids", "nginx.pid"), "utf8").trim());
-        if (pid > 0) {
-          process.kill(pid, "SIGKILL");
-        }
-      } catch {
-        // not running
-      }
-      return Promise.resolve();
+    // Only the node of `prefix`: a stale pid file can name an unrelated process (PID_SCRIPT).
+    forceStop: async (prefix) => {
+      await localMachine.kill(join(prefix, "pids", "nginx.pid"), prefix);
     },
     close: () => Promise.resolve(),
   };
@@ -171,8 +165,13 @@ export async function imageTarget(image: string, opts: ImageOptions = {}): Promi
     },
     newPrefix: () => `${dir}/prefix-${++n}`,
     forceStop: async (prefix) => {
-      const kill = 'kill -9 "$(cat "$1/pids/nginx.pid" 2>/dev/null)" 2>/dev/null; true';
-      await runProgram(docker, ["exec", name, "/bin/sh", "-c", kill, "sh", prefix], dockerEnv, 60);
+      const args = [`${prefix}/pids/nginx.pid`, prefix, "kill"];
+      await runProgram(
+        docker,
+        ["exec", name, "/bin/sh", "-c", PID_SCRIPT, "sh", ...args],
+        dockerEnv,
+        60,
+      );
     },
     close: async () => {
       await runProgram(docker, ["rm", "-f", name], dockerEnv, 120);

@@ -4,10 +4,11 @@
  */
 import { execFile } from "node:child_process";
 import { request } from "node:http";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
+import { runningPid } from "./src/cli/lifecycle";
 import { freePort, type DatabaseSettings, type PostgresServer } from "../support/postgres";
 
 const exec = promisify(execFile);
@@ -148,15 +149,18 @@ export async function migrationState(
 /** Kong's texts, from the one copy the conformance kit runs against real Kong too. */
 export { EXACT, NEEDS_BOOTSTRAP, RUN_WITH_V } from "../conformance/contract";
 
-/** Kills whatever node still runs in `prefix` (test cleanup; never fails). */
+/**
+ * Kills the node that still runs in `prefix` (test cleanup; never fails). Only that node: a pid
+ * file left by a killed node may name another process by now (`runningPid`).
+ */
 export function killNode(prefix: string): void {
+  const pid = runningPid(prefix);
   try {
-    const pid = Number(readFileSync(join(prefix, "pids", "nginx.pid"), "utf8").trim());
-    if (pid > 0) {
+    if (pid !== undefined) {
       process.kill(pid, "SIGKILL");
     }
   } catch {
-    // not running
+    // gone meanwhile
   }
 }
 

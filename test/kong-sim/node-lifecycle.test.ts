@@ -4,7 +4,8 @@
  * and the start faults.
  */
 import assert from "node:assert/strict";
-import { existsSync, readFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { eventually, slowUpstream } from "../support/eventually";
@@ -125,6 +126,46 @@ describe("start, health, quit, stop", () => {
       await assert.rejects(fetch(`${n.proxy}/slow`));
     } finally {
       slow.close();
+    }
+  });
+});
+
+describe("a stale pid file", () => {
+  test("naming an unrelated live process: stop, quit, reload and health leave it alone; start starts", async () => {
+    const n = await node("stale");
+    assert.equal((await kong(k36, ["migrations", "bootstrap", "-q"], n.env)).code, 0);
+    assert.equal((await kong(k36, ["start"], n.env)).code, 0);
+    const pidFile = join(n.prefix, "pids", "nginx.pid");
+    process.kill(Number(readFileSync(pidFile, "utf8")), "SIGKILL");
+    // The killed node's pid file stays; by now its number (pids wrap) runs another program.
+    const other = spawn("sleep", ["300"], { stdio: "ignore" });
+    const otherExit = new Promise((r) => other.once("exit", (code, sig) => r(sig ?? code)));
+    try {
+      // Until it has exec'd, the child's command line is still this test's.
+      const cmdline = await eventually(
+        async () => readFileSync(`/proc/${other.pid}/cmdline`, "utf8"),
+        (c) => c.startsWith("sleep"),
+      );
+      assert.match(cmdline, /^sleep/);
+      for (const cmd of [["stop"], ["quit", "-t", "1"], ["reload"]]) {
+        writeFileSync(pidFile, `${other.pid}\n`);
+        assert.deepEqual(await kong(k36, [...cmd, "-p", n.prefix], {}), {
+          code: 1,
+          stdout: "",
+          stderr: `Error: nginx not running in prefix: ${n.prefix}\n${RUN_WITH_V}`,
+        });
+        assert.equal(existsSync(pidFile), false, `${cmd[0]} removed the stale pid file`);
+      }
+      writeFileSync(pidFile, `${other.pid}\n`);
+      assert.equal((await kong(k36, ["health", "-p", n.prefix], {})).code, 1);
+      writeFileSync(pidFile, `${other.pid}\n`);
+      assert.deepEqual(await kong(k36, ["start"], n.env), EXACT.started);
+      assert.notEqual(Number(readFileSync(pidFile, "utf8")), other.pid);
+      assert.deepEqual(await kong(k36, ["stop", "-p", n.prefix], {}), EXACT.stopped);
+      assert.equal(other.exitCode ?? other.signalCode, null, "the unrelated process still runs");
+    } finally {
+      other.kill("SIGKILL");
+      await otherExit;
     }
   });
 });

@@ -1,7 +1,8 @@
 /**
  * A host of the `hosts` runtime as the step runner reaches it, against a real OpenSSH daemon
  * (test/support/sshd.ts): the password a remote program needs arrives in its environment but is
- * on no command line on either side while it runs; pid checks and file writes work remotely; an
+ * on no command line on either side while it runs; pid checks (a stale pid file naming another
+ * process is neither running nor killed) and file writes work remotely; an
  * unreachable host is an error naming the host, never "not running".
  */
 import assert from "node:assert/strict";
@@ -11,6 +12,7 @@ import { after, before, describe, it } from "node:test";
 import { Machine } from "../../components/runner/infra/machine";
 import { SSH_KEY_ENV, sshMachine } from "../../components/runner/infra/ssh";
 import { eventually } from "../support/eventually";
+import { liveProcess } from "../support/liveProcess";
 import { startSshHosts, SshHosts } from "../support/sshd";
 
 /** Every process's command line on this machine (the SSH "host" shares it). */
@@ -85,10 +87,34 @@ describe("a host over SSH", { timeout: 60_000 }, () => {
 
   it("checks pids, writes private files and removes trees on the host", async () => {
     const dir = join(ssh.dir, "remote-prefix");
-    await host.writePrivateFile(join(dir, "pids", "nginx.pid"), `${process.pid}\n`);
-    assert.equal(statSync(join(dir, "pids", "nginx.pid")).mode & 0o777, 0o600);
-    assert.equal(await host.alivePid(join(dir, "pids", "nginx.pid")), process.pid);
-    assert.equal(await host.alivePid(join(dir, "missing.pid")), undefined);
+    const pidFile = join(dir, "pids", "nginx.pid");
+    const node = await liveProcess(dir);
+    const unrelated = await liveProcess();
+    try {
+      await host.writePrivateFile(pidFile, `${node.pid}\n`);
+      assert.equal(statSync(pidFile).mode & 0o777, 0o600);
+      assert.equal(await host.alivePid(pidFile, dir), node.pid);
+      assert.equal(await host.alivePid(join(dir, "missing.pid"), dir), undefined);
+      // A stale pid file (pids wrap) naming an unrelated live process: not running, not killed.
+      for (const act of ["alivePid", "kill"] as const) {
+        await host.writePrivateFile(pidFile, `${unrelated.pid}\n`);
+        assert.equal(await host[act](pidFile, dir), undefined, act);
+        assert.equal(existsSync(pidFile), false, `${act} removed the stale pid file`);
+      }
+      await host.writePrivateFile(pidFile, `${node.pid}\n`);
+      assert.equal(await host.kill(pidFile, dir), node.pid);
+      assert.equal(
+        await eventually(
+          async () => node.alive(),
+          (a) => !a,
+        ),
+        false,
+      );
+      assert.equal(unrelated.alive(), true, "the unrelated process still runs");
+    } finally {
+      await node.stop();
+      await unrelated.stop();
+    }
     assert.equal(await host.isExecutable("/bin/sh"), true);
     assert.equal(await host.isExecutable(join(dir, "nope")), false);
     await host.removeTree(dir);
@@ -102,7 +128,7 @@ describe("a host over SSH", { timeout: 60_000 }, () => {
       ssh.dir,
     );
     await assert.rejects(
-      gone.alivePid("/var/lib/kong-gateway/node-0/pids/nginx.pid"),
+      gone.alivePid("/var/lib/kong-gateway/node-0/pids/nginx.pid", "/var/lib/kong-gateway/node-0"),
       /cannot reach host 127\.0\.0\.254 over SSH: .*(refused|timed out)/i,
     );
   });

@@ -14,7 +14,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { dirname } from "node:path";
-import { assertNotCancelled, cleanEnv, execFile, ExecResult } from "./exec";
+import { cleanEnv, execFile, ExecResult } from "./exec";
 
 /** How a program runs on a machine. */
 export interface MachineExec {
@@ -35,9 +35,14 @@ export interface Machine {
   /** `this machine` or `host 10.0.0.11`, for messages. */
   readonly label: string;
   exec(file: string, args: readonly string[], opts: MachineExec): Promise<ExecResult>;
-  /** The pid in `pidFile` if that process is alive. */
-  alivePid(pidFile: string): Promise<number | undefined>;
-  kill(pid: number): Promise<void>;
+  /**
+   * The pid in `pidFile` if that process is alive and is still the file's owner: its command line
+   * names `owner` (a Kong node's prefix) as a word. Otherwise the file is stale and is removed.
+   * See {@link PID_SCRIPT}.
+   */
+  alivePid(pidFile: string, owner: string): Promise<number | undefined>;
+  /** SIGKILLs the process {@link Machine.alivePid} finds, checked in the same call; its pid. */
+  kill(pidFile: string, owner: string): Promise<number | undefined>;
   /** Whether `path` is an executable file. */
   isExecutable(path: string): Promise<boolean>;
   /** Removes a directory tree (no error when it does not exist). */
@@ -61,16 +66,10 @@ export const localMachine: Machine = {
       timeoutSeconds: opts.timeoutSeconds,
       echo: opts.echo,
     }),
-  alivePid: (pidFile) => Promise.resolve(localAlivePid(pidFile)),
-  kill: (pid) => {
-    assertNotCancelled();
-    try {
-      process.kill(pid, "SIGKILL");
-    } catch {
-      // already gone
-    }
-    return Promise.resolve();
-  },
+  alivePid: async (pidFile, owner) =>
+    parsePid((await execFile("/bin/sh", ["-c", PID_SCRIPT, "sh", pidFile, owner])).stdout),
+  kill: async (pidFile, owner) =>
+    parsePid((await execFile("/bin/sh", ["-c", PID_SCRIPT, "sh", pidFile, owner, "kill"])).stdout),
   isExecutable: (path) => {
     try {
       return Promise.resolve(statSync(path).isFile());
@@ -104,20 +103,36 @@ export const localMachine: Machine = {
   },
 };
 
-function localAlivePid(pidFile: string): number | undefined {
-  if (!existsSync(pidFile)) {
-    return undefined;
-  }
-  const pid = Number(readFileSync(pidFile, "utf8").trim());
-  if (!Number.isInteger(pid) || pid <= 0) {
-    return undefined;
-  }
-  try {
-    process.kill(pid, 0);
-    return pid;
-  } catch {
-    return undefined;
-  }
+/**
+ * Finds (and with a third argument `kill`, SIGKILLs) the owner of a pid file: `sh -c PID_SCRIPT sh
+ * <pid file> <owner> [kill]` prints the pid when the process is alive and its command line has
+ * `<owner>` as a word (repeated and trailing slashes aside). Kong runs nginx as `nginx -p <prefix> -c
+ * nginx.conf`, and its master keeps that in its title, so a node's prefix names its process; the
+ * stand-in's node runs as `node kong-node.js <version> <prefix>`. Pids wrap (at 32768 on many
+ * hosts), so a pid file left by a killed node can name an unrelated process by now; plain
+ * `kill -0`, which Kong's own `kong start`/`quit` trust, would call it running and signal it.
+ * Such a stale file is removed: `kong start` then starts instead of refusing "already running".
+ * The same script runs on this machine and on hosts over SSH, so the check is the same on both;
+ * /proc where it exists, else `ps`. A process hidden from this user (hidepid) looks stale.
+ */
+export const PID_SCRIPT = `set -f
+o=$(printf '%s\\n' "$2" | tr -s /)
+p=$(cat -- "$1" 2>/dev/null) || exit 0
+case $p in '' | *[!0-9]*) exit 0 ;; esac
+if [ -r "/proc/$p/cmdline" ]; then c=$(tr -s '\\000/' ' /' < "/proc/$p/cmdline" 2>/dev/null)
+else c=$(ps -o args= -p "$p" 2>/dev/null | tr -s /); fi
+for w in $c; do
+  if [ "\${w%/}" = "\${o%/}" ]; then
+    if [ "$3" = kill ]; then kill -9 "$p" 2>/dev/null; fi
+    echo "$p"; exit 0
+  fi
+done
+rm -f -- "$1"`;
+
+/** The pid {@link PID_SCRIPT} printed, if any. */
+export function parsePid(out: string): number | undefined {
+  const pid = Number(out.trim());
+  return out.trim() !== "" && Number.isInteger(pid) && pid > 0 ? pid : undefined;
 }
 
 /** Quotes one word for a POSIX shell. */

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseBastion } from "../../contract/templates";
 import { execFile, ExecResult } from "./exec";
-import { cleanEnv, Machine, MachineExec, shq } from "./machine";
+import { cleanEnv, Machine, MachineExec, parsePid, PID_SCRIPT, shq } from "./machine";
 import { SshSpec } from "../../contract/spec";
 
 /** The environment variable carrying the private key (a secret of the command resource). */
@@ -151,16 +151,10 @@ export function sshMachine(ssh: SshSpec, host: string, stateDir: string): Machin
         : undefined;
       return run(remoteScript(file, args, opts.env, names), opts.timeoutSeconds, input, opts.echo);
     },
-    alivePid: async (pidFile) => {
-      const out = await query(
-        `p=$(cat ${shq(pidFile)} 2>/dev/null) && kill -0 "$p" 2>/dev/null && echo "$p"`,
-      );
-      const pid = Number(out);
-      return out !== "" && Number.isInteger(pid) && pid > 0 ? pid : undefined;
-    },
-    kill: async (pid) => {
-      await query(`kill -9 ${pid} 2>/dev/null`);
-    },
+    alivePid: async (pidFile, owner) =>
+      parsePid(await query(`/bin/sh -c ${shq(PID_SCRIPT)} sh ${shq(pidFile)} ${shq(owner)}`)),
+    kill: async (pidFile, owner) =>
+      parsePid(await query(`/bin/sh -c ${shq(PID_SCRIPT)} sh ${shq(pidFile)} ${shq(owner)} kill`)),
     isExecutable: async (path) => (await query(`test -x ${shq(path)} && echo yes`)) === "yes",
     removeTree: async (path) => {
       await query(`rm -rf -- ${shq(path)}`);

@@ -101,7 +101,7 @@ export function processRuntime(spec: StepSpec, placement: ProcessPlacement): Nod
   const installHint = placement.installSetting;
 
   const running = async (rec: NodeRecord) =>
-    (await machineOf(rec.host).alivePid(pidFile(rec))) !== undefined;
+    (await machineOf(rec.host).alivePid(pidFile(rec), rec.prefix)) !== undefined;
 
   const kongOn = (
     m: Machine,
@@ -177,9 +177,7 @@ export function processRuntime(spec: StepSpec, placement: ProcessPlacement): Nod
     if (await running(rec)) {
       await kongOn(m, rec.kongBin, ["stop", "-p", rec.prefix], rec.settings, 30);
     }
-    const pid = await m.alivePid(pidFile(rec));
-    if (pid !== undefined) {
-      await m.kill(pid);
+    if ((await m.kill(pidFile(rec), rec.prefix)) !== undefined) {
       await sleep(200);
     }
     return { stopped: true };

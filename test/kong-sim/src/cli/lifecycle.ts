@@ -3,7 +3,7 @@
  * `pids/nginx.pid`, the schema checks before start, and signals to the node process.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { bundledPlugins, loadedPlugins } from "../catalog";
 import { kongEnvText, loadConf, type KongConf } from "../conf";
@@ -21,18 +21,41 @@ import { connect, loadConfLogged } from "./setup";
 const START = `${LUA_ROOT}/cmd/start.lua`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Kong's kill.is_running: the pid file names a live process. */
+/**
+ * Kong's kill.is_running (the pid file names a live process), made safe where Kong is not: Kong
+ * trusts `kill -0`, but pids wrap (32768 here), so a pid file left by a killed node can name an
+ * unrelated process, which `kong stop`/`quit`/`reload` would then signal. Here the process must
+ * also be this prefix's node: its command line (`node kong-node.js <version> <prefix>`) names
+ * the prefix. A stale file is removed and the node is not running.
+ */
 export function runningPid(prefix: string): number | undefined {
+  const file = join(prefix, "pids", "nginx.pid");
+  let pid: number;
   try {
-    const pid = Number(readFileSync(join(prefix, "pids", "nginx.pid"), "utf8").trim());
-    if (!Number.isInteger(pid) || pid <= 0) {
-      return undefined;
-    }
-    process.kill(pid, 0);
-    return pid;
+    pid = Number(readFileSync(file, "utf8").trim());
   } catch {
     return undefined;
   }
+  if (!Number.isInteger(pid) || pid <= 0) {
+    return undefined;
+  }
+  if (namesPrefix(pid, prefix)) {
+    return pid;
+  }
+  rmSync(file, { force: true });
+  return undefined;
+}
+
+/** Whether process `pid` is alive and has `prefix` as a word of its command line. */
+function namesPrefix(pid: number, prefix: string): boolean {
+  const norm = (path: string) => path.replace(/\/+/g, "/").replace(/(.)\/$/, "$1");
+  let cmdline: string;
+  try {
+    cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+  } catch {
+    return false;
+  }
+  return cmdline.split("\0").some((word) => norm(word) === norm(prefix));
 }
 
 function prepare(conf: KongConf): void {
