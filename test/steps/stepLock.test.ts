@@ -28,55 +28,52 @@ function holder(dir: string, key: string) {
   return { child, exited: new Promise((r) => child.on("exit", r)) };
 }
 
+/**
+ * A fresh state directory and a {@link holder} of `key` in it, once it holds the lock; `release`
+ * lets it go and waits for it to exit.
+ */
+async function held(key: string) {
+  const dir = mkdtempSync(join(tmpdir(), "kong-gw-steplock-"));
+  const first = holder(dir, key);
+  const holds = await eventually(
+    async () => existsSync(join(dir, "held")),
+    (h) => h,
+  );
+  assert.ok(holds, `a holder of ${key} took the lock`);
+  const release = async () => {
+    writeFileSync(join(dir, "release"), "");
+    await first.exited;
+  };
+  return { dir, first, release };
+}
+
 describe("step lock: one run of a step at a time", { timeout: 60_000 }, () => {
   it("a second run of the same step waits for the first (still running, orphaned) to end", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "kong-gw-steplock-"));
-    const first = holder(dir, "kong-backup");
-    assert.ok(
-      await eventually(
-        async () => existsSync(join(dir, "held")),
-        (held) => held,
-      ),
-    );
+    const { dir, release } = await held("kong-backup");
     let startedAt = 0;
     const second = withStepLock(dir, "kong-backup", 30, async () => {
       startedAt = Date.now();
     });
     // The second waits on the live holder: it runs only after the holder let go.
     assert.equal(startedAt, 0);
-    writeFileSync(join(dir, "release"), "");
+    const releasing = release();
     await second;
-    await first.exited;
+    await releasing;
     const done = Number(readFileSync(join(dir, "done"), "utf8"));
     assert.ok(startedAt >= done, `second started ${startedAt}, first ended ${done}`);
   });
 
   it("other steps and other nodes' starts are not held up", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "kong-gw-steplock-"));
-    const first = holder(dir, "kong-start-node-1");
-    assert.ok(
-      await eventually(
-        async () => existsSync(join(dir, "held")),
-        (held) => held,
-      ),
-    );
+    const { dir, release } = await held("kong-start-node-1");
     let ran = 0;
     await withStepLock(dir, "kong-start-node-2", 1, async () => ran++);
     await withStepLock(dir, "kong-backup", 1, async () => ran++);
     assert.equal(ran, 2);
-    writeFileSync(join(dir, "release"), "");
-    await first.exited;
+    await release();
   });
 
   it("a lock whose owner is gone, or whose pid now runs another program, is taken over", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "kong-gw-steplock-"));
-    const first = holder(dir, "kong-backup");
-    assert.ok(
-      await eventually(
-        async () => existsSync(join(dir, "held")),
-        (held) => held,
-      ),
-    );
+    const { dir, first } = await held("kong-backup");
     first.child.kill("SIGKILL");
     await first.exited;
     let ran = false;
@@ -92,21 +89,13 @@ describe("step lock: one run of a step at a time", { timeout: 60_000 }, () => {
   });
 
   it("refuses after the wait, naming the process and what to do", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "kong-gw-steplock-"));
-    const first = holder(dir, "kong-migrations-up");
-    assert.ok(
-      await eventually(
-        async () => existsSync(join(dir, "held")),
-        (held) => held,
-      ),
-    );
+    const { dir, first, release } = await held("kong-migrations-up");
     await assert.rejects(
       withStepLock(dir, "kong-migrations-up", 0.3, async () => undefined),
       new RegExp(
         `kong-migrations-up is still running in process ${first.child.pid} .*'kill ${first.child.pid}', then run pulumi up again`,
       ),
     );
-    writeFileSync(join(dir, "release"), "");
-    await first.exited;
+    await release();
   });
 });
