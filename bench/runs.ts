@@ -11,6 +11,7 @@ import { kong, pgEnv } from "../test/kong-sim/helpers";
 import { repoRoot, stackFor } from "../test/support/engine";
 import { freePort, freePortRun, type DatabaseSettings } from "../test/support/postgres";
 import { startProber } from "../test/support/prober";
+import { commandStoreOver } from "../test/support/stackConfig";
 import { runScript, scratch, waitReady } from "./fixtures";
 import type { RunResult } from "./results";
 import { outageOf } from "./stats";
@@ -150,15 +151,7 @@ export async function benchStack(
     // The database is shared (mode existing), so a local-only backup is refused (README "Running
     // from CI"): a command store over a plain directory stands in for object storage, as a real
     // deployment's would (one `cp` after the dump, inside the backup step).
-    "kong-gateway:backup": {
-      store: "command",
-      command: {
-        put: `cp {file} ${bucket}/{name}`,
-        get: `cp ${bucket}/{name} {file}`,
-        list: `ls ${bucket}`,
-        delete: `rm -f ${bucket}/{name}`,
-      },
-    },
+    "kong-gateway:backup": commandStoreOver(bucket),
     ...(strategy === "in-place" ? {} : { "kong-gateway:strategy": strategy }),
     // The bench's hop is a minor one (3.5 → 3.6): rolling runs both side by side only when the
     // user accepts it (Kong recommends mixed versions between patch versions only).

@@ -19,7 +19,6 @@ import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { seed } from "../../scripts/seed";
-import { repoRoot } from "../support/engine";
 import {
   dataHash,
   dumpDiff,
@@ -38,6 +37,7 @@ import { longestOutage, startProber } from "../support/prober";
 import { createKongStack, KongStack } from "../support/kongStack";
 import { freePort } from "../support/postgres";
 import { startSshHosts, SshHosts } from "../support/sshd";
+import { hostsStackConfig } from "../support/stackConfig";
 
 /** JSON paths of the strings in `value` that contain `needle`. */
 function pathsOf(value: unknown, needle: string, path = "$"): string[] {
@@ -64,7 +64,6 @@ describe("runtime hosts: install and upgrade over real SSH", { timeout: 900_000 
     ssh = await startSshHosts({ count: 2 });
     const ports = new Set(ssh.hosts.map((h) => h.port));
     assert.equal(ports.size, 1, "every host listens on the same SSH port");
-    const addresses = ssh.hosts.map((h) => h.address);
     // After installing version V, a host wraps its `kong` to run with the stand-in's fault
     // variables listed in the file fault-V (KONG_SIM_FAIL_MIGRATION, KONG_SIM_FAIL_START, ...;
     // sshd would drop them from our environment), and unwraps it when that file is gone.
@@ -75,23 +74,11 @@ describe("runtime hosts: install and upgrade over real SSH", { timeout: 900_000 
       `#!/bin/sh\nset -e\ncd "$1/bin"\n[ ! -f kong.real ] || mv kong.real kong\n[ -f ${ssh.dir}/fault-$2 ] || exit 0\nmv kong kong.real\nprintf '#!/bin/sh\\nexec env %s %s/kong.real "$@"\\n' "$(tr '\\n' ' ' < ${ssh.dir}/fault-$2)" "$PWD" > kong\nchmod 755 kong\n`,
     );
     chmodSync(hook, 0o755);
+    // Each "host" gets its own tree under hostsDir, as if it had its own disk, and one Kong
+    // installation that the next version's install replaces, as a package does.
     ks = await createKongStack("hosts", "3.5.0", (base) => ({
       "kong-gateway:runtime": "hosts",
-      "kong-gateway:hosts": {
-        addresses,
-        user: ssh.user,
-        port: ssh.hosts[0]!.port,
-        knownHosts: ssh.knownHostsFile,
-        // Each "host" gets its own tree under hostsDir, as if it had its own disk, and one Kong
-        // installation that the next version's install replaces, as a package does.
-        install: `${repoRoot}/test/kong-sim/install {version} ${base}/hosts/{host}/kong && ${hook} ${base}/hosts/{host}/kong {version}`,
-        kongBinary: `${base}/hosts/{host}/kong/bin/kong`,
-        prefix: `${base}/hosts/{host}/prefixes`,
-        listenAddress: "{host}",
-        proxyPort: kongPort,
-        adminPort: kongPort + 1,
-        statusPort: kongPort + 2,
-      },
+      "kong-gateway:hosts": hostsStackConfig(ssh, base, kongPort, hook),
     }));
     hostsDir = join(dirname(ks.stateDir), "hosts");
     await ks.stack.setConfig("kong-gateway:sshPrivateKey", { value: ssh.privateKey, secret: true });

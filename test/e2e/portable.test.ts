@@ -35,6 +35,7 @@ import { repoRoot, stackFor } from "../support/engine";
 import { eventually } from "../support/eventually";
 import { freePort, PostgresServer, startPostgres } from "../support/postgres";
 import { startSshHosts, SshHosts } from "../support/sshd";
+import { commandStoreOver, hostsStackConfig } from "../support/stackConfig";
 
 const STACK = "ci";
 
@@ -62,7 +63,60 @@ function clone(base: string, label: string): string {
   return dir;
 }
 
-/** Every `nginx.pid` under `dir` (the local runtime's node prefixes). */
+/** The two clones A and B of a suite, side by side in a temp directory with the file backend. */
+function makeClones(store: "command" | "host"): { base: string; dirA: string; dirB: string } {
+  const base = mkdtempSync(join(tmpdir(), `kong-gw-portable-${store}-`));
+  chmodSync(base, 0o755);
+  mkdirSync(join(base, "backend"));
+  return { base, dirA: clone(base, "a"), dirB: clone(base, "b") };
+}
+
+/**
+ * What both suites have A do: a stack over `config` in its clone (the database password and
+ * `secrets` set as secrets), install 3.5.0, seed through `admin`, upgrade to 3.6.0. Returns the
+ * data before the upgrade and the one 3.5.0 → 3.6.0 backup the stack's outputs record.
+ */
+async function installAndUpgradeA(a: {
+  base: string;
+  dirA: string;
+  config: Record<string, unknown>;
+  admin: string;
+  dbPort: number;
+  secrets?: Record<string, string>;
+}): Promise<{ before35: string; taken: Entry }> {
+  writeFileSync(
+    join(a.dirA, "stacks", `Pulumi.${STACK}.yaml`),
+    JSON.stringify({ config: a.config }),
+  );
+  const stackA = await stackFor(a.dirA, join(a.base, "backend"), STACK);
+  for (const [key, value] of Object.entries({ dbPassword: E2E_PASSWORD, ...a.secrets })) {
+    await stackA.setConfig(`kong-gateway:${key}`, { value, secret: true });
+  }
+  progress(`portable: A installs 3.5.0 (${String(a.config["kong-gateway:runtime"] ?? "local")})`);
+  assert.equal((await stackA.up()).summary.result, "succeeded");
+  await seed(a.admin, { services: 20, consumers: 20 });
+  const before35 = dataHash({ dbPort: a.dbPort });
+  progress("portable: A upgrades to 3.6.0");
+  await stackA.setConfig("kong-gateway:version", { value: "3.6.0" });
+  assert.equal((await stackA.up()).summary.result, "succeeded");
+  const deployment = (await outputs(stackA)).deployment as { backups?: Entry[] };
+  const entries = (deployment.backups ?? []).filter(
+    (b) => b.fromVersion === "3.5.0" && b.toVersion === "3.6.0",
+  );
+  assert.equal(entries.length, 1, `one 3.5.0 → 3.6.0 backup in deployment.backups`);
+  return { before35, taken: entries[0]! };
+}
+
+/** A's machine goes away: B gets the stack's config file from git (secrets encrypted in it). */
+function handOver(dirA: string, dirB: string): void {
+  copyFileSync(
+    join(dirA, "stacks", `Pulumi.${STACK}.yaml`),
+    join(dirB, "stacks", `Pulumi.${STACK}.yaml`),
+  );
+  rmSync(dirA, { recursive: true, force: true });
+  assert.equal(existsSync(dirA), false);
+}
+
 /**
  * Pids of the nodes running under `dir`: from their pid files, and only while the process is
  * still the node (its command line names `dir`). A stale pid file's number may belong to another
@@ -102,14 +156,10 @@ describe("a stack works from any machine (issue #16)", { timeout: 600_000 }, () 
   before(async () => {
     pg = await startPostgres();
     await pg.createDatabase("kong", "kong", E2E_PASSWORD);
-    base = mkdtempSync(join(tmpdir(), "kong-gw-portable-"));
-    chmodSync(base, 0o755);
-    mkdirSync(join(base, "backend"));
+    ({ base, dirA, dirB } = makeClones("command"));
     bucket = join(base, "bucket");
     mkdirSync(bucket);
     basePort = await freePort();
-    dirA = clone(base, "a");
-    dirB = clone(base, "b");
   });
 
   after(async () => {
@@ -136,32 +186,16 @@ describe("a stack works from any machine (issue #16)", { timeout: 600_000 }, () 
         install: `${repoRoot}/test/kong-sim/install {version} {dir}`,
         basePort,
       },
-      "kong-gateway:backup": {
-        store: "command",
-        command: {
-          put: `cp {file} ${bucket}/{name}`,
-          get: `cp ${bucket}/{name} {file}`,
-          list: `ls ${bucket}`,
-          delete: `rm -f ${bucket}/{name}`,
-        },
-      },
+      "kong-gateway:backup": commandStoreOver(bucket),
     };
-    writeFileSync(join(dirA, "stacks", `Pulumi.${STACK}.yaml`), JSON.stringify({ config }));
-    const stackA = await stackFor(dirA, join(base, "backend"), STACK);
-    await stackA.setConfig("kong-gateway:dbPassword", { value: E2E_PASSWORD, secret: true });
-    progress("portable: A installs 3.5.0");
-    assert.equal((await stackA.up()).summary.result, "succeeded");
-    await seed(`http://127.0.0.1:${basePort + 1}`, { services: 20, consumers: 20 });
-    before35 = dataHash(db());
-    progress("portable: A upgrades to 3.6.0");
-    await stackA.setConfig("kong-gateway:version", { value: "3.6.0" });
-    assert.equal((await stackA.up()).summary.result, "succeeded");
-    const deployment = (await outputs(stackA)).deployment as { backups?: Entry[] };
-    const entries = (deployment.backups ?? []).filter(
-      (b) => b.fromVersion === "3.5.0" && b.toVersion === "3.6.0",
-    );
-    assert.equal(entries.length, 1, `one 3.5.0 → 3.6.0 backup in deployment.backups`);
-    taken = entries[0]!;
+    const admin = `http://127.0.0.1:${basePort + 1}`;
+    ({ before35, taken } = await installAndUpgradeA({
+      base,
+      dirA,
+      config,
+      admin,
+      dbPort: pg.port,
+    }));
     assert.equal(taken.store, "command");
     assert.equal(taken.location, `${taken.id}.dump`);
     assert.ok(existsSync(join(bucket, `${taken.id}.json`)), "the manifest is in the store");
@@ -178,13 +212,7 @@ describe("a stack works from any machine (issue #16)", { timeout: 600_000 }, () 
       () => status(`http://127.0.0.1:${basePort}/`),
       (s) => s === 0,
     );
-    // What the next machine gets from git: the stack's config file (secrets encrypted in it).
-    copyFileSync(
-      join(dirA, "stacks", `Pulumi.${STACK}.yaml`),
-      join(dirB, "stacks", `Pulumi.${STACK}.yaml`),
-    );
-    rmSync(dirA, { recursive: true, force: true });
-    assert.equal(existsSync(dirA), false);
+    handOver(dirA, dirB);
   });
 
   it("B (empty .state/) previews a rollback to 3.5.0 that names A's backup in the store, and A's failed attempt", async () => {
@@ -291,12 +319,8 @@ describe(
     before(async () => {
       [pg, ssh] = await Promise.all([startPostgres(), startSshHosts({ count: 2 })]);
       await pg.createDatabase("kong", "kong", E2E_PASSWORD);
-      base = mkdtempSync(join(tmpdir(), "kong-gw-portable-host-"));
-      chmodSync(base, 0o755);
-      mkdirSync(join(base, "backend"));
+      ({ base, dirA, dirB } = makeClones("host"));
       kongPort = await freePort();
-      dirA = clone(base, "a");
-      dirB = clone(base, "b");
       // The second host runs no node: it only keeps the backups (its own "disk" is a tree here).
       onHost = join(base, "hosts", ssh.hosts[1]!.address, "backups");
     });
@@ -316,43 +340,21 @@ describe(
         "kong-gateway:nodes": 1,
         "kong-gateway:runtime": "hosts",
         "kong-gateway:database": { mode: "existing", host: "127.0.0.1", port: pg.port },
-        "kong-gateway:hosts": {
-          addresses: ssh.hosts.map((h) => h.address),
-          user: ssh.user,
-          port: ssh.hosts[0]!.port,
-          // Shipped with the repository, as a team pins its hosts' keys.
-          knownHosts: ssh.knownHostsFile,
-          install: `${repoRoot}/test/kong-sim/install {version} ${base}/hosts/{host}/kong`,
-          kongBinary: `${base}/hosts/{host}/kong/bin/kong`,
-          prefix: `${base}/hosts/{host}/prefixes`,
-          listenAddress: "{host}",
-          proxyPort: kongPort,
-          adminPort: kongPort + 1,
-          statusPort: kongPort + 2,
-        },
+        "kong-gateway:hosts": hostsStackConfig(ssh, base, kongPort),
         "kong-gateway:backup": {
           store: "host",
           host: ssh.hosts[1]!.address,
           hostDir: `${base}/hosts/{host}/backups`,
         },
       };
-      writeFileSync(join(dirA, "stacks", `Pulumi.${STACK}.yaml`), JSON.stringify({ config }));
-      const stackA = await stackFor(dirA, join(base, "backend"), STACK);
-      await stackA.setConfig("kong-gateway:dbPassword", { value: E2E_PASSWORD, secret: true });
-      await stackA.setConfig("kong-gateway:sshPrivateKey", { value: ssh.privateKey, secret: true });
-      progress("portable/host: A installs 3.5.0 on 127.0.0.2");
-      assert.equal((await stackA.up()).summary.result, "succeeded");
-      await seed(admin(), { services: 20, consumers: 20 });
-      before35 = dataHash(db());
-      progress("portable/host: A upgrades to 3.6.0");
-      await stackA.setConfig("kong-gateway:version", { value: "3.6.0" });
-      assert.equal((await stackA.up()).summary.result, "succeeded");
-      const deployment = (await outputs(stackA)).deployment as { backups?: Entry[] };
-      const entries = (deployment.backups ?? []).filter(
-        (b) => b.fromVersion === "3.5.0" && b.toVersion === "3.6.0",
-      );
-      assert.equal(entries.length, 1, `one 3.5.0 → 3.6.0 backup in deployment.backups`);
-      taken = entries[0]!;
+      ({ before35, taken } = await installAndUpgradeA({
+        base,
+        dirA,
+        config,
+        admin: admin(),
+        dbPort: pg.port,
+        secrets: { sshPrivateKey: ssh.privateKey },
+      }));
       assert.equal(taken.store, "host");
       assert.equal(taken.location, `${ssh.hosts[1]!.address}:${onHost}/${taken.id}.dump`);
       assert.ok(existsSync(join(onHost, `${taken.id}.json`)), "the manifest is on the host");
@@ -360,12 +362,7 @@ describe(
     });
 
     it("A's clone, .state/ included, is deleted; B (empty .state/) previews the rollback naming the backup on the host", async () => {
-      copyFileSync(
-        join(dirA, "stacks", `Pulumi.${STACK}.yaml`),
-        join(dirB, "stacks", `Pulumi.${STACK}.yaml`),
-      );
-      rmSync(dirA, { recursive: true, force: true });
-      assert.equal(existsSync(dirA), false);
+      handOver(dirA, dirB);
       stackB = await stackFor(dirB, join(base, "backend"), STACK);
       await stackB.setConfig("kong-gateway:version", { value: "3.5.0" });
       assert.equal(existsSync(join(dirB, ".state")), false, "B has no state directory");
