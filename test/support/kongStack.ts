@@ -11,6 +11,7 @@ import {
   copyFileSync,
   mkdirSync,
   mkdtempSync,
+  rmSync,
   symlinkSync,
   writeFileSync,
 } from "node:fs";
@@ -34,7 +35,10 @@ export interface KongStack {
   adminUrl(i?: number): string;
   /** Sets kong-gateway:version. */
   setVersion(version: string): Promise<void>;
-  /** `pulumi destroy`, then stops whatever a failed test left running (nodes, the database). */
+  /**
+   * `pulumi destroy`, then stops whatever a failed test left running (nodes, the database) and
+   * removes the stack's temp directory.
+   */
   dispose(): Promise<void>;
 }
 
@@ -101,6 +105,8 @@ export async function createKongStack(
         "stop",
         join(stateDir, "postgres"),
       ]);
+      // The project, backend, state (dumps, node prefixes, the database) and any hosts' trees.
+      rmSync(base, { recursive: true, force: true, maxRetries: 5 });
     },
   };
 }
