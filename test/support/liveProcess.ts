@@ -11,6 +11,8 @@ export interface LiveProcess {
   readonly pid: number;
   /** Whether it still runs: /proc has it, and not as a zombie (killed, not yet reaped). */
   alive(): boolean;
+  /** Waits (up to 15 s) for it to be gone, e.g. killed by the code under test; whether it is. */
+  gone(): Promise<boolean>;
   /** Ends it (SIGKILL) and waits for that. */
   stop(): Promise<void>;
 }
@@ -40,15 +42,21 @@ export async function liveProcess(prefix?: string): Promise<LiveProcess> {
     child.kill("SIGKILL");
     throw new Error(`process ${pid} did not start (command line: ${cmdline()})`);
   }
+  const alive = () => {
+    try {
+      return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+    } catch {
+      return false;
+    }
+  };
   return {
     pid,
-    alive: () => {
-      try {
-        return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
-      } catch {
-        return false;
-      }
-    },
+    alive,
+    gone: async () =>
+      !(await eventually(
+        async () => alive(),
+        (a) => !a,
+      )),
     stop: async () => {
       child.kill("SIGKILL");
       await exited;
