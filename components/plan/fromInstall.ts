@@ -82,19 +82,26 @@ function fromOneInstall(
 }
 
 /**
+ * How often `kong quit` checks whether its node has exited (Kong's `kong/cmd/quit.lua`: a
+ * `kill.is_running` every `ngx.sleep(0.2)`; the stand-in does the same).
+ */
+const QUIT_POLL_SECONDS = 0.2;
+
+/**
  * The stop's tail: from the first old node going quiet to the end of `stop`, a stretch of the
- * outage the install cannot have measured, since it stopped nothing. The tail is the end of one
- * client call — the `kong quit` still waiting for its node to exit (Kong polls every 0.2 s), then
- * exiting — and the runner's checks after it: the node's pid and, on `prepared`, the write mark
- * (a database round trip). The install measured one client call on this machine: its
- * `migrations-finish`, a single `kong migrations list` (start-up, a database round trip, exit).
- * That whole call stands for the tail. It errs high by the part of the call's start-up the quit's
- * last poll and the checks do not make up: in test/e2e/strategies.test.ts on a loaded 2-core
- * machine, a 1.07 s call for a 0.44 s tail, so 3.8 s expected for a 3.18 s outage (2.7 s without
- * the tail). An install that recorded no `migrations-finish` adds nothing.
+ * outage the install cannot have measured, since it stopped nothing. After the node goes quiet,
+ * `kong quit` notices its exit at its next poll (at most {@link QUIT_POLL_SECONDS} later) and
+ * exits; then the runner checks the node's pid and ends the step. The poll is Kong's constant;
+ * the runner's part is measured: the install's own `stop` step ran the same discovery and checks
+ * with nothing to stop. Left out: `prepared`'s write-mark check after the stop (a database round
+ * trip). In test/e2e/strategies.test.ts (loaded 2-core machine) the tails were 0.44 s and 0.32 s
+ * where this gives 0.24 s and 0.22 s; the first estimates came out 9 % below and 22 % above the
+ * outage (15 % below and 8 % above without the tail; 30 % below in the README's idle bench run).
+ * A whole client call (the install's single `list`, 0.8–1.1 s) was tried and overshot by 60 %.
  */
 function stopTail(run: PastRun): number {
-  return run.steps.filter((s) => s.name === "migrations-finish").reduce((t, s) => t + s.seconds, 0);
+  const runnerSteps = run.steps.filter((s) => s.name === "stop");
+  return QUIT_POLL_SECONDS + runnerSteps.reduce((total, s) => total + s.seconds, 0);
 }
 
 /**

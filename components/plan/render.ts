@@ -100,7 +100,7 @@ function downtimeLine(plan: Plan): string {
       ? "defaults"
       : d.source === "install"
         ? d.steps.every((step) => step === "stop" || step === "start")
-          ? "measured by this stack's install (its hand-over into start → first ready node, plus one client call for the stop's tail)"
+          ? "measured by this stack's install (its hand-over into start → first ready node, plus the stop's tail)"
           : "measured by this stack's install (its stop → first ready node, plus the backup and data it did not have)"
         : `measured in ${d.runs} earlier ${d.runs === 1 ? "upgrade" : "upgrades"}` +
           (d.defaultedSteps.length > 0 ? ` (defaults for ${d.defaultedSteps.join(", ")})` : "");

@@ -88,7 +88,7 @@ describe("renderPlan", () => {
     });
     assert.match(
       renderPlan(plan),
-      /^Kong 3\.5\.0 → 3\.6\.0: prepared upgrade \(adjacent minor\)\n[^]*Estimated downtime \(stop → start\): 1\.1s expected .*; numbers: measured by this stack's install \(its hand-over into start → first ready node, plus one client call for the stop's tail\)/,
+      /^Kong 3\.5\.0 → 3\.6\.0: prepared upgrade \(adjacent minor\)\n[^]*Estimated downtime \(stop → start\): 1\.3s expected .*; numbers: measured by this stack's install \(its hand-over into start → first ready node, plus the stop's tail\)/,
       "the in-place upgrade's 4.5 s outage does not stand for prepared",
     );
   });
