@@ -144,12 +144,12 @@ function doneEntry(spec: StepSpec, step: StepName, node?: string): JournalEntry 
 /**
  * The outage's steps back to back in this process (contract/steps.ts `outageRun`), each journaled
  * and reported as its own; the first failure ends the run (its automatic rollback has run). The
- * migration state is read once before the first node stops, outside the outage. `in-place`: the
- * backup is usable once dumped and read back, and `up` may start then (X still runs on the
- * database after `up`, KONG.md §5); its test restore (`backup.verify: restore`) and the copy to
- * the store run meanwhile, and `finish` waits for them: the backup's journal entry is written
- * again, spanning the whole backup, once it is durable (a failure there is the backup's: X is
- * restarted on the database as `up` left it, with no restore).
+ * migration state is read once before the first node stops, outside the outage. `in-place`: `up`
+ * starts once the dump is written and checksummed (X still runs on the database after `up`,
+ * KONG.md §5); its read-back, test restore (`backup.verify: restore`) and copy to the store run
+ * meanwhile, and `finish` waits for them (as does a rollback that would restore it): the
+ * backup's journal entry is written again, spanning the whole backup, once it is durable (a
+ * failure there is the backup's: X is restarted on the database as `up` left it, no restore).
  */
 async function runOutage(spec: StepSpec, run: readonly StepName[]): Promise<number> {
   const ctx: steps.RunContext = {

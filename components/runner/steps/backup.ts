@@ -110,8 +110,12 @@ export async function takeBackup(
   }
   chmodSync(tmp, 0o600);
   renameSync(tmp, path);
-  // The read-back: the checksum and pg_restore's table of contents, both from the file, at once.
-  const [sha256] = await Promise.all([sha256File(path), verifyList(path, client, serverMajor)]);
+  // The read-back: the checksum and pg_restore's table of contents, both from the file, at once
+  // (with `later`, the table of contents is read with the rest, in finishBackup).
+  const [sha256] = await Promise.all([
+    sha256File(path),
+    meta.later ? undefined : verifyList(path, client, serverMajor),
+  ]);
   if (spec.verify === "restore" && !meta.later) {
     await verifyByRestore(db, path, tables, client, serverMajor);
   }
@@ -138,9 +142,10 @@ export async function takeBackup(
 }
 
 /**
- * The rest of a backup taken with `later` (or of one an interrupted run left read back but not
- * durable): its test restore when `verify: restore`, the store copy, retention. On failure its
- * manifest goes, so the catalog does not list it (as a backup that failed earlier is not).
+ * The rest of a backup taken with `later` (or of one an interrupted run left checksummed but not
+ * durable): `pg_restore --list`, its test restore when `verify: restore`, the store copy,
+ * retention. On failure its manifest goes, so the catalog does not list it (as a backup that
+ * failed earlier is not).
  */
 export async function finishBackup(
   db: DatabaseSpec,
@@ -152,8 +157,9 @@ export async function finishBackup(
 ): Promise<BackupManifest & { pruned: string[] }> {
   const manifestFile = join(spec.dir, `${manifest.id}.json`);
   try {
+    const major = serverMajor ?? Math.floor((await databaseFacts(db)).serverVersionNum / 10000);
+    await verifyList(manifest.path, client, major);
     if (spec.verify === "restore") {
-      const major = serverMajor ?? Math.floor((await databaseFacts(db)).serverVersionNum / 10000);
       await verifyByRestore(db, manifest.path, manifest.tables, client, major);
     }
     return await makeDurable(spec, manifest, manifestFile, meta);

@@ -256,7 +256,7 @@ async function backupNow(spec: StepSpec, ctx: RunContext = {}): Promise<StepDeta
 }
 
 /** The first journal entry of a backup whose test restore and store copy run during `up`. */
-const PENDING = "pending: test restore and store copy run during 'up'";
+const PENDING = "pending: its read-back, test restore and store copy run during 'up'";
 
 /**
  * A backup step found done (an interrupted run's) but not made durable yet: makes it durable now,
