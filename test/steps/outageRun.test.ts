@@ -44,7 +44,7 @@ describe("outageRun: the steps one runner process runs back to back", () => {
     assert.deepEqual(outageRun("upgrade", "rolling", true), []);
   });
 
-  it("leaves the starts out where Pulumi creates the nodes (docker), and installs and rollbacks alone", () => {
+  it("leaves the starts out where Pulumi creates the nodes (docker); an install as in-place, a rollback alone", () => {
     assert.deepEqual(outageRun("upgrade", "in-place", false), [
       "stop",
       "backup",
@@ -52,7 +52,12 @@ describe("outageRun: the steps one runner process runs back to back", () => {
       "migrations-finish",
     ]);
     assert.deepEqual(outageRun("upgrade", "prepared", false), []);
-    assert.deepEqual(outageRun("install", "in-place", true), []);
+    for (const strategy of STRATEGIES) {
+      assert.deepEqual(
+        outageRun("install", strategy, true),
+        outageRun("upgrade", "in-place", true),
+      );
+    }
     assert.deepEqual(outageRun("rollback", "in-place", true), []);
   });
 
