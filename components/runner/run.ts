@@ -161,8 +161,12 @@ async function runOutage(spec: StepSpec, run: readonly StepName[]): Promise<numb
   }
   // Journals the backup once durable (at most once); a failure rolls back unless `rollback` is false.
   const durable = async (rollback: boolean): Promise<number> => {
-    const pending = ctx.durable;
     const first = doneEntry(spec, "backup");
+    if (!ctx.durable && ctx.defer && first?.details) {
+      // An interrupted run's backup, journaled before it was durable: made durable now.
+      steps.resumeBackup(spec, ctx, first.details);
+    }
+    const pending = ctx.durable;
     ctx.durable = undefined;
     if (!pending || !first) {
       return 0;
@@ -175,11 +179,6 @@ async function runOutage(spec: StepSpec, run: readonly StepName[]): Promise<numb
   for (const step of run) {
     if (step === "migrations-finish" && (await durable(true)) !== 0) {
       return 1;
-    }
-    const done = step === "backup" ? doneEntry(spec, "backup") : undefined;
-    if (done?.details && ctx.defer) {
-      // An interrupted run's backup, read back but maybe not durable yet.
-      steps.resumeBackup(spec, ctx, done.details);
     }
     const ids = step === "start" ? spec.nodes.map((n) => n.id) : [undefined];
     for (const id of ids) {
