@@ -152,6 +152,32 @@ export function gatewayDownDuring(step: StepName, strategy: Strategy): boolean {
   return DOWN_STEPS[strategy].includes(step);
 }
 
+/**
+ * The steps one runner process runs back to back: an upgrade's outage (its steps during which
+ * no node serves, in chain order), started by the command resource of its first step. Each is
+ * still a step of its own (its lock, time limit, journal entry, report line and rollback); the
+ * resources of the later ones find theirs done in the journal and return at once, after the
+ * gateway serves again, so no hand-off between command resources (~0.25 s each) falls inside
+ * the outage. An install runs the same stretch as an `in-place` upgrade (so what it measures
+ * stands for the first upgrade's outage, components/plan/fromInstall.ts); a rollback by version
+ * runs one step per process. `start` is in it where the runner starts the nodes itself (not
+ * `docker`, whose containers Pulumi creates). Empty when there is nothing to run together.
+ */
+export function outageRun(
+  kind: ChainKind,
+  strategy: Strategy,
+  runnerStartsNodes: boolean,
+): StepName[] {
+  if (kind === "rollback") {
+    return [];
+  }
+  const like = kind === "install" ? "in-place" : strategy;
+  const run = chainOrder(kind, like).filter(
+    (s) => gatewayDownDuring(s, like) && (s !== "start" || runnerStartsNodes),
+  );
+  return run.length > 1 ? run : [];
+}
+
 /** The chain's command resources before and after the node starts, in order. */
 export function chainResources(
   kind: ChainKind,

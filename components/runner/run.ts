@@ -11,7 +11,15 @@
 import { targetNodes } from "./steps/cluster";
 import { cancellable, killAll } from "./infra/exec";
 import { HOST_KEYS_ENV, parseHostKeyJob, recordHostKeys } from "./steps/hostKeys";
-import { attemptBackup, JournalEntry, journalPath, record, storedAttempt } from "../state/journal";
+import {
+  attemptBackup,
+  entries,
+  JournalEntry,
+  journalPath,
+  record,
+  storedAttempt,
+} from "../state/journal";
+import { migrationState } from "./infra/kong";
 import { clearAttempt, putAttempt } from "./infra/store";
 import { LimitedStep, limitSetting, stepLimitSeconds } from "./infra/limits";
 import { chainCompleted, checkSettings } from "./steps/settings";
@@ -19,7 +27,7 @@ import { Worker } from "node:worker_threads";
 import { readManifest } from "./steps/restore";
 import { buildReport, exportedCatalog, prunedBackups } from "./steps/report";
 import { automaticRollback } from "./steps/rollback";
-import { reportingStep, rollsBackOnFailure, runnerSteps } from "../contract/steps";
+import { outageRun, reportingStep, rollsBackOnFailure, runnerSteps } from "../contract/steps";
 import { encodeReport } from "../contract/report";
 import { runtimeFor } from "./runtimes/runtime";
 import { parseSpec, SPEC_ENV, StepName, StepSpec, strategyOf } from "../contract/spec";
@@ -92,25 +100,120 @@ function hardWatchdog(spec: StepSpec, name: string, seconds: number): Worker {
   return w;
 }
 
+/** How {@link runStep} runs a step. */
+interface StepOptions {
+  /** Roll the change back when the step fails (where the table says so). @default true */
+  readonly rollback?: boolean;
+  /** `start`: the node it starts. */
+  readonly node?: string;
+  /** A step of the outage's run: done already in this attempt means nothing to do. */
+  readonly once?: boolean;
+  /** When the step began, if before this call (a backup made durable while `up` ran). */
+  readonly startedAt?: Date;
+}
+
 async function runStep(
   spec: StepSpec,
   name: StepName | "settings",
   work: Work,
-  opts: { rollback?: boolean; node?: string } = {},
+  opts: StepOptions = {},
 ): Promise<number> {
   // The same step of an interrupted run may still be running, orphaned (infra/stepLock.ts).
   const key = `${spec.cluster}-${name}${opts.node ? `-${opts.node}` : ""}`;
   const limit = stepLimitSeconds(spec, name as LimitedStep);
-  return withStepLock(spec.stateDir, key, limit, () => runStepUnlocked(spec, name, work, opts));
+  return withStepLock(spec.stateDir, key, limit, () => {
+    // Done already (by the outage's run, or an interrupted one) in this attempt. Read under the
+    // lock, so an orphaned run's work is seen once it ends.
+    const done = opts.once ? doneEntry(spec, name as StepName, opts.node) : undefined;
+    if (done) {
+      process.stdout.write(`KONG_GW_STEP ${JSON.stringify(done)}\n`);
+      return Promise.resolve(0);
+    }
+    return runStepUnlocked(spec, name, work, opts);
+  });
+}
+
+/** This attempt's latest entry of `step` (of node `node`, for `start`) when it succeeded. */
+function doneEntry(spec: StepSpec, step: StepName, node?: string): JournalEntry | undefined {
+  const last = entries(spec)
+    .filter((e) => e.step === step && (node === undefined || e.details?.node === node))
+    .at(-1);
+  return last?.ok ? last : undefined;
+}
+
+/**
+ * The outage's steps back to back in this process (contract/steps.ts `outageRun`), each journaled
+ * and reported as its own; the first failure ends the run (its automatic rollback has run). The
+ * migration state is read once before the first node stops, outside the outage. `in-place`: `up`
+ * starts once the dump is written and checksummed (X still runs on the database after `up`,
+ * KONG.md §5); its read-back, test restore (`backup.verify: restore`) and copy to the store run
+ * meanwhile, and `finish` waits for them (as does a rollback that would restore it): the
+ * backup's journal entry is written again, spanning the whole backup, once it is durable (a
+ * failure there is the backup's: X is restarted on the database as `up` left it, no restore).
+ */
+async function runOutage(spec: StepSpec, run: readonly StepName[]): Promise<number> {
+  const ctx: steps.RunContext = {
+    defer: run.includes("backup") && run.includes("migrations-finish"),
+  };
+  if (run.includes("migrations-up") && !doneEntry(spec, "migrations-up")) {
+    const { state } = await migrationState(runtimeFor(spec), spec.timeouts.dbTimeoutSeconds);
+    ctx.state = state === "error" ? undefined : state;
+  }
+  // Journals the backup once durable (at most once); a failure rolls back unless `rollback` is false.
+  const durable = async (rollback: boolean): Promise<number> => {
+    const first = doneEntry(spec, "backup");
+    if (!ctx.durable && ctx.defer && first?.details) {
+      // An interrupted run's backup, journaled before it was durable: made durable now.
+      steps.resumeBackup(spec, ctx, first.details);
+    }
+    const pending = ctx.durable;
+    ctx.durable = undefined;
+    if (!pending || !first) {
+      return 0;
+    }
+    return runStep(spec, "backup", () => pending, {
+      rollback,
+      startedAt: new Date(first.startedAt),
+    });
+  };
+  for (const step of run) {
+    if (step === "migrations-finish" && (await durable(true)) !== 0) {
+      return 1;
+    }
+    const ids = step === "start" ? spec.nodes.map((n) => n.id) : [undefined];
+    for (const id of ids) {
+      const code =
+        id !== undefined
+          ? await runStep(spec, "start", (s) => steps.nodeStart(s, id), { node: id, once: true })
+          : await runStep(
+              spec,
+              step,
+              async (s) => {
+                try {
+                  return await work(step, s, ctx);
+                } catch (e) {
+                  // Its rollback restores the backup: only once its journal entry says it is whole.
+                  await durable(false);
+                  throw e;
+                }
+              },
+              { once: true },
+            );
+      if (code !== 0) {
+        return code;
+      }
+    }
+  }
+  return 0;
 }
 
 async function runStepUnlocked(
   spec: StepSpec,
   name: StepName | "settings",
   work: Work,
-  opts: { rollback?: boolean },
+  opts: StepOptions,
 ): Promise<number> {
-  const startedAt = new Date();
+  const startedAt = opts.startedAt ?? new Date();
   process.stderr.write(
     `[kong-gateway] ${name}: ${spec.kind} ${spec.from ?? "(new)"} → ${spec.to}\n`,
   );
@@ -169,7 +272,10 @@ async function runStepUnlocked(
  * Typed by the table: a chain step without work here, or work for a step the table does not
  * have, does not compile.
  */
-const WORK: Record<Exclude<StepName, "start" | "decommission" | "rollback">, Work> = {
+const WORK: Record<
+  Exclude<StepName, "start" | "decommission" | "rollback">,
+  (spec: StepSpec, ctx: steps.RunContext) => Promise<Record<string, unknown>>
+> = {
   preflight: steps.preflight,
   stop: steps.stop,
   backup: steps.backup,
@@ -178,6 +284,18 @@ const WORK: Record<Exclude<StepName, "start" | "decommission" | "rollback">, Wor
   restore: steps.restore,
   verify: (s) => steps.verify(s, backupTables(s)),
 };
+
+/** The work of chain step `step`, with what this process knows (a step run alone: nothing). */
+function work(
+  step: StepName,
+  spec: StepSpec,
+  ctx: steps.RunContext = {},
+): Promise<Record<string, unknown>> {
+  if (!(step in WORK)) {
+    throw new Error(`step "${step}" is not run by the step runner's chain commands`);
+  }
+  return WORK[step as keyof typeof WORK](spec, ctx);
+}
 
 async function main(argv: string[]): Promise<number> {
   const command = argv[0] ?? "";
@@ -190,11 +308,16 @@ async function main(argv: string[]): Promise<number> {
   if (command === "settings") {
     return runStep(spec, "settings", (s) => checkSettings(s, runtimeFor(s)));
   }
+  // The steps of the outage run in the process of its first step (contract/steps.ts).
+  const run = outageRun(spec.kind, strategyOf(spec), spec.runtime?.kind !== "docker");
   if (command === "node-start") {
     const id = argv[1] ?? "";
+    const completed = chainCompleted(spec);
     return runStep(spec, "start", (s) => steps.nodeStart(s, id), {
-      rollback: !chainCompleted(spec),
+      rollback: !completed,
       node: id,
+      // A settings change on a running cluster restarts the node: only the chain's start is once.
+      once: !completed && run.includes("start"),
     });
   }
   if (command === "node-delete") {
@@ -218,8 +341,11 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`usage: run.ts <${usage.join("|")}>\n`);
     return 2;
   }
-  const step = command as keyof typeof WORK;
-  const code = await runStep(spec, step, WORK[step]);
+  const step = command as StepName;
+  const code =
+    run[0] === step
+      ? await runOutage(spec, run)
+      : await runStep(spec, step, (s) => work(step, s), { once: run.includes(step) });
   if (code === 0 && step === "preflight") {
     // From here on the change may stop nodes: a machine that did not run it must know (#16).
     await putAttempt(spec.backup, storedAttempt(spec, "started"));

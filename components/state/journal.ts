@@ -82,11 +82,16 @@ export function abortAttempt(spec: StepSpec): number {
   return next;
 }
 
-/** The backup this attempt took (its last successful `backup` step), if any. */
+/**
+ * The backup this attempt took (its last `backup` entry), if any. None when that entry failed: a
+ * backup that was read back but then failed its test restore or store copy (made durable while
+ * `up` ran, components/runner/run.ts) is not one to restore.
+ */
 export function attemptBackup(spec: StepSpec): { id: string } | undefined {
-  return entries(spec)
-    .filter((e) => e.step === "backup" && e.ok)
-    .at(-1)?.details?.backup as { id: string } | undefined;
+  const last = entries(spec)
+    .filter((e) => e.step === "backup")
+    .at(-1);
+  return last?.ok ? (last.details?.backup as { id: string } | undefined) : undefined;
 }
 
 /**

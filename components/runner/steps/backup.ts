@@ -50,9 +50,22 @@ function localClientSpec(db: DatabaseSpec, spec: BackupSpec, cluster: string): P
 export async function takeBackup(
   db: DatabaseSpec,
   spec: BackupSpec,
-  meta: { cluster: string; from: string; to: string; keep?: readonly string[] },
+  meta: {
+    cluster: string;
+    from: string;
+    to: string;
+    keep?: readonly string[];
+    /** Return once the dump is read back; the rest (see `durable`) goes on meanwhile. */
+    later?: boolean;
+  },
   client: PgClientSpec = localClientSpec(db, spec, meta.cluster),
-): Promise<BackupManifest & { pruned: string[] }> {
+): Promise<
+  BackupManifest & {
+    pruned: string[];
+    /** With `later`: the test restore (if configured), the store copy and retention. */
+    durable?: Promise<BackupManifest & { pruned: string[] }>;
+  }
+> {
   mkdirSync(spec.dir, { recursive: true, mode: 0o700 });
   chmodSync(spec.dir, 0o700);
   const takenAt = new Date();
@@ -63,8 +76,12 @@ export async function takeBackup(
   const id = `${meta.cluster}-${meta.from}-to-${meta.to}-${stamp}`;
   const path = join(spec.dir, `${id}.dump`);
   const tmp = `${path}.partial`;
-  const dump = await localClient("pg_dump");
-  const facts = await databaseFacts(db);
+  // Independent look-ups, side by side (each its own program or connection).
+  const [dump, facts, tables] = await Promise.all([
+    localClient("pg_dump"),
+    databaseFacts(db),
+    tableCounts(db),
+  ]);
   const serverMajor = Math.floor(facts.serverVersionNum / 10000);
   const cmd = await pgCommand(
     client,
@@ -85,7 +102,6 @@ export async function takeBackup(
       `pg_dump ${dump.major} is older than the PostgreSQL ${serverMajor} server; install a client at least as new (e.g. postgresql-client-${serverMajor})`,
     );
   }
-  const tables = await tableCounts(db);
   rmSync(tmp, { force: true });
   const r = await execFile(cmd.file, cmd.args, { env: libpqEnv(db), timeoutSeconds: 3600 });
   if (r.code !== 0) {
@@ -94,9 +110,13 @@ export async function takeBackup(
   }
   chmodSync(tmp, 0o600);
   renameSync(tmp, path);
-  const sha256 = await sha256File(path);
-  await verifyList(path, client, serverMajor);
-  if (spec.verify === "restore") {
+  // The read-back: the checksum and pg_restore's table of contents, both from the file, at once
+  // (with `later`, the table of contents is read with the rest, in finishBackup).
+  const [sha256] = await Promise.all([
+    sha256File(path),
+    meta.later ? undefined : verifyList(path, client, serverMajor),
+  ]);
+  if (spec.verify === "restore" && !meta.later) {
     await verifyByRestore(db, path, tables, client, serverMajor);
   }
   const manifest: BackupManifest = {
@@ -114,7 +134,51 @@ export async function takeBackup(
   };
   const manifestFile = join(spec.dir, `${id}.json`);
   writeFileSync(manifestFile, JSON.stringify(manifest, null, 2) + "\n", { mode: 0o600 });
-  // With a `command` store the dump is put there before the migrations may run; retention then
+  if (!meta.later) {
+    return makeDurable(spec, manifest, manifestFile, meta);
+  }
+  const durable = finishBackup(db, spec, manifest, meta, client, serverMajor);
+  return { ...manifest, pruned: [], durable };
+}
+
+/**
+ * The rest of a backup taken with `later` (or of one an interrupted run left checksummed but not
+ * durable): `pg_restore --list`, its test restore when `verify: restore`, the store copy,
+ * retention. On failure its manifest goes, so the catalog does not list it (as a backup that
+ * failed earlier is not).
+ */
+export async function finishBackup(
+  db: DatabaseSpec,
+  spec: BackupSpec,
+  manifest: BackupManifest,
+  meta: { cluster: string; keep?: readonly string[] },
+  client: PgClientSpec = localClientSpec(db, spec, meta.cluster),
+  serverMajor?: number,
+): Promise<BackupManifest & { pruned: string[] }> {
+  const manifestFile = join(spec.dir, `${manifest.id}.json`);
+  try {
+    const major = serverMajor ?? Math.floor((await databaseFacts(db)).serverVersionNum / 10000);
+    await verifyList(manifest.path, client, major);
+    if (spec.verify === "restore") {
+      await verifyByRestore(db, manifest.path, manifest.tables, client, major);
+    }
+    return await makeDurable(spec, manifest, manifestFile, meta);
+  } catch (e) {
+    rmSync(manifestFile, { force: true });
+    throw e;
+  }
+}
+
+/** Puts the backup in the store (if any) and applies retention there and here. */
+async function makeDurable(
+  spec: BackupSpec,
+  manifest: BackupManifest,
+  manifestFile: string,
+  meta: { cluster: string; keep?: readonly string[] },
+): Promise<BackupManifest & { pruned: string[] }> {
+  const { id } = manifest;
+  // With a `command` store the dump is put there before `finish` may run (before `up` too,
+  // unless the outage's run lets `up` go meanwhile, steps/chain.ts RunContext); retention then
   // applies in the store and in the local cache, each never deleting what `keep` names.
   const stored = await putBackup(spec, manifest, manifestFile);
   const keep = [id, ...(meta.keep ?? [])];

@@ -3,7 +3,7 @@
  * list`) and does only what is still missing, so re-running a step after a crash is safe; none
  * blindly retries `kong migrations up` (Kong/kong#12978).
  */
-import { checkRoom, takeBackup } from "./backup";
+import { checkRoom, finishBackup, takeBackup } from "./backup";
 import { BackupManifest } from "../../state/catalog";
 import { runningOthers, targetNodes } from "./cluster";
 import {
@@ -15,7 +15,7 @@ import {
   writesSince,
 } from "../infra/db";
 import { attemptBackup, earlierAttemptMigrated, entries, record } from "../../state/journal";
-import { describeFailure, migrationState } from "../infra/kong";
+import { describeFailure, MigrationState, migrationState } from "../infra/kong";
 import { httpJson, httpStatus, sleep, waitReady, watchUntilDown } from "../infra/http";
 import { pgClientCheck } from "../infra/pgclient";
 import { backupFileProblem, readManifest, restoreBackup } from "./restore";
@@ -27,6 +27,26 @@ import { chainCompleted, restartWithFallback } from "./settings";
 
 /** A step's result: facts for the journal and the report. */
 export type StepDetails = Record<string, unknown>;
+
+/**
+ * What a runner process that runs several steps back to back (the outage, components/runner/
+ * run.ts) carries from one to the next; a step run alone gets an empty one and works as before.
+ */
+export interface RunContext {
+  /**
+   * The migration state already known, so a step need not ask `kong migrations list` (one `kong`
+   * call, ~0.2 s, each): read once before the first node stops, then updated from what `up`
+   * printed. A surprise (another migrator got there first) falls back to `list`.
+   */
+  state?: MigrationState;
+  /**
+   * `backup` returns once the dump is read back (checksum, table of contents), leaving its test
+   * restore and store copy in {@link durable}: `up` runs meanwhile, `finish` waits for it.
+   */
+  readonly defer?: boolean;
+  /** The rest of the backup, resolving to the backup step's full details. */
+  durable?: Promise<StepDetails>;
+}
 
 const target = (spec: StepSpec) => targetNodes(spec)[0]!;
 
@@ -189,19 +209,21 @@ export async function stop(spec: StepSpec): Promise<StepDetails> {
 }
 
 /** Takes the verified backup of this change (skipped on a fresh database). */
-export async function backup(spec: StepSpec): Promise<StepDetails> {
-  const { state } = await migrationState(runtimeFor(spec), spec.timeouts.dbTimeoutSeconds);
+export async function backup(spec: StepSpec, known: RunContext = {}): Promise<StepDetails> {
+  const state =
+    known.state ?? (await migrationState(runtimeFor(spec), spec.timeouts.dbTimeoutSeconds)).state;
   if (state === "needs-bootstrap") {
     return { skipped: "the database is not bootstrapped yet: nothing to back up" };
   }
-  return backupNow(spec);
+  return backupNow(spec, known);
 }
 
 /**
  * Takes this change's backup now, with the write mark taken just before it: what a later
  * {@link backupIfWritten} compares with.
  */
-async function backupNow(spec: StepSpec): Promise<StepDetails> {
+async function backupNow(spec: StepSpec, ctx: RunContext = {}): Promise<StepDetails> {
+  // Strictly before the dump starts: a write the mark misses would be missing from the dump.
   const mark = await writeMark(spec.database);
   const m = await takeBackup(
     spec.database,
@@ -213,16 +235,46 @@ async function backupNow(spec: StepSpec): Promise<StepDetails> {
       to: spec.to,
       // Retention must never delete the backup this rollback is about to restore.
       keep: spec.restoreBackupId ? [spec.restoreBackupId] : [],
+      later: ctx.defer === true,
     },
     spec,
   );
-  return {
+  const details = (pruned: string[]): StepDetails => ({
     backup: { id: m.id, path: m.path, sha256: m.sha256, bytes: m.bytes },
-    ...(m.pruned.length > 0 ? { pruned: m.pruned } : {}),
+    ...(pruned.length > 0 ? { pruned } : {}),
     tables: Object.keys(m.tables).length,
     verifiedBy: m.verifiedBy,
     ...(mark ? { writeMark: mark } : {}),
-  };
+  });
+  if (!m.durable) {
+    return details(m.pruned);
+  }
+  ctx.durable = m.durable.then((d) => ({ ...details(d.pruned), durable: true }));
+  // Awaited by the run before `finish` (or before a rollback restores it).
+  ctx.durable.catch(() => undefined);
+  return { ...details([]), durable: PENDING };
+}
+
+/** The first journal entry of a backup whose test restore and store copy run during `up`. */
+const PENDING = "pending: its read-back, test restore and store copy run during 'up'";
+
+/**
+ * A backup step found done (an interrupted run's) but not made durable yet: makes it durable now,
+ * in `ctx.durable`, as if it had just been taken.
+ */
+export function resumeBackup(spec: StepSpec, ctx: RunContext, done: StepDetails): void {
+  const b = done.backup as { id: string } | undefined;
+  if (done.durable !== PENDING || !b) {
+    return;
+  }
+  const m = readManifest(spec.backup.dir, b.id);
+  const meta = { cluster: spec.cluster, keep: spec.restoreBackupId ? [spec.restoreBackupId] : [] };
+  ctx.durable = finishBackup(spec.database, spec.backup, m, meta, spec).then((d) => ({
+    ...done,
+    ...(d.pruned.length > 0 ? { pruned: d.pruned } : {}),
+    durable: true,
+  }));
+  ctx.durable.catch(() => undefined);
 }
 
 /**
@@ -260,8 +312,12 @@ async function backupIfWritten(spec: StepSpec, when: string): Promise<StepDetail
   return { writesSinceBackup: writes, freshBackup: details.backup };
 }
 
-/** `kong migrations bootstrap` or `up`, confirmed with `list` (exit 0 alone proves nothing). */
-export async function migrationsUp(spec: StepSpec): Promise<StepDetails> {
+/**
+ * `kong migrations bootstrap` or `up`, confirmed with `list` (exit 0 alone proves nothing). With
+ * the state already known (`known`), one `kong` call instead of three: no `list` before it, and
+ * its own totals line as the proof after it.
+ */
+export async function migrationsUp(spec: StepSpec, known: RunContext = {}): Promise<StepDetails> {
   const rt = runtimeFor(spec);
   const t = spec.timeouts;
   const flags = [
@@ -270,12 +326,19 @@ export async function migrationsUp(spec: StepSpec): Promise<StepDetails> {
     "--lock-timeout",
     String(t.lockTimeoutSeconds),
   ];
+  let given = known.state;
   for (let attempt = 1; attempt <= 3; attempt++) {
-    const { state, result } = await migrationState(rt, t.dbTimeoutSeconds);
+    const { state, result } =
+      given !== undefined
+        ? { state: given, result: undefined }
+        : await migrationState(rt, t.dbTimeoutSeconds);
+    const listed = given === undefined;
+    given = undefined;
     if (state === "error") {
-      throw new Error(describeFailure("kong migrations list", result));
+      throw new Error(describeFailure("kong migrations list", result!));
     }
     if (state === "up-to-date" || state === "pending") {
+      known.state = state;
       return { state, ran: attempt > 1 };
     }
     const sub = state === "needs-bootstrap" ? "bootstrap" : "up";
@@ -293,6 +356,10 @@ export async function migrationsUp(spec: StepSpec): Promise<StepDetails> {
       timeoutSeconds: t.dbTimeoutSeconds + t.lockTimeoutSeconds + 600,
       echo: true,
     });
+    // Known, not listed, and wrong: someone ran `up` since (Kong refuses a second one). Ask `list`.
+    if (!listed && r.code !== 0 && /^Error: .*Database has pending migrations/m.test(r.stderr)) {
+      continue;
+    }
     if (r.code !== 0) {
       throw new Error(describeFailure(`kong migrations ${sub} (${spec.to})`, r));
     }
@@ -301,16 +368,12 @@ export async function migrationsUp(spec: StepSpec): Promise<StepDetails> {
       continue;
     }
     // Exit 0 alone proves nothing (NOT_LEADER also exits 0, KONG.md §1), but the totals line is
-    // printed only by the process that ran the migrations. In an in-place upgrade `finish` comes
-    // next and reads `list` first (refusing "new"), so that `list` confirms this `up`: one `kong`
-    // call less inside the outage.
-    if (
-      sub === "up" &&
-      spec.kind === "upgrade" &&
-      strategyOf(spec) === "in-place" &&
-      /^\d+ migrations? processed$/m.test(r.stdout)
-    ) {
-      return { state: "migrated", ran: true, confirmedBy: "the list of migrations-finish" };
+    // printed only by the process that ran the migrations, and `up` runs every new one or exits
+    // 1: the database is migrated up (pending, or up to date where no migration has a teardown).
+    // `migrations-finish` reads the state from it instead of asking `list`.
+    if (sub === "up" && spec.kind === "upgrade" && /^\d+ migrations? processed$/m.test(r.stdout)) {
+      known.state = /^Database has pending migrations/m.test(r.stdout) ? "pending" : "up-to-date";
+      return { state: "migrated", ran: true, confirmedBy: "its totals line" };
     }
   }
   throw new Error(
@@ -318,11 +381,20 @@ export async function migrationsUp(spec: StepSpec): Promise<StepDetails> {
   );
 }
 
-/** `kong migrations finish` when migrations are pending, confirmed with `list`. */
-export async function migrationsFinish(spec: StepSpec): Promise<StepDetails> {
+/**
+ * `kong migrations finish` when migrations are pending, confirmed with `list` — or, with the
+ * state known (`known`), without the `list` before it, and by its own output after it: `No
+ * pending migrations to finish` is printed only when none is left (KONG.md §1).
+ */
+export async function migrationsFinish(
+  spec: StepSpec,
+  known: RunContext = {},
+): Promise<StepDetails> {
   const rt = runtimeFor(spec);
   const t = spec.timeouts;
-  const before = await migrationState(rt, t.dbTimeoutSeconds);
+  const before = known.state
+    ? { state: known.state, result: undefined }
+    : await migrationState(rt, t.dbTimeoutSeconds);
   if (before.state === "up-to-date") {
     return { state: "up-to-date", ran: false };
   }
@@ -333,7 +405,7 @@ export async function migrationsFinish(spec: StepSpec): Promise<StepDetails> {
   }
   if (before.state !== "pending") {
     throw new Error(
-      `cannot finish migrations: the database state is "${before.state}" (${describeFailure("kong migrations list", before.result)})`,
+      `cannot finish migrations: the database state is "${before.state}" (${before.result ? describeFailure("kong migrations list", before.result) : "known"})`,
     );
   }
   // `prepared`/`rolling`: Y served before this step; a failed `finish` restores the latest backup.
@@ -353,13 +425,24 @@ export async function migrationsFinish(spec: StepSpec): Promise<StepDetails> {
   if (r.code !== 0) {
     throw new Error(describeFailure(`kong migrations finish (${spec.to})`, r));
   }
-  const after = await migrationState(rt, t.dbTimeoutSeconds);
-  if (after.state !== "up-to-date") {
-    throw new Error(
-      `kong migrations finish exited 0 but the database is "${after.state}" afterwards`,
+  const out = r.stdout + r.stderr;
+  const finished =
+    known.state !== undefined &&
+    /^No pending migrations to finish$/m.test(r.stdout) &&
+    !/another node is performing database changes|New migrations available|Database has pending migrations/.test(
+      out,
     );
+  const after = finished ? "up-to-date" : (await migrationState(rt, t.dbTimeoutSeconds)).state;
+  if (after !== "up-to-date") {
+    throw new Error(`kong migrations finish exited 0 but the database is "${after}" afterwards`);
   }
-  return { state: "up-to-date", ran: true, ...fresh };
+  known.state = "up-to-date";
+  return {
+    state: "up-to-date",
+    ran: true,
+    ...(finished ? { confirmedBy: "its output" } : {}),
+    ...fresh,
+  };
 }
 
 /** Starts one target node and waits until it is ready. */

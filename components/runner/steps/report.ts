@@ -82,7 +82,10 @@ function latestPerStep(list: JournalEntry[]): JournalEntry[] {
   for (const e of list) {
     last.set(key(e), e);
   }
-  return list.filter((e) => last.get(key(e)) === e);
+  // In the order they began: a backup made durable while `up` ran is journaled after it.
+  return list
+    .filter((e) => last.get(key(e)) === e)
+    .sort((a, b) => Date.parse(a.startedAt) - Date.parse(b.startedAt));
 }
 
 /** The backup catalog as exported (`backups`): no row counts, newest last. */
