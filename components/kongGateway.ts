@@ -438,6 +438,7 @@ function planOrFail(
       maintenanceWindows: cfg.maintenanceWindows,
       now: args.now ?? new Date(),
       backupDir: cfg.backup.dir,
+      backupVerify: cfg.backup.verify,
       strategy: cfg.strategy,
       allowMixedVersions: cfg.allowMixedVersions,
     });

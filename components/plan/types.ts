@@ -33,6 +33,8 @@ export interface PlanRequest {
   readonly backupDir?: string;
   /** How an upgrade replaces the deployed nodes. @default "in-place" */
   readonly strategy?: Strategy;
+  /** How the upgrade's backup is checked (`backup.verify`): `restore` adds a test restore. @default "list" */
+  readonly backupVerify?: "list" | "restore";
   /** Allow `rolling` on a minor (or LTS) hop: two minor versions serve side by side. @default false */
   readonly allowMixedVersions?: boolean;
 }

@@ -4,9 +4,9 @@
  * refusals are elsewhere.
  */
 import { MigrationRef, migrationsFor, newPluginMigrationsNote } from "./migrations";
-import type { BackupTarget, Plan, PlanRequest } from "./types";
+import type { BackupTarget, Plan, PlannedStep, PlanRequest } from "./types";
 import { migrationDbTimeout } from "./dbTimeout";
-import { DEFAULT_DATABASE_BYTES } from "./estimate";
+import { DEFAULT_DATABASE_BYTES, estimateStep } from "./estimate";
 import { KongVersion } from "./version";
 
 /** Databases larger than this (1 GiB) get the `--db-timeout` warning (Kong/kong#5934). */
@@ -104,11 +104,45 @@ function windowWarnings(plan: Plan): string[] {
       ];
 }
 
+/**
+ * What `backup.verify: restore` costs an `in-place` upgrade's outage. The test restore runs
+ * beside `kong migrations up` and `finish` waits for it, so the outage grows by however long it
+ * outlasts `up`: said here, with the restore's estimate (a rollback's measured `restore`, else
+ * the defaults for this database size), so it never lengthens the outage silently. `prepared`
+ * and `rolling` back up while the old nodes serve: no cost to the outage.
+ */
+function testRestoreCost(plan: Plan, c: WarningContext): string[] {
+  if (c.req.backupVerify !== "restore" || plan.strategy !== "in-place") {
+    return [];
+  }
+  const skeleton = { ...(plan.steps.find((s) => s.name === "backup") as PlannedStep) };
+  const restore = estimateStep(
+    { ...skeleton, name: "restore", scalesWithDatabase: true, idle: false },
+    c.req.history ?? [],
+    plan.databaseBytes,
+  ).estimate;
+  const up = plan.steps.find((s) => s.name === "migrations-up")?.estimate;
+  const over = (key: "lowSeconds" | "expectedSeconds" | "highSeconds"): number =>
+    Math.max(0, Math.round((restore[key] - (up?.[key] ?? 0)) * 10) / 10);
+  const cost =
+    over("highSeconds") === 0
+      ? `'up' is expected to take longer, so it should add nothing (only what it outlasts 'up')`
+      : `it may add about ${over("expectedSeconds")} s (up to ${over("highSeconds")} s)`;
+  return [
+    `backup.verify is "restore": the test restore of the dump into a scratch database (about ` +
+      `${restore.expectedSeconds} s, ${restore.lowSeconds}–${restore.highSeconds} s for ` +
+      `${mib(plan.databaseBytes)}, ${restore.source === "measured" ? "as rollbacks measured" : "from defaults"}) ` +
+      `runs beside 'kong migrations up', and migrations-finish waits for it: ${cost} to the ` +
+      `outage; backup.verify: list leaves it out (checksum and pg_restore --list only), and ` +
+      `strategy prepared takes the backup before the outage`,
+  ];
+}
+
 /** Collects the warnings for `plan`, most consequential first. */
 export function planWarnings(plan: Plan, c: WarningContext): string[] {
   const out: string[] = [];
   if (plan.kind === "upgrade") {
-    out.push(...upgradeWarnings(plan, c));
+    out.push(...upgradeWarnings(plan, c), ...testRestoreCost(plan, c));
   }
   if (plan.kind === "rollback") {
     const b = plan.rollbackBackup as NonNullable<Plan["rollbackBackup"]>;

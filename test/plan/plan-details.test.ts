@@ -34,6 +34,38 @@ describe("planChange: details", () => {
       /plugins my-plugin are newly listed but not in the planner's migration catalog/,
     );
   });
+  test("backup.verify restore: preview says what the test restore may add to an in-place outage", () => {
+    const mib = 1024 * 1024;
+    const restoreOf = (r: ReturnType<typeof planChange>) =>
+      r.warnings.filter((w) => w.startsWith('backup.verify is "restore"'));
+    const p = planChange(
+      request("3.5.0", "3.6.0", { databaseBytes: 400 * mib, backupVerify: "restore" }),
+    );
+    const [w] = restoreOf(p);
+    assert.match(
+      w ?? "",
+      /test restore of the dump into a scratch database \(about [\d.]+ s, [\d.]+–[\d.]+ s for 400 MiB, from defaults\) runs beside 'kong migrations up', and migrations-finish waits for it: it may add about [\d.]+ s \(up to [\d.]+ s\) to the outage; backup.verify: list leaves it out/,
+    );
+    // A rollback measured a restore: that measurement stands for the test restore.
+    const measured = planChange(
+      request("3.5.0", "3.6.0", {
+        databaseBytes: 10 * mib,
+        backupVerify: "restore",
+        history: [{ steps: [{ name: "restore", seconds: 3 }], databaseBytes: 10 * mib }],
+      }),
+    );
+    assert.match(
+      restoreOf(measured)[0] ?? "",
+      /about 3 s, 3–5 s for 10 MiB, as rollbacks measured\) runs beside 'kong migrations up', and migrations-finish waits for it: 'up' is expected to take longer, so it should add nothing/,
+    );
+    for (const quiet of [
+      request("3.5.0", "3.6.0", { databaseBytes: 400 * mib }),
+      request("3.5.0", "3.6.0", { databaseBytes: 400 * mib, backupVerify: "list" }),
+      request("3.6.0", "3.6.1", { backupVerify: "restore", strategy: "prepared" }),
+    ]) {
+      assert.deepEqual(restoreOf(planChange(quiet)), [], "no test restore inside the outage");
+    }
+  });
   test("a hop with nothing to migrate still runs up and finish (3.7 → 3.8)", () => {
     const p = planChange(request("3.7.1", "3.8.0", { databaseBytes: 0 }));
     assert.deepEqual(p.migrations.up, []);
