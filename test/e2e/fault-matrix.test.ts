@@ -3,10 +3,11 @@
  * whole matrix (every step of every chain, 144 cells) is `npm run faults`, through the real
  * engine `npm run faults -- --engine`.
  *
+ * Faults: the step fails, its process group (the engine: `pulumi up`'s) is killed while it runs,
+ * PostgreSQL restarts while it runs, another `kong migrations` holds the lock.
+ *
  * Through the step runner over a real PostgreSQL and stand-in nodes (test/support/faults.ts):
- * each chain (install, upgrade in-place / prepared / rolling, rollback by version) and each fault
- * (the step fails, its process group is killed while it runs, PostgreSQL restarts while it runs,
- * another `kong migrations` holds the lock), on the steps that matter most.
+ * the install chain and an in-place upgrade, on the steps that matter most.
  *
  * Through the real engine (test/support/faultsEngine.ts): one cell per fault kind and per
  * strategy, each a real `pulumi up` of a 2-node local stack — a failure rolled back automatically,
@@ -24,17 +25,17 @@ import { FaultWorld } from "../support/faults";
 import { EngineWorld } from "../support/faultsEngine";
 import { CellResult, cellsNamed, label, summary } from "../support/faultsMatrix";
 
-/** Runner-level cells: each chain, and each fault at least twice, on the steps that matter most. */
+/**
+ * Runner-level cells: what the engine cells below leave out — the install chain (a concurrent
+ * `kong migrations bootstrap` holding the lock; a kill), preflight's refusal while the lock is
+ * held — and a failure and a PostgreSQL restart on an upgrade. Two chains, so two preparations.
+ */
 const RUNNER_CELLS = cellsNamed([
   ["install", "migrations-up", "lock"],
   ["install", "start", "kill"],
+  ["upgrade in-place", "preflight", "lock"],
   ["upgrade in-place", "migrations-finish", "fail"],
   ["upgrade in-place", "backup", "pg-restart"],
-  ["upgrade prepared", "migrations-finish", "lock"],
-  ["upgrade rolling", "preflight", "lock"],
-  ["upgrade rolling", "start", "kill"],
-  ["rollback", "restore", "fail"],
-  ["rollback", "restore", "pg-restart"],
 ]);
 
 /** Engine cells: each fault kind once, each strategy once. */

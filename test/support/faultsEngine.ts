@@ -21,33 +21,19 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
-import type { LocalWorkspace } from "@pulumi/pulumi/automation";
 import type { StepSpec } from "../../components/contract/spec";
-import { TEST_FAULT_DIR_ENV, TEST_FAULT_ENV } from "../../components/runner/infra/testFault";
 import { JournalEntry, journalPath, readAttempts } from "../../components/state/journal";
 import { seed } from "../../scripts/seed";
-import { cli, CliRun, E2E_PASSWORD, spawnCli } from "./e2e";
+import { E2E_PASSWORD } from "./e2e";
 import {
   configHash,
   configRows,
-  groupMembers,
   HeldLock,
-  pausedRunner,
-  processGroup,
   restartPostgres,
   servingVersion,
   takeLock,
-  waitFor,
 } from "./faultsEvidence";
 import {
   afterRollback,
@@ -64,6 +50,7 @@ import {
   X,
   Y,
 } from "./faultsMatrix";
+import { Faulted, faultedUp, killUp, mustUp, pulumi, recover, tail } from "./faultsUp";
 import { Snapshots } from "./faultsSnapshot";
 import { createKongStack, KongStack } from "./kongStack";
 import { PostgresServer, startPostgres } from "./postgres";
@@ -76,13 +63,6 @@ const NODES = 2;
  * each of the ~4 runs a cell makes (`npx tsc --noEmit` checks it once; this halves each run).
  */
 const ENGINE_ENV = { PULUMI_NODEJS_TRANSPILE_ONLY: "true" };
-
-/** What one faulted `pulumi up` left: its exit, output, and the evidence the fault landed. */
-interface Faulted {
-  readonly status: number | null;
-  readonly output: string;
-  readonly evidence: string;
-}
 
 /** The world every engine cell runs in: one PostgreSQL, one stack, snapshots of its three bases. */
 export class EngineWorld {
@@ -151,7 +131,7 @@ export class EngineWorld {
     await this.snaps.save("empty");
     const empty = configHash(this.pg, true);
     log(`engine faults: install ${X} (${NODES} nodes)`);
-    this.mustUp();
+    mustUp(this.ks);
     const installed = configHash(this.pg, true);
     this.rowCounts[installed] = await configRows(this.pg);
     await seed(this.ks.adminUrl(0), { services: 8, consumers: 8 });
@@ -162,7 +142,9 @@ export class EngineWorld {
     await this.ks.setVersion(Y);
     // The data after `kong migrations up` alone: read while `finish` is held at its start.
     let migratedUp = "";
-    const up = await this.faultedUp(
+    const up = await faultedUp(
+      this.ks,
+      this.base,
       { kind: "upgrade", step: "migrations-finish", pause: true },
       () => {
         migratedUp = configHash(this.pg);
@@ -199,23 +181,6 @@ export class EngineWorld {
     };
   }
 
-  /** The project's pulumi on the stack (test/support/e2e.ts `cli`), timed with FAULTS_DEBUG. */
-  private pulumi(args: string[]): { status: number | null; output: string } {
-    const t0 = Date.now();
-    const r = cli(this.ks, args);
-    if (process.env.FAULTS_DEBUG) {
-      process.stderr.write(`  pulumi ${args.join(" ")}: ${Date.now() - t0} ms\n`);
-    }
-    return r;
-  }
-
-  /** `pulumi up`, which must succeed; what it printed. */
-  private mustUp(): string {
-    const r = this.pulumi(["up", "--yes", "--skip-preview"]);
-    assert.equal(r.status, 0, `pulumi up failed:\n${tail(r.output)}`);
-    return r.output;
-  }
-
   /** The versions every node's Admin API reports. */
   private serving(): Promise<(string | undefined)[]> {
     return Promise.all(
@@ -242,104 +207,30 @@ export class EngineWorld {
   }
 
   /**
-   * Runs `pulumi up` with a fault armed (components/runner/infra/testFault.ts): `step` of the
-   * chain of `kind` fails, or pauses; then `act` runs while it is held (given its runner's pid)
-   * and returns the evidence, and the step is released.
+   * The fault's effect on its step itself. `pulumi up` goes on with the chain while the other
+   * `kong migrations` still holds the lock (the runner-level cells let it go first), so a later
+   * migrations step may fail on it, as it must: then the faulted step itself must have finished
+   * well, and the failure must be that of `migrations-up` or `migrations-finish`.
    */
-  private async faultedUp(
-    arm: { kind: StepSpec["kind"]; step: string; pause: boolean },
-    act: (runner: number, up: CliRun) => Promise<string>,
-  ): Promise<Faulted> {
-    const ws = this.ks.stack.workspace as LocalWorkspace;
-    const faultDir = mkdtempSync(join(this.base, "fault-"));
-    const { kind, step, pause } = arm;
-    ws.envVars[TEST_FAULT_ENV] = `${kind}:${step}:${pause ? "pause" : "fail"}`;
-    ws.envVars[TEST_FAULT_DIR_ENV] = faultDir;
-    let up: CliRun | undefined;
-    const t0 = Date.now();
-    try {
-      up = spawnCli(this.ks, ["up", "--yes", "--skip-preview"]);
-      let evidence = "the step failed on purpose (test fault)";
-      if (pause) {
-        const run = up;
-        const runner = await pausedRunner(faultDir, step, () =>
-          run.exited() ? "pulumi up ended first" : undefined,
-        );
-        evidence = await act(runner, run);
-        writeFileSync(join(faultDir, `${step}.release`), "");
-      }
-      const r = await up.done;
-      if (process.env.FAULTS_DEBUG) {
-        process.stderr.write(`  faulted pulumi up: ${Date.now() - t0} ms\n`);
-      }
-      return { status: r.status, output: r.output, evidence };
-    } catch (e) {
-      // A cell that went wrong leaves no `pulumi up` and no paused runner behind.
-      if (up && !up.exited()) {
-        process.kill(-up.child.pid!, "SIGKILL");
-      }
-      writeFileSync(join(faultDir, `${step}.release`), "");
-      throw e;
-    } finally {
-      delete ws.envVars[TEST_FAULT_ENV];
-      delete ws.envVars[TEST_FAULT_DIR_ENV];
-      if (up?.exited()) {
-        rmSync(faultDir, { recursive: true, force: true });
-      }
+  private stepEffect(cell: Cell, effect: Effect, generation: number): Effect {
+    const migrations = ["migrations-up", "migrations-finish"];
+    if (
+      cell.fault !== "lock" ||
+      effect === "unaffected" ||
+      [...migrations, "preflight"].includes(cell.step)
+    ) {
+      return effect;
     }
-  }
-
-  /**
-   * Kills the `pulumi up` process group while `runner` is paused in the step; checks the group
-   * died and the step outlived it (its own group, its step lock held); then kills the step's
-   * group, as a lost machine would.
-   */
-  private async killUp(runner: number, up: CliRun): Promise<string> {
-    const group = processGroup(runner);
-    assert.ok(group !== undefined, "the step's runner runs");
-    assert.notEqual(group, up.child.pid, "the step runs in a process group of its own");
-    process.kill(-up.child.pid!, "SIGKILL");
-    await up.done;
-    await waitFor(
-      () => (groupMembers(up.child.pid!).length === 0 ? true : undefined),
-      "every process of the pulumi up group to die",
-      10,
+    const attempt = this.journal(cell, generation);
+    assert.ok(
+      attempt.some((e) => e.step === cell.step && e.ok),
+      `${cell.step} itself finished well while the lock was held`,
     );
-    assert.equal(processGroup(runner), group, "the step outlived the pulumi up process group");
-    const lock = this.lockHeldBy(runner);
-    process.kill(-group, "SIGKILL");
-    await waitFor(
-      () => (processGroup(runner) === undefined ? true : undefined),
-      "the step's runner to die",
-      10,
+    assert.ok(
+      attempt.some((e) => migrations.includes(e.step) && !e.ok),
+      `the up failed in a migrations step, on the lock (not in ${cell.step})`,
     );
-    return (
-      `pulumi up's group ${up.child.pid} killed and gone; the step's runner (pid ${runner}, ` +
-      `group ${group}) outlived it${lock ? `, holding ${lock}` : ""}, then was killed (lost machine)`
-    );
-  }
-
-  /** The step lock (components/runner/infra/stepLock.ts) `pid` holds, if any. */
-  private lockHeldBy(pid: number): string | undefined {
-    const dir = join(this.ks.stateDir, "locks");
-    const files = existsSync(dir) ? readdirSync(dir) : [];
-    return files.find((f) => {
-      try {
-        return (JSON.parse(readFileSync(join(dir, f), "utf8")) as { pid: number }).pid === pid;
-      } catch {
-        return false;
-      }
-    });
-  }
-
-  /** The README's recovery after a killed `pulumi up`: cancel, clear the pending operation. */
-  private recover(): void {
-    const locked = this.pulumi(["refresh", "--yes", "--skip-preview"]);
-    assert.match(locked.output, /currently locked/, "the killed run left its lock");
-    const cancel = this.pulumi(["cancel", "--yes"]);
-    assert.equal(cancel.status, 0, tail(cancel.output));
-    const refresh = this.pulumi(["refresh", "--clear-pending-creates", "--yes", "--skip-preview"]);
-    assert.equal(refresh.status, 0, tail(refresh.output));
+    return "unaffected";
   }
 
   /** Runs one cell and checks it converged with nothing lost. Throws when it did not. */
@@ -361,16 +252,21 @@ export class EngineWorld {
       // `decommission` runs with the spec of the nodes it deletes: those of the base's chain.
       const kind = cell.step === "decommission" ? "install" : chain.kind;
       const pause = fault !== "fail";
-      r = await this.faultedUp({ kind, step: cell.step, pause }, async (runner, up) => {
-        if (fault === "kill") {
-          return this.killUp(runner, up);
-        }
-        if (fault === "pg-restart") {
-          return restartPostgres(this.pg);
-        }
-        lock = await takeLock(this.pg, this.xBin);
-        return lock.evidence;
-      });
+      r = await faultedUp(
+        this.ks,
+        this.base,
+        { kind, step: cell.step, pause },
+        async (runner, up, faultDir) => {
+          if (fault === "kill") {
+            return killUp(this.ks.stateDir, faultDir, runner, up, cell.step === "decommission");
+          }
+          if (fault === "pg-restart") {
+            return restartPostgres(this.pg);
+          }
+          lock = await takeLock(this.pg, this.xBin);
+          return lock.evidence;
+        },
+      );
     } finally {
       await lock?.release();
     }
@@ -408,17 +304,17 @@ export class EngineWorld {
         assert.equal(configHash(this.pg), exp.before, "a refused preflight changed nothing");
       }
     }
-    checkEffect(cell, effect, r.output);
+    checkEffect(cell, this.stepEffect(cell, effect, generation), r.output);
 
     // Convergence: the README's recovery after a kill, then (or after a failure) `pulumi up`.
     if (effect === "killed") {
-      this.recover();
+      recover(this.ks);
     }
     let converged = r.output;
     if (effect !== "unaffected") {
-      converged = this.mustUp();
+      converged = mustUp(this.ks);
     }
-    const preview = this.pulumi(["preview", "--expect-no-changes"]);
+    const preview = pulumi(this.ks, ["preview", "--expect-no-changes"]);
     assert.equal(preview.status, 0, `pulumi preview shows changes:\n${tail(preview.output)}`);
     assert.deepEqual(
       await this.serving(),
@@ -435,9 +331,4 @@ export class EngineWorld {
     const seconds = (Date.now() - started) / 1000;
     return { cell, effect, evidence: r.evidence, seconds, restoreSeconds };
   }
-}
-
-/** The last lines of a command's output, for an assertion's message. */
-function tail(output: string, lines = 60): string {
-  return output.split("\n").slice(-lines).join("\n");
 }

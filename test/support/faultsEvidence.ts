@@ -70,6 +70,26 @@ export function groupMembers(pgid: number): number[] {
     });
 }
 
+/**
+ * The engine's plugins (language host, providers) whose environment holds `marker`: they run in
+ * process groups of their own, so they outlive a killed `pulumi up` group, reparented to init.
+ */
+export function enginePlugins(marker: string): number[] {
+  return readdirSync("/proc")
+    .filter((d) => /^\d+$/.test(d))
+    .map(Number)
+    .filter((pid) => {
+      try {
+        return (
+          /pulumi-(language|resource)-/.test(cmdline(pid)) &&
+          readFileSync(`/proc/${pid}/environ`, "utf8").includes(marker)
+        );
+      } catch {
+        return false;
+      }
+    });
+}
+
 /** The command line of `pid`, spaces between its arguments ("" when it is gone). */
 export function cmdline(pid: number): string {
   try {
