@@ -91,6 +91,9 @@ export async function faultedUp(
       process.kill(-up.child.pid!, "SIGKILL");
     }
     writeFileSync(join(faultDir, `${step}.release`), "");
+    if (up?.exited()) {
+      (e as Error).message += `\npulumi up printed:\n${tail((await up.done).output)}`;
+    }
     throw e;
   } finally {
     delete ws.envVars[TEST_FAULT_ENV];
