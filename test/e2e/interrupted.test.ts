@@ -5,26 +5,22 @@
  * nothing lost.
  */
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { LocalWorkspace } from "@pulumi/pulumi/automation";
 import { seed } from "../../scripts/seed";
-import { repoRoot } from "../support/engine";
-import { adminVersion, entityCounts, LastUpgrade, outputs, progress, sql } from "../support/e2e";
+import {
+  adminVersion,
+  cli,
+  entityCounts,
+  LastUpgrade,
+  outputs,
+  progress,
+  spawnCli,
+  sql,
+} from "../support/e2e";
 import { createKongStack, KongStack } from "../support/kongStack";
-
-/** Runs the project's CLI on the stack, as a user would. */
-function cli(ks: KongStack, args: string[]): { status: number | null; output: string } {
-  const ws = ks.stack.workspace as LocalWorkspace;
-  const r = spawnSync(
-    join(repoRoot, ".tools/bin/pulumi"),
-    [...args, "-s", ks.stack.name, "--non-interactive"],
-    { cwd: ws.workDir, env: { ...process.env, ...ws.envVars }, encoding: "utf8" },
-  );
-  return { status: r.status, output: r.stdout + r.stderr };
-}
 
 /**
  * Starts `pulumi up` in its own process group and kills the whole group as soon as `inStep`
@@ -37,20 +33,14 @@ async function killUpWhen(
   step: string,
   inStep: () => Promise<string | undefined>,
 ): Promise<string> {
-  const ws = ks.stack.workspace as LocalWorkspace;
-  const child = spawn(
-    join(repoRoot, ".tools/bin/pulumi"),
-    ["up", "--yes", "--skip-preview", "-s", ks.stack.name, "--non-interactive"],
-    { cwd: ws.workDir, env: { ...process.env, ...ws.envVars }, detached: true, stdio: "ignore" },
-  );
-  const exited = new Promise((r) => child.on("exit", r));
+  const { child, done } = spawnCli(ks, ["up", "--yes", "--skip-preview"]);
   const deadline = Date.now() + 120_000;
   while (Date.now() < deadline) {
     const state = await inStep();
     if (state !== undefined) {
       progress(`crash: killing the pulumi up process group during ${step} (${state})`);
       process.kill(-child.pid!, "SIGKILL");
-      await exited;
+      await done;
       return state;
     }
     await new Promise((r) => setTimeout(r, 10));

@@ -3,13 +3,14 @@
  * and what the stack exported. Everything is read from the real thing (PostgreSQL, the Kong
  * stand-in's listeners, the stack's outputs).
  */
-import { execFileSync } from "node:child_process";
+import { ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
-import type { Stack } from "@pulumi/pulumi/automation";
+import type { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
+import { repoRoot } from "./engine";
 import type { KongStack } from "./kongStack";
 
 /** The database role password every e2e stack uses. */
@@ -169,4 +170,73 @@ export async function resourceNames(stack: Stack): Promise<string[]> {
   const state = await stack.exportStack();
   const resources = (state.deployment as { resources?: { urn: string }[] }).resources ?? [];
   return resources.map((r) => r.urn.split("::").at(-1) ?? "");
+}
+
+/** The project's pulumi CLI with `args` on the stack, in its workspace's directory and environment. */
+function cliInvocation(
+  ks: Pick<KongStack, "stack">,
+  args: readonly string[],
+): { bin: string; args: string[]; cwd: string; env: NodeJS.ProcessEnv } {
+  const ws = ks.stack.workspace as LocalWorkspace;
+  return {
+    bin: join(repoRoot, ".tools/bin/pulumi"),
+    args: [...args, "-s", ks.stack.name, "--non-interactive"],
+    cwd: ws.workDir,
+    env: { ...process.env, ...ws.envVars },
+  };
+}
+
+/**
+ * Runs the project's pulumi CLI on the stack, as a user would (`cancel`, `refresh
+ * --clear-pending-creates`, `preview --expect-no-changes`): its exit status and all it printed.
+ */
+export function cli(
+  ks: Pick<KongStack, "stack">,
+  args: readonly string[],
+): { status: number | null; output: string } {
+  const c = cliInvocation(ks, args);
+  const r = spawnSync(c.bin, c.args, {
+    cwd: c.cwd,
+    env: c.env,
+    encoding: "utf8",
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  return { status: r.status, output: r.stdout + r.stderr };
+}
+
+/** A pulumi CLI run in the background, in a process group of its own (its pid is the group's). */
+export interface CliRun {
+  readonly child: ChildProcess;
+  /** Resolves when it exits: its exit status (null when killed) and all it printed. */
+  readonly done: Promise<{ status: number | null; output: string }>;
+  /** Whether it has exited. */
+  exited(): boolean;
+}
+
+/**
+ * Starts the project's pulumi CLI on the stack in a process group of its own, as a CI job or a
+ * terminal runs it, so a test can kill the whole group (`process.kill(-child.pid, "SIGKILL")`).
+ */
+export function spawnCli(ks: Pick<KongStack, "stack">, args: readonly string[]): CliRun {
+  const c = cliInvocation(ks, args);
+  const child = spawn(c.bin, c.args, {
+    cwd: c.cwd,
+    env: c.env,
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  let ended = false;
+  child.stdout!.on("data", (d: Buffer) => (output += d.toString()));
+  child.stderr!.on("data", (d: Buffer) => (output += d.toString()));
+  // Its output ends with `close`; a process it left behind (in another group) may hold the
+  // pipes open, so `exit` also ends the wait, a moment later.
+  const done = new Promise<{ status: number | null; output: string }>((resolve) => {
+    child.on("close", (status) => resolve({ status, output }));
+    child.on("exit", (status) => {
+      ended = true;
+      setTimeout(() => resolve({ status, output }), 2000).unref();
+    });
+  });
+  return { child, done, exited: () => ended };
 }
