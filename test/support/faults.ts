@@ -16,7 +16,7 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { encodeSpec, StepSpec } from "../../components/contract/spec";
-import type { Strategy } from "../../components/contract/steps";
+import { outageRun, Strategy } from "../../components/contract/steps";
 import { entries, readAttempts } from "../../components/state/journal";
 import { catalog } from "../../components/state/catalog";
 import { TEST_FAULT_DIR_ENV, TEST_FAULT_ENV } from "../../components/runner/infra/testFault";
@@ -124,15 +124,22 @@ export class FaultWorld {
     // The upgrade's two expected states: after `up` only (X still runs on it), and finished.
     const up: ChainCase = { name: "upgrade in-place", kind: "upgrade" };
     let migratedUp = "";
-    for (const [k, cmd] of this.order("upgrade").entries()) {
-      if (k === 4) {
-        migratedUp = configHash(this.pg);
-      }
+    for (const cmd of this.order("upgrade")) {
       await this.mustRun(this.specFor(up, cmd, 1), [cmd]);
     }
     const y = configHash(this.pg);
     this.rowCounts[y] = await configRows(this.pg);
     await this.snaps.save("y");
+    // The in-place outage runs `up` and `finish` in one process (contract/steps.ts `outageRun`):
+    // the state after `up` only is what `prepared` leaves before its stop.
+    await this.snaps.restore("x");
+    const prepared: ChainCase = { name: "upgrade prepared", kind: "upgrade", strategy: "prepared" };
+    const toUp = this.order("upgrade", "prepared");
+    for (const cmd of toUp.slice(0, toUp.indexOf("migrations-up") + 1)) {
+      await this.mustRun(this.specFor(prepared, cmd, 1), [cmd]);
+    }
+    migratedUp = configHash(this.pg);
+    await this.snaps.restore("y");
     this.hashes = { empty, installed, x, migratedUp, y };
     const b = catalog(this.base.backup.dir, "kong").find(
       (m) => m.fromVersion === X && m.toVersion === Y,
@@ -178,6 +185,17 @@ export class FaultWorld {
   order(kind: StepSpec["kind"], strategy?: Strategy): string[] {
     const cmds = runnerChain(kind, 1, strategy);
     return kind === "upgrade" ? [...cmds, "node-delete node-0"] : cmds;
+  }
+
+  /**
+   * The index of the runner command that runs `step`: the outage's steps run in the process of
+   * its first step (contract/steps.ts `outageRun`), so a fault in one of them lands in that
+   * process, and the README's recovery runs that command again.
+   */
+  static commandOf(chain: ChainCase, cmds: readonly string[], step: string): number {
+    const run: string[] = outageRun(chain.kind, chain.strategy ?? "in-place", true);
+    const first = run.includes(step) ? (run[0] as string) : step;
+    return cmds.findIndex((c) => FaultWorld.stepOf(c) === first);
   }
 
   /** The step-table name of a runner command. */
@@ -275,7 +293,7 @@ export class FaultWorld {
     const exp = expectations(chain, this.hashes);
     await this.prepare(chain);
     const cmds = this.order(chain.kind, chain.strategy);
-    const at = cmds.findIndex((c) => FaultWorld.stepOf(c) === cell.step);
+    const at = FaultWorld.commandOf(chain, cmds, cell.step);
     assert.ok(at >= 0, `${cell.step} is a step of ${chain.name}`);
     await this.snaps.restore(this.prefixName(chain, at));
     let generation = 1;
