@@ -7,7 +7,8 @@
  * when a cell did not converge.
  *
  *   npm run faults [-- [--engine] [--minutes <n>] [<filter>]]
- *     e.g. `-- "upgrade prepared"`, `-- --engine "/ lock"`; `--minutes` starts no cell after n
+ *     e.g. `-- "upgrade prepared"`, `-- --engine "/ lock|rollback"` (`|`: any of them);
+ *     `--minutes` starts no cell after n
  *     minutes (the line then counts the cells run and names those left).
  */
 import { FaultWorld } from "../test/support/faults";
@@ -22,7 +23,9 @@ async function main(argv: string[]): Promise<number> {
     throw new Error(`--minutes ${argv[at + 1]} is not a positive number of minutes`);
   }
   const filter = argv.find((a, i) => a !== "--engine" && i !== at && i !== at + 1);
-  const cells = allCells().filter((c) => !filter || label(c).includes(filter));
+  // `a|b`: the cells whose label contains any of them.
+  const parts = filter?.split("|") ?? [];
+  const cells = allCells().filter((c) => !filter || parts.some((p) => label(c).includes(p)));
   const world = engine ? new EngineWorld() : new FaultWorld();
   const results: CellResult[] = [];
   const left: string[] = [];
