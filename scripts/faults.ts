@@ -22,7 +22,7 @@ async function main(argv: string[]): Promise<number> {
   if (!(minutes > 0)) {
     throw new Error(`--minutes ${argv[at + 1]} is not a positive number of minutes`);
   }
-  const filter = argv.find((a, i) => a !== "--engine" && i !== at && i !== at + 1);
+  const filter = argv.find((a, i) => a !== "--engine" && !(at >= 0 && (i === at || i === at + 1)));
   // `a|b`: the cells whose label contains any of them.
   const parts = filter?.split("|") ?? [];
   const cells = allCells().filter((c) => !filter || parts.some((p) => label(c).includes(p)));
