@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { StepSpec } from "../../components/contract/spec";
 import { freePort, PostgresServer, startPostgres } from "../support/postgres";
-import { chain, ONE_NODE_CHAIN, oneNodeSpec, runner, specBase } from "../support/runner";
+import { chain, ONE_NODE_CHAIN, oneNodeSpec, runner, specBase, stopAll } from "../support/runner";
 
 const repo = join(__dirname, "../..");
 
@@ -47,7 +47,7 @@ describe("database password rotation", { timeout: 300_000 }, () => {
   });
 
   after(async () => {
-    await runner({ ...s, nodes: [] }, password, "stop").catch(() => undefined);
+    await stopAll(s).catch(() => undefined);
     await pg?.stop();
   });
 

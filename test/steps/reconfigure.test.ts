@@ -15,7 +15,7 @@ import { after, before, describe, it } from "node:test";
 import { StepSpec } from "../../components/contract/spec";
 import { eventually, slowUpstream } from "../support/eventually";
 import { freePort, PostgresServer, startPostgres } from "../support/postgres";
-import { chain, ONE_NODE_CHAIN, oneNodeSpec, runner, specBase } from "../support/runner";
+import { chain, ONE_NODE_CHAIN, oneNodeSpec, runner, specBase, stopAll } from "../support/runner";
 
 const repo = join(__dirname, "../..");
 
@@ -60,7 +60,7 @@ describe("settings changes on a running node", { timeout: 300_000 }, () => {
 
   after(async () => {
     squatter?.close();
-    await runner({ ...s, nodes: [] }, password, "stop").catch(() => undefined);
+    await stopAll(s).catch(() => undefined);
     await pg?.stop();
   });
 

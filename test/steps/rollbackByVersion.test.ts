@@ -23,6 +23,7 @@ import {
   runner,
   runnerChain,
   specBase,
+  stopAll,
   type SpecBase,
 } from "../support/runner";
 
@@ -119,7 +120,7 @@ describe("rollback by version through the step runner", { timeout: 300_000 }, ()
 
   after(async () => {
     for (const s of [spec("rollback", "3.5.0", "3.6.0"), spec("upgrade", "3.6.0", "3.5.0")]) {
-      await run({ ...s, nodes: [] }, "stop").catch(() => undefined);
+      await stopAll(s).catch(() => undefined);
     }
     await pg?.stop();
   });

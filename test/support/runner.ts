@@ -9,6 +9,7 @@ import { chainSteps } from "../../components/chain";
 import type { Strategy } from "../../components/contract/steps";
 import { BackupSpec, NodeSpec, StepSpec } from "../../components/contract/spec";
 import type { DatabaseSettings } from "./postgres";
+import * as steps from "../../components/runner/steps/chain";
 
 const repo = join(__dirname, "../..");
 
@@ -65,6 +66,15 @@ export async function chain(
  * The runner commands of a whole chain, in the order the component's resources run them
  * (components/chain.ts `chainSteps`, the nodes' starts between its two halves).
  */
+/**
+ * Stops every node of `spec`'s cluster, whatever its version: a test's cleanup. Not the runner's
+ * `stop` command, which runs the outage's steps (contract/steps.ts `outageRun`) and skips a stop
+ * its journal already holds, so it would leave the nodes of a finished chain running.
+ */
+export async function stopAll(spec: StepSpec): Promise<void> {
+  await steps.stop({ ...spec, nodes: [] });
+}
+
 export function runnerChain(
   kind: StepSpec["kind"],
   nodes: number,
