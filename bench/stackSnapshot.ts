@@ -76,6 +76,11 @@ async function stopNode(rec: NodeRecord): Promise<void> {
   }
 }
 
+/** Stops every node `stateDir` records (a stack's teardown without `pulumi destroy`). */
+export async function stopNodes(stateDir: string): Promise<void> {
+  await Promise.all(nodeRecords(stateDir).map(stopNode));
+}
+
 /** Starts the node from its record and waits until it is ready. */
 async function startNode(rec: NodeRecord, password: string): Promise<void> {
   const r = await kong(
@@ -107,7 +112,7 @@ export class StackSnapshot {
     const recs = nodeRecords(scope.stateDir);
     const alive = await Promise.all(recs.map(serving));
     const running = recs.filter((_, i) => alive[i]).map((r) => r.prefix);
-    await Promise.all(recs.map(stopNode));
+    await stopNodes(scope.stateDir);
     const template = `${scope.db.database}_snap`;
     await scope.pg.query("postgres", `DROP DATABASE IF EXISTS "${template}"`);
     await exclusively(
@@ -129,7 +134,7 @@ export class StackSnapshot {
   /** Puts the saved stack back: every node stopped, directories and database as saved, X started. */
   async restore(): Promise<void> {
     const { pg, db, dirs, root } = this.scope;
-    await Promise.all(nodeRecords(this.scope.stateDir).map(stopNode));
+    await stopNodes(this.scope.stateDir);
     for (const [key, live] of Object.entries(dirs)) {
       rmSync(live, { recursive: true, force: true });
       cpSync(join(root, key), live, { recursive: true });
