@@ -1,7 +1,7 @@
 /**
  * The real parts a bench run stands on: one PostgreSQL, the Kong stand-in's binaries, a seeded
  * database per size (through the Admin API, once) and a `CREATE DATABASE … TEMPLATE` copy of it
- * per run, so every run starts from byte-identical data.
+ * per runbook run and per strategy stack, so every run starts from byte-identical data.
  */
 import { execFile } from "node:child_process";
 import { mkdtempSync } from "node:fs";

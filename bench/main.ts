@@ -138,8 +138,18 @@ export async function bench(opts: BenchOptions): Promise<BenchResults> {
               continue;
             }
             try {
-              const inst = installed.get(strategy) ?? (await install(strategy, seeded.db));
-              const r = await strategyRun(inst, opts.from, opts.to, size, run, run > 1, log);
+              // A stack already upgraded by an earlier run is put back first.
+              const done = installed.get(strategy);
+              const inst = done ?? (await install(strategy, seeded.db));
+              const r = await strategyRun(
+                inst,
+                opts.from,
+                opts.to,
+                size,
+                run,
+                done !== undefined,
+                log,
+              );
               log(
                 `${strategy} ${size} #${run}: outage ${r.outage.longestSeconds} s, reported ${r.reportedDowntimeSeconds} s, estimate ${r.estimatedDowntimeSeconds} s`,
               );
