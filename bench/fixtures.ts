@@ -1,7 +1,7 @@
 /**
  * The real parts a bench run stands on: one PostgreSQL, the Kong stand-in's binaries, a seeded
  * database per size (through the Admin API, once) and a `CREATE DATABASE … TEMPLATE` copy of it
- * per run, so every run starts from byte-identical data.
+ * per runbook run and per strategy stack, so every run starts from byte-identical data.
  */
 import { execFile } from "node:child_process";
 import { mkdtempSync } from "node:fs";
@@ -76,7 +76,9 @@ export async function seedSize(
     await waitReady(`${n.status}/status/ready`);
     const per = Math.max(1, Math.round(size / 5));
     log(`seeding ${size} entities through ${n.admin}`);
-    await seed(n.admin, { services: per, consumers: per });
+    // Many requests in flight: the stand-in and PostgreSQL, not one request's round trip, bound
+    // it. The entities are the same whatever the order they are created in.
+    await seed(n.admin, { services: per, consumers: per, concurrency: SEED_CONCURRENCY });
   } finally {
     await kong(kongX, ["quit"], n.env);
   }
@@ -98,6 +100,9 @@ export async function seedSize(
     info: { size, entities, databaseBytes: Number(bytes?.n ?? 0), seedSeconds },
   };
 }
+
+/** Admin API requests in flight while seeding. */
+export const SEED_CONCURRENCY = 24;
 
 let copies = 0;
 

@@ -19,7 +19,16 @@ import {
   timelineReport,
   Unavailable,
 } from "./results";
-import { PROBE_MS, previewTime, runbookRun, strategyRun, StrategyUnavailable } from "./runs";
+import type { DatabaseSettings } from "../test/support/postgres";
+import {
+  installStrategy,
+  type InstalledStrategy,
+  PROBE_MS,
+  previewTime,
+  runbookRun,
+  strategyRun,
+  StrategyUnavailable,
+} from "./runs";
 
 /** What one `npm run bench` does. */
 export interface BenchOptions {
@@ -84,63 +93,94 @@ export async function bench(opts: BenchOptions): Promise<BenchResults> {
     const bins = await binaries(opts.from, opts.to);
     for (const size of opts.sizes) {
       const seeded = await seedSize(pg, bins.x, size, log);
-      log(
-        `seeded ${size}: ${JSON.stringify(seeded.info.entities)}, ${seeded.info.databaseBytes} bytes in ${seeded.info.seedSeconds.toFixed(1)} s`,
-      );
-      for (let run = 1; run <= opts.runs; run++) {
-        const row: RunResult[] = [];
-        const db = await copyDb(pg, seeded.db, `runbook_${size}_${run}`);
+      // Each strategy's stack is installed once per size (at its first run) and restored from
+      // its snapshot before every later run: the same start, without another install.
+      const installed = new Map<string, InstalledStrategy>();
+      const install = async (strategy: string, db: DatabaseSettings) => {
+        const copy = await copyDb(pg, db, `${strategy}_${size}`);
         try {
-          log(`runbook ${size} #${run}`);
-          row.push(await runbookRun(db, bins, opts.nodes, size, run));
-          log(`runbook ${size} #${run}: outage ${row.at(-1)!.outage.longestSeconds} s`);
-        } finally {
-          await dropDb(pg, db);
+          const inst = await installStrategy(
+            pg,
+            copy,
+            opts.from,
+            opts.nodes,
+            strategy,
+            `${strategy} ${size}`,
+            log,
+          );
+          log(`${strategy} ${size}: installed in ${inst.installSeconds.toFixed(1)} s, saved`);
+          installed.set(strategy, {
+            ...inst,
+            dispose: () => inst.dispose().finally(() => dropDb(pg, copy)),
+          });
+          return inst;
+        } catch (e) {
+          await dropDb(pg, copy);
+          throw e;
         }
-        for (const strategy of opts.strategies) {
-          if (unavailable.some((u) => u.strategy === strategy)) {
-            continue;
-          }
-          const copy = await copyDb(pg, seeded.db, `${strategy}_${size}_${run}`);
-          try {
-            const r = await strategyRun(
-              copy,
-              opts.from,
-              opts.to,
-              opts.nodes,
-              strategy,
-              size,
-              run,
-              log,
-            );
-            log(
-              `${strategy} ${size} #${run}: outage ${r.outage.longestSeconds} s, reported ${r.reportedDowntimeSeconds} s, estimate ${r.estimatedDowntimeSeconds} s`,
-            );
-            row.push(r);
-          } catch (e) {
-            if (!(e instanceof StrategyUnavailable)) {
-              throw e;
-            }
-            log(`${strategy}: not available in this build (${e.message})`);
-            unavailable.push({ strategy, reason: e.message });
-          } finally {
-            await dropDb(pg, copy);
-          }
-        }
-        runs.push(...row);
-        const file = `timelines/${size}-run${run}.svg`;
-        writeFileSync(
-          join(opts.outDir, file),
-          renderTimeline(
-            row.map((r) => ({
-              report: timelineReport(r, opts.from, opts.to),
-              label: `${r.strategy}: outage ${r.outage.longestSeconds.toFixed(2)} s (prober)${r.reportedDowntimeSeconds !== undefined ? `, ${r.reportedDowntimeSeconds.toFixed(2)} s reported` : ""}`,
-            })),
-            `${size.toLocaleString("en-US")} entities, run ${run}: Kong ${opts.from} → ${opts.to} on ${opts.nodes} nodes`,
-          ),
+      };
+      try {
+        log(
+          `seeded ${size}: ${JSON.stringify(seeded.info.entities)}, ${seeded.info.databaseBytes} bytes in ${seeded.info.seedSeconds.toFixed(1)} s`,
         );
-        timelines.push(file);
-        write(true);
+        for (let run = 1; run <= opts.runs; run++) {
+          const row: RunResult[] = [];
+          const db = await copyDb(pg, seeded.db, `runbook_${size}_${run}`);
+          try {
+            log(`runbook ${size} #${run}`);
+            row.push(await runbookRun(db, bins, opts.nodes, size, run));
+            log(`runbook ${size} #${run}: outage ${row.at(-1)!.outage.longestSeconds} s`);
+          } finally {
+            await dropDb(pg, db);
+          }
+          for (const strategy of opts.strategies) {
+            if (unavailable.some((u) => u.strategy === strategy)) {
+              continue;
+            }
+            try {
+              // A stack already upgraded by an earlier run is put back first.
+              const done = installed.get(strategy);
+              const inst = done ?? (await install(strategy, seeded.db));
+              const r = await strategyRun(
+                inst,
+                opts.from,
+                opts.to,
+                size,
+                run,
+                done !== undefined,
+                log,
+              );
+              log(
+                `${strategy} ${size} #${run}: outage ${r.outage.longestSeconds} s, reported ${r.reportedDowntimeSeconds} s, estimate ${r.estimatedDowntimeSeconds} s`,
+              );
+              row.push(r);
+            } catch (e) {
+              if (!(e instanceof StrategyUnavailable)) {
+                throw e;
+              }
+              log(`${strategy}: not available in this build (${e.message})`);
+              unavailable.push({ strategy, reason: e.message });
+            }
+          }
+          runs.push(...row);
+          const file = `timelines/${size}-run${run}.svg`;
+          writeFileSync(
+            join(opts.outDir, file),
+            renderTimeline(
+              row.map((r) => ({
+                report: timelineReport(r, opts.from, opts.to),
+                label: `${r.strategy}: outage ${r.outage.longestSeconds.toFixed(2)} s (prober)${r.reportedDowntimeSeconds !== undefined ? `, ${r.reportedDowntimeSeconds.toFixed(2)} s reported` : ""}`,
+              })),
+              `${size.toLocaleString("en-US")} entities, run ${run}: Kong ${opts.from} → ${opts.to} on ${opts.nodes} nodes`,
+            ),
+          );
+          timelines.push(file);
+          write(true);
+        }
+      } finally {
+        for (const inst of installed.values()) {
+          await inst.dispose();
+        }
       }
       sizes.push({
         ...seeded.info,

@@ -167,6 +167,14 @@ export function outageTable(rows: readonly SummaryRow[]): string {
   return lines.join("\n");
 }
 
+/** The whole run's wall time, `12 min 05 s` (from its start and end). */
+export function wallTime(res: Pick<BenchResults, "startedAt" | "finishedAt">): string {
+  const total = Math.round((Date.parse(res.finishedAt) - Date.parse(res.startedAt)) / 1000);
+  const min = Math.floor(total / 60);
+  const sec = String(total % 60).padStart(2, "0");
+  return min > 0 ? `${min} min ${sec} s` : `${total % 60} s`;
+}
+
 /** bench/results.md. */
 export function renderMarkdown(res: BenchResults): string {
   const rows = summarize(res);
@@ -175,8 +183,8 @@ export function renderMarkdown(res: BenchResults): string {
     out.push(`> ${res.note}`, "");
   }
   out.push(
-    `\`${res.command}\` — ${res.startedAt} → ${res.finishedAt}, ${res.machine.cpus} CPUs (load ${res.machine.loadAverage.map((l) => l.toFixed(2)).join(", ")} at the end; other work shared the machine).`,
-    `Kong stand-in (test/kong-sim) ${res.hop.from} → ${res.hop.to} on ${res.hop.nodes} nodes over a real PostgreSQL; every run starts from a \`CREATE DATABASE … TEMPLATE\` copy of the size's seeded database.`,
+    `\`${res.command}\` — ${res.startedAt} → ${res.finishedAt} (wall time ${wallTime(res)}), ${res.machine.cpus} CPUs (load ${res.machine.loadAverage.map((l) => l.toFixed(2)).join(", ")} at the end; other work shared the machine).`,
+    `Kong stand-in (test/kong-sim) ${res.hop.from} → ${res.hop.to} on ${res.hop.nodes} nodes over a real PostgreSQL; every strategy's stack is installed once per size on a \`CREATE DATABASE … TEMPLATE\` copy of the size's seeded database and put back from its snapshot (directories, database, running nodes) before each later run; every runbook run starts from a fresh copy.`,
     `Outage: an external prober GETs a proxied route on every node every ${res.probeIntervalMs} ms; the gateway is up while any node answers (< 500); the outage is the longest stretch with none answering.`,
     "",
     "## Outage",

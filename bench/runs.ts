@@ -9,11 +9,17 @@ import { join, resolve } from "node:path";
 import type { UpgradeReport } from "../components/contract/report";
 import { kong, pgEnv } from "../test/kong-sim/helpers";
 import { repoRoot, stackFor } from "../test/support/engine";
-import { freePort, freePortRun, type DatabaseSettings } from "../test/support/postgres";
+import {
+  freePort,
+  freePortRun,
+  type DatabaseSettings,
+  type PostgresServer,
+} from "../test/support/postgres";
 import { startProber } from "../test/support/prober";
 import { commandStoreOver } from "../test/support/stackConfig";
 import { runScript, scratch, waitReady } from "./fixtures";
 import type { RunResult } from "./results";
+import { StackSnapshot, stopNodes } from "./stackSnapshot";
 import { outageOf } from "./stats";
 
 /** The prober's interval (the issue's 20 ms). */
@@ -109,6 +115,10 @@ export interface BenchStack {
   readonly stack: Stack;
   readonly basePort: number;
   readonly nodes: number;
+  /** The stack's scratch directory (its project, backend, state and backup store inside). */
+  readonly dir: string;
+  /** What a snapshot of the deployed stack copies, by name. */
+  readonly dirs: { readonly backend: string; readonly state: string; readonly bucket: string };
   proxyUrl(i: number): string;
   dispose(): Promise<void>;
 }
@@ -163,6 +173,8 @@ export async function benchStack(
     stack,
     basePort,
     nodes,
+    dir: base,
+    dirs: { backend: join(base, "backend"), state: join(base, "state"), bucket },
     proxyUrl: (i) => `http://127.0.0.1:${basePort + 10 * i}`,
     async dispose() {
       await stack.destroy().catch(() => undefined);
@@ -181,23 +193,33 @@ function refusal(err: unknown): string | undefined {
   return line?.slice(line.indexOf("kong-gateway:strategy")).trim();
 }
 
+/** A strategy's stack installed at `from` (once per size) and saved for the later runs. */
+export interface InstalledStrategy {
+  readonly strategy: string;
+  readonly bs: BenchStack;
+  readonly snapshot: StackSnapshot;
+  /** The install's `pulumi up`, seconds. */
+  readonly installSeconds: number;
+  dispose(): Promise<void>;
+}
+
 /**
- * Installs `from` with `strategy` set, then measures `pulumi up` to `to` under the prober.
- * Throws {@link StrategyUnavailable} when the build refuses the strategy.
+ * Installs `from` with `strategy` set on `db` and saves a snapshot of it. Throws
+ * {@link StrategyUnavailable} when the build refuses the strategy.
  */
-export async function strategyRun(
+export async function installStrategy(
+  pg: PostgresServer,
   db: DatabaseSettings,
   from: string,
-  to: string,
   nodes: number,
   strategy: string,
-  size: number,
-  run: number,
+  label: string,
   log: (m: string) => void,
-): Promise<RunResult> {
+): Promise<InstalledStrategy> {
   const bs = await benchStack(db, from, nodes, strategy);
   try {
-    log(`${strategy} ${size} #${run}: install ${from} on ${nodes} nodes`);
+    log(`${label}: install ${from} on ${nodes} nodes`);
+    const t0 = performance.now();
     try {
       await bs.stack.up();
     } catch (e) {
@@ -207,44 +229,92 @@ export async function strategyRun(
       }
       throw e;
     }
-    await bs.stack.setConfig("kong-gateway:version", { value: to });
-    const prober = startProber(
-      Array.from({ length: nodes }, (_, i) => `${bs.proxyUrl(i)}${ROUTE}`),
-      PROBE_MS,
-    );
-    await after(SETTLE_MS);
-    log(`${strategy} ${size} #${run}: pulumi up ${from} → ${to}`);
-    const t0 = performance.now();
-    const res = await bs.stack.up();
-    const wallSeconds = (performance.now() - t0) / 1000;
-    await after(SETTLE_MS);
-    const outage = outageOf(await prober.stop());
-    const outs = res.outputs;
-    const report = outs.lastUpgrade?.value as UpgradeReport | undefined;
-    const plan = outs.upgradePlan?.value as
-      { strategy?: string; downtimeExpectedSeconds?: number } | undefined;
-    if (plan?.strategy !== undefined && plan.strategy !== strategy) {
-      throw new StrategyUnavailable(`the plan ran "${plan.strategy}"`);
-    }
-    if (!report) {
-      throw new Error(`${strategy}: the up exported no lastUpgrade`);
-    }
+    const installSeconds = (performance.now() - t0) / 1000;
+    const snapshot = await StackSnapshot.save({
+      pg,
+      db,
+      dirs: bs.dirs,
+      stateDir: bs.dirs.state,
+      root: join(bs.dir, "snapshot"),
+    });
     return {
       strategy,
-      size,
-      run,
-      outage,
-      reportedDowntimeSeconds: report.downtimeSeconds,
-      ...(plan?.downtimeExpectedSeconds !== undefined
-        ? { estimatedDowntimeSeconds: plan.downtimeExpectedSeconds }
-        : {}),
-      steps: report.steps,
-      backupSeconds: report.steps.find((s) => s.name === "backup")?.seconds,
-      wallSeconds,
+      bs,
+      snapshot,
+      installSeconds,
+      // No `pulumi destroy`: its nodes stopped, the stack's directory and snapshot go (the
+      // database is the caller's). The teardown is not measured, only slow.
+      async dispose() {
+        await stopNodes(bs.dirs.state);
+        rmSync(bs.dir, { recursive: true, force: true });
+        await snapshot.drop();
+      },
     };
-  } finally {
+  } catch (e) {
     await bs.dispose();
+    throw e;
   }
+}
+
+/**
+ * Measures `pulumi up` from `from` to `to` under the prober on an installed stack. With `restore`
+ * the snapshot is put back first (every run after the first), so each run starts from the same
+ * installed cluster and the same stack history (the preview's estimate comes from it).
+ */
+export async function strategyRun(
+  inst: InstalledStrategy,
+  from: string,
+  to: string,
+  size: number,
+  run: number,
+  restore: boolean,
+  log: (m: string) => void,
+): Promise<RunResult> {
+  const { bs, strategy } = inst;
+  if (restore) {
+    const t = performance.now();
+    await inst.snapshot.restore();
+    log(
+      `${strategy} ${size} #${run}: restored the ${from} install in ${((performance.now() - t) / 1000).toFixed(1)} s`,
+    );
+  }
+  await bs.stack.setConfig("kong-gateway:version", { value: to });
+  const prober = startProber(
+    Array.from({ length: bs.nodes }, (_, i) => `${bs.proxyUrl(i)}${ROUTE}`),
+    PROBE_MS,
+  );
+  await after(SETTLE_MS);
+  log(`${strategy} ${size} #${run}: pulumi up ${from} → ${to}`);
+  const t0 = performance.now();
+  const res = await bs.stack
+    .up()
+    .finally(() => bs.stack.setConfig("kong-gateway:version", { value: from }));
+  const wallSeconds = (performance.now() - t0) / 1000;
+  await after(SETTLE_MS);
+  const outage = outageOf(await prober.stop());
+  const outs = res.outputs;
+  const report = outs.lastUpgrade?.value as UpgradeReport | undefined;
+  const plan = outs.upgradePlan?.value as
+    { strategy?: string; downtimeExpectedSeconds?: number } | undefined;
+  if (plan?.strategy !== undefined && plan.strategy !== strategy) {
+    throw new StrategyUnavailable(`the plan ran "${plan.strategy}"`);
+  }
+  if (!report) {
+    throw new Error(`${strategy}: the up exported no lastUpgrade`);
+  }
+  return {
+    strategy,
+    size,
+    run,
+    outage,
+    reportedDowntimeSeconds: report.downtimeSeconds,
+    ...(plan?.downtimeExpectedSeconds !== undefined
+      ? { estimatedDowntimeSeconds: plan.downtimeExpectedSeconds }
+      : {}),
+    steps: report.steps,
+    backupSeconds: report.steps.find((s) => s.name === "backup")?.seconds,
+    wallSeconds,
+  };
 }
 
 /** `pulumi preview` of a version bump on a stack deployed with `nodes` nodes, seconds. */

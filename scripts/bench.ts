@@ -4,7 +4,7 @@
  */
 import { resolve } from "node:path";
 import { bench } from "../bench/main";
-import { outageTable, summarize } from "../bench/results";
+import { outageTable, summarize, wallTime } from "../bench/results";
 
 const STRATEGIES = ["in-place", "prepared", "rolling"];
 
@@ -49,7 +49,7 @@ async function main(): Promise<void> {
   const opts = parse(process.argv.slice(2));
   const res = await bench(opts);
   process.stdout.write(
-    `${outageTable(summarize(res))}\n\nwritten: ${opts.outDir}/results.md, results.json, timelines/\n`,
+    `${outageTable(summarize(res))}\n\nwall time ${wallTime(res)}\nwritten: ${opts.outDir}/results.md, results.json, timelines/\n`,
   );
 }
 

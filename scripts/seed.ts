@@ -10,6 +10,8 @@
 export interface SeedOptions {
   readonly services: number;
   readonly consumers: number;
+  /** Requests in flight at once. @default 8 */
+  readonly concurrency?: number;
 }
 
 /** What was created, by entity. */
@@ -34,14 +36,43 @@ async function post(admin: string, path: string, body: unknown): Promise<Record<
   return JSON.parse(text) as Record<string, unknown>;
 }
 
+/**
+ * Runs `fn(0)` … `fn(n - 1)` with at most `limit` running at once, each worker taking the next
+ * index as soon as its last one is done (no batch waits for its slowest); rejects with the first
+ * failure, after the running ones settle.
+ */
+export async function inPool(
+  n: number,
+  limit: number,
+  fn: (i: number) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  let failed = false;
+  const worker = async () => {
+    while (!failed && next < n) {
+      const i = next++;
+      try {
+        await fn(i);
+      } catch (e) {
+        failed = true;
+        throw e;
+      }
+    }
+  };
+  const results = await Promise.allSettled(
+    Array.from({ length: Math.max(1, Math.min(limit, n)) }, worker),
+  );
+  const failure = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failure) {
+    throw failure.reason;
+  }
+}
+
 /** Creates the entities, a few requests at a time. */
 export async function seed(admin: string, opts: SeedOptions): Promise<SeedCounts> {
   const counts: SeedCounts = { services: 0, routes: 0, consumers: 0, credentials: 0, plugins: 0 };
-  const batch = async (n: number, fn: (i: number) => Promise<void>) => {
-    for (let i = 0; i < n; i += 8) {
-      await Promise.all(Array.from({ length: Math.min(8, n - i) }, (_, j) => fn(i + j)));
-    }
-  };
+  const batch = (n: number, fn: (i: number) => Promise<void>) =>
+    inPool(n, opts.concurrency ?? 8, fn);
   await batch(opts.services, async (i) => {
     const svc = await post(admin, "/services", { name: `svc-${i}`, url: "http://echo.sim:80/" });
     counts.services++;

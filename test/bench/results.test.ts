@@ -143,6 +143,7 @@ describe("summarize and render", () => {
     assert.match(md, /\| 3 \| 4\.20 \|/);
     assert.equal(md.match(/^\| 1,000 \| (runbook|in-place) \| \d \| /gm)?.length, 2 + 6);
     assert.match(md, /\[timelines\/1000-run1\.svg\]\(timelines\/1000-run1\.svg\)/);
+    assert.match(md, /2026-01-01T00:10:00Z \(wall time 10 min 00 s\)/);
   });
 
   it("a run drawn as a timeline shades the prober's outage, not the project's own", () => {
