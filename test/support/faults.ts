@@ -39,6 +39,7 @@ import {
   CellResult,
   ChainCase,
   checkEffect,
+  lockedStepEffect,
   checkPlainFailure,
   Effect,
   expectations,
@@ -371,7 +372,7 @@ export class FaultWorld {
         assert.equal(configHash(this.pg), exp.before, "a refused preflight changed nothing");
       }
     }
-    checkEffect(cell, effect, r.stderr);
+    checkEffect(cell, lockedStepEffect(cell, effect, entries(spec)), r.stderr);
 
     // Convergence: the rest of the chain (or all of it again) without the fault.
     for (const cmd of cmds.slice(resumeAt)) {

@@ -41,6 +41,7 @@ import {
   Cell,
   CellResult,
   checkEffect,
+  lockedStepEffect,
   checkPlainFailure,
   Effect,
   expectations,
@@ -206,31 +207,9 @@ export class EngineWorld {
       .map((l) => JSON.parse(l) as JournalEntry);
   }
 
-  /**
-   * The fault's effect on its step itself. `pulumi up` goes on with the chain while the other
-   * `kong migrations` still holds the lock (the runner-level cells let it go first), so a later
-   * migrations step may fail on it, as it must: then the faulted step itself must have finished
-   * well, and the failure must be that of `migrations-up` or `migrations-finish`.
-   */
+  /** The fault's effect on its step itself (faultsMatrix.ts `lockedStepEffect`). */
   private stepEffect(cell: Cell, effect: Effect, generation: number): Effect {
-    const migrations = ["migrations-up", "migrations-finish"];
-    if (
-      cell.fault !== "lock" ||
-      effect === "unaffected" ||
-      [...migrations, "preflight"].includes(cell.step)
-    ) {
-      return effect;
-    }
-    const attempt = this.journal(cell, generation);
-    assert.ok(
-      attempt.some((e) => e.step === cell.step && e.ok),
-      `${cell.step} itself finished well while the lock was held`,
-    );
-    assert.ok(
-      attempt.some((e) => migrations.includes(e.step) && !e.ok),
-      `the up failed in a migrations step, on the lock (not in ${cell.step})`,
-    );
-    return "unaffected";
+    return lockedStepEffect(cell, effect, this.journal(cell, generation));
   }
 
   /** Runs one cell and checks it converged with nothing lost. Throws when it did not. */

@@ -170,6 +170,37 @@ export function checkEffect(cell: Cell, effect: Effect, output: string): void {
   }
 }
 
+/**
+ * The lock fault's effect on its step itself, from the attempt's journal. The process that ran
+ * the step may go on while the other `kong migrations` still holds the lock (a `pulumi up`, or
+ * the outage's steps in one runner process, contract/steps.ts `outageRun`), so a later migrations
+ * step may fail on it, as it must: then the faulted step itself must have finished well, and the
+ * failure must be that of `migrations-up` or `migrations-finish`.
+ */
+export function lockedStepEffect(
+  cell: Cell,
+  effect: Effect,
+  attempt: readonly { step: string; ok: boolean }[],
+): Effect {
+  const migrations = ["migrations-up", "migrations-finish"];
+  if (
+    cell.fault !== "lock" ||
+    effect === "unaffected" ||
+    [...migrations, "preflight"].includes(cell.step)
+  ) {
+    return effect;
+  }
+  assert.ok(
+    attempt.some((e) => e.step === cell.step && e.ok),
+    `${cell.step} itself finished well while the lock was held`,
+  );
+  assert.ok(
+    attempt.some((e) => migrations.includes(e.step) && !e.ok),
+    `the run failed in a migrations step, on the lock (not in ${cell.step})`,
+  );
+  return "unaffected";
+}
+
 /** A failure without a rollback: only an install's steps, preflight and decommissioning have one. */
 export function checkPlainFailure(cell: Cell, output: string): void {
   if (cell.chain.kind !== "install" && cell.step !== "decommission") {
