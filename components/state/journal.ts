@@ -50,7 +50,11 @@ export function record(spec: StepSpec, entry: JournalEntry): void {
 
 /** Every entry of this attempt, in the order they were written. */
 export function entries(spec: StepSpec): JournalEntry[] {
-  const file = journalFile(spec);
+  return entriesIn(journalFile(spec));
+}
+
+/** Every entry of the journal file `file` (none when it does not exist). */
+export function entriesIn(file: string): JournalEntry[] {
   if (!existsSync(file)) {
     return [];
   }

@@ -21,10 +21,10 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { StepSpec } from "../../components/contract/spec";
-import { JournalEntry, journalPath, readAttempts } from "../../components/state/journal";
+import { entriesIn, JournalEntry, journalPath, readAttempts } from "../../components/state/journal";
 import { seed } from "../../scripts/seed";
 import { E2E_PASSWORD } from "./e2e";
 import {
@@ -198,13 +198,7 @@ export class EngineWorld {
       to: targetOf(cell.chain),
       generation,
     });
-    if (!existsSync(file)) {
-      return [];
-    }
-    return readFileSync(file, "utf8")
-      .split("\n")
-      .filter((l) => l.trim() !== "")
-      .map((l) => JSON.parse(l) as JournalEntry);
+    return entriesIn(file);
   }
 
   /** The fault's effect on its step itself (faultsMatrix.ts `lockedStepEffect`). */
