@@ -138,10 +138,15 @@ export function scratch(label: string): string {
   return mkdtempSync(join(tmpdir(), `kong-gw-bench-${label}-`));
 }
 
-/** Runs bench/runbook.sh; returns its stdout. */
+/**
+ * Runs bench/runbook.sh; returns its stdout. It runs in the bench's own environment, as the
+ * operator's shell would, the same one `pulumi up` hands the project's runner: environment that
+ * slows a Kong start counts on both sides alike (on this machine NODE_EXTRA_CA_CERTS makes each
+ * of the stand-in's node processes load a CA bundle, about 0.1–0.2 s per `kong start`).
+ */
 export async function runScript(script: string, env: Record<string, string>): Promise<string> {
   const { stdout } = await exec("bash", [script], {
-    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...env },
+    env: { ...process.env, ...env },
     maxBuffer: 4 * 1024 * 1024,
     timeout: 600_000,
   });

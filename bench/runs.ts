@@ -313,6 +313,7 @@ export async function strategyRun(
       : {}),
     steps: report.steps,
     backupSeconds: report.steps.find((s) => s.name === "backup")?.seconds,
+    ...(report.backup?.dumpSeconds !== undefined ? { dumpSeconds: report.backup.dumpSeconds } : {}),
     wallSeconds,
   };
 }

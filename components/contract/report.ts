@@ -32,7 +32,17 @@ export interface UpgradeReport {
   readonly firstReadyAt?: string;
   readonly databaseBytes?: number;
   /** The backup this change took (a rollback's: the database as the newer version left it). */
-  readonly backup?: { id: string; path: string; sha256: string; bytes: number };
+  readonly backup?: {
+    id: string;
+    path: string;
+    sha256: string;
+    bytes: number;
+    /**
+     * Seconds until the dump was written and read back: the part an in-place outage waits for
+     * (its test restore and store copy run beside `up`). Absent in reports of older versions.
+     */
+    dumpSeconds?: number;
+  };
   /** Rollbacks: the backup restored. */
   readonly restored?: { id: string; path: string; sha256: string; bytes: number };
 }
@@ -88,7 +98,7 @@ const upgradeReportSchema = z.object({
   outage: z.object({ startedAt: z.string(), endedAt: z.string() }).optional(),
   firstReadyAt: z.string().optional(),
   databaseBytes: z.number().optional(),
-  backup: fileRef.optional(),
+  backup: fileRef.extend({ dumpSeconds: z.number().optional() }).optional(),
   restored: fileRef.optional(),
 }) satisfies z.ZodType<UpgradeReport>;
 

@@ -87,6 +87,7 @@ const run = (strategy: string, size: number, n: number, outage: number, extra = 
     },
   ],
   backupSeconds: strategy === "runbook" ? 0.2 : 0.5,
+  ...(strategy === "runbook" ? {} : { dumpSeconds: 0.22 }),
   wallSeconds: 10,
   ...extra,
 });
@@ -132,6 +133,8 @@ describe("summarize and render", () => {
     );
     assert.equal(rows[1]!.reportedSeconds, 4.9);
     assert.equal(rows[1]!.backupRatio, 2.5); // 0.5 s step / 0.2 s raw pg_dump
+    assert.equal(rows[1]!.dumpRatio, 1.1); // 0.22 s dump read back / 0.2 s raw pg_dump
+    assert.equal(rows[0]!.dumpRatio, 1); // the runbook's dump is its raw pg_dump
   });
 
   it("results.md: the outage table, refused strategies, backup, preview and every run", () => {
@@ -139,7 +142,10 @@ describe("summarize and render", () => {
     assert.match(md, /\| 1,000 \| runbook \| 3 \| 2\.00 s \| 1\.00× \| – \| – \|/);
     assert.match(md, /\| 1,000 \| in-place \| 3 \| 5\.00 s \| 2\.50× \| 4\.90 s \| 4\.50 s \|/);
     assert.match(md, /`rolling`: not available in this build \(kong-gateway:strategy/);
-    assert.match(md, /\| 1,000 \| 10\.0 MiB \| in-place \| 0\.50 s \| 0\.20 s \| 2\.50× \|/);
+    assert.match(
+      md,
+      /\| 1,000 \| 10\.0 MiB \| in-place \| 0\.22 s \| 1\.10× \| 0\.50 s \| 2\.50× \| 0\.20 s \|/,
+    );
     assert.match(md, /\| 3 \| 4\.20 \|/);
     assert.equal(md.match(/^\| 1,000 \| (runbook|in-place) \| \d \| /gm)?.length, 2 + 6);
     assert.match(md, /\[timelines\/1000-run1\.svg\]\(timelines\/1000-run1\.svg\)/);

@@ -27,12 +27,8 @@ export function libpqArgs(db: DatabaseSpec, database = db.database): string[] {
   return ["-h", db.host, "-p", String(db.port), "-U", db.user, "-d", database];
 }
 
-/** Runs `fn` with a connected client, always closing it. */
-export async function withClient<T>(
-  db: DatabaseSpec,
-  fn: (c: pg.Client) => Promise<T>,
-  database = db.database,
-): Promise<T> {
+/** A connected client with the nodes' settings and password. */
+async function connect(db: DatabaseSpec, database = db.database): Promise<pg.Client> {
   assertNotCancelled();
   const client = new pg.Client({
     host: db.host,
@@ -44,6 +40,16 @@ export async function withClient<T>(
     connectionTimeoutMillis: 10_000,
   });
   await client.connect();
+  return client;
+}
+
+/** Runs `fn` with a connected client, always closing it. */
+export async function withClient<T>(
+  db: DatabaseSpec,
+  fn: (c: pg.Client) => Promise<T>,
+  database = db.database,
+): Promise<T> {
+  const client = await connect(db, database);
   try {
     return await fn(client);
   } finally {
@@ -61,24 +67,32 @@ export async function tableCounts(
   db: DatabaseSpec,
   database = db.database,
 ): Promise<Record<string, number>> {
-  return withClient(
-    db,
-    async (c) => {
-      const tables = await c.query<{ t: string }>(
-        "SELECT tablename AS t FROM pg_tables WHERE schemaname = $1 ORDER BY tablename",
-        [schemaOf(db)],
-      );
-      const counts: Record<string, number> = {};
-      for (const { t } of tables.rows) {
-        const r = await c.query<{ n: string }>(
-          `SELECT count(*) AS n FROM ${c.escapeIdentifier(schemaOf(db))}.${c.escapeIdentifier(t)}`,
-        );
-        counts[t] = Number(r.rows[0]?.n ?? 0);
-      }
-      return counts;
-    },
-    database,
+  return withClient(db, (c) => countTables(c, schemaOf(db)), database);
+}
+
+/** Exact row counts of every table in `schema`, in two round trips (whatever the table count). */
+async function countTables(c: pg.Client, schema: string): Promise<Record<string, number>> {
+  const tables = await c.query<{ t: string }>(
+    "SELECT tablename AS t FROM pg_tables WHERE schemaname = $1 ORDER BY tablename",
+    [schema],
   );
+  if (tables.rows.length === 0) {
+    return {};
+  }
+  const s = c.escapeIdentifier(schema);
+  const r = await c.query<{ t: string; n: string }>(
+    tables.rows
+      .map(
+        ({ t }) =>
+          `SELECT ${c.escapeLiteral(t)} AS t, count(*) AS n FROM ${s}.${c.escapeIdentifier(t)}`,
+      )
+      .join(" UNION ALL "),
+  );
+  const counts: Record<string, number> = {};
+  for (const { t, n } of r.rows) {
+    counts[t] = Number(n);
+  }
+  return counts;
 }
 
 /** Size of the Kong database in bytes, and the server's version number. */
@@ -108,19 +122,74 @@ export interface WriteMark {
 const RECENT_EVENTS =
   "SELECT id::text AS id FROM cluster_events WHERE at >= $1::timestamptz - interval '1 minute'";
 
-/** The {@link WriteMark} of now; undefined when the schema has no `cluster_events` (yet). */
-export async function writeMark(db: DatabaseSpec): Promise<WriteMark | undefined> {
-  return withClient(db, async (c) => {
-    await c.query(`SET search_path TO ${c.escapeIdentifier(schemaOf(db))}`);
-    const exists = await c.query("SELECT to_regclass('cluster_events') IS NOT NULL AS e");
-    if (!exists.rows[0]?.e) {
-      return undefined;
+/**
+ * One backup's view of the database: a REPEATABLE READ, READ ONLY transaction whose snapshot
+ * pg_dump imports (`snapshot`, for `pg_dump --snapshot`), so the dump, the row counts and the
+ * write mark describe the same moment, even while a gateway still writes (`prepared`,
+ * `rolling`), and the counts run beside the dump instead of before it. Where the server cannot
+ * export a snapshot, `snapshot` is undefined and the dump takes its own a moment later (the
+ * counts and mark then come from just before it, as with any dump). Close it once pg_dump has
+ * finished with it.
+ */
+export interface BackupView {
+  readonly snapshot?: string;
+  /** pg_database_size of the Kong database. */
+  readonly bytes: number;
+  readonly serverVersionNum: number;
+  /** Row counts of every table in Kong's schema, in this view. */
+  counts(): Promise<Record<string, number>>;
+  /** The {@link WriteMark} of this view; undefined when the schema has no `cluster_events` (yet). */
+  mark(): Promise<WriteMark | undefined>;
+  close(): Promise<void>;
+}
+
+/** Opens a {@link BackupView} (one connection, held until `close`). */
+export async function openBackupView(db: DatabaseSpec): Promise<BackupView> {
+  const c = await connect(db);
+  const facts =
+    "pg_database_size(current_database())::text AS b, current_setting('server_version_num') AS v";
+  const begin = () => c.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+  try {
+    await begin();
+    let row: { s?: string; b: string; v: string } | undefined;
+    try {
+      row = (await c.query(`SELECT pg_export_snapshot() AS s, ${facts}`)).rows[0];
+    } catch {
+      // No exported snapshot here (a standby of an old server, a pooler): the dump takes its own.
+      await c.query("ROLLBACK");
+      await begin();
+      row = (await c.query(`SELECT ${facts}`)).rows[0];
     }
-    const now = await c.query<{ at: string }>("SELECT now()::text AS at");
-    const at = now.rows[0]?.at ?? "";
-    const rows = await c.query<{ id: string }>(RECENT_EVENTS, [at]);
-    return { at, ids: rows.rows.map((r) => r.id) };
-  });
+    const schema = schemaOf(db);
+    return {
+      ...(row?.s ? { snapshot: row.s } : {}),
+      bytes: Number(row?.b ?? 0),
+      serverVersionNum: Number(row?.v ?? 0),
+      counts: () => countTables(c, schema),
+      mark: async () => {
+        const qualified = `${c.escapeIdentifier(schema)}.cluster_events`;
+        const r = await c.query<{ at: string | null }>(
+          `SELECT CASE WHEN to_regclass(${c.escapeLiteral(qualified)}) IS NOT NULL THEN now()::text END AS at`,
+        );
+        const at = r.rows[0]?.at;
+        if (!at) {
+          return undefined;
+        }
+        const rows = await c.query<{ id: string }>(
+          `SELECT id::text AS id FROM ${qualified} WHERE at >= $1::timestamptz - interval '1 minute'`,
+          [at],
+        );
+        return { at, ids: rows.rows.map((x) => x.id) };
+      },
+      close: async () => {
+        await c.query("COMMIT").catch(() => undefined);
+        await c.end();
+      },
+    };
+  } catch (e) {
+    await c.end().catch(() => undefined);
+    throw e;
+  }
 }
 
 /** How many configuration writes (new `cluster_events` rows) happened since `mark`. */

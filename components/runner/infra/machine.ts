@@ -66,10 +66,18 @@ export const localMachine: Machine = {
       timeoutSeconds: opts.timeoutSeconds,
       echo: opts.echo,
     }),
+  // No pid file, no process (PID_SCRIPT's first answer): asked here, without a shell, which is
+  // the common case inside the outage (a new node's fresh prefix, a node just quit).
   alivePid: async (pidFile, owner) =>
-    parsePid((await execFile("/bin/sh", ["-c", PID_SCRIPT, "sh", pidFile, owner])).stdout),
+    existsSync(pidFile)
+      ? parsePid((await execFile("/bin/sh", ["-c", PID_SCRIPT, "sh", pidFile, owner])).stdout)
+      : undefined,
   kill: async (pidFile, owner) =>
-    parsePid((await execFile("/bin/sh", ["-c", PID_SCRIPT, "sh", pidFile, owner, "kill"])).stdout),
+    existsSync(pidFile)
+      ? parsePid(
+          (await execFile("/bin/sh", ["-c", PID_SCRIPT, "sh", pidFile, owner, "kill"])).stdout,
+        )
+      : undefined,
   isExecutable: (path) => {
     try {
       return Promise.resolve(statSync(path).isFile());

@@ -16,9 +16,17 @@ import {
   writeFileSync,
 } from "node:fs";
 import { dirname, join } from "node:path";
-import { databaseFacts, libpqArgs, libpqEnv, tableCounts, withClient } from "../infra/db";
-import { execFile, tail } from "../infra/exec";
-import { pgCommand, PgClientSpec, localClient } from "../infra/pgclient";
+import {
+  databaseFacts,
+  libpqArgs,
+  libpqEnv,
+  openBackupView,
+  tableCounts,
+  withClient,
+  type WriteMark,
+} from "../infra/db";
+import { execFile, ExecResult, tail } from "../infra/exec";
+import { ClientVersion, localClient, pgCommand, PgClientSpec, PgCommand } from "../infra/pgclient";
 import { BackupSpec, DatabaseSpec } from "../../contract/spec";
 import { BackupManifest, catalog } from "../../state/catalog";
 import { sha256File } from "../infra/checksum";
@@ -64,8 +72,16 @@ export async function takeBackup(
     pruned: string[];
     /** With `later`: the test restore (if configured), the store copy and retention. */
     durable?: Promise<BackupManifest & { pruned: string[] }>;
+    /** Where the configuration stood in the dump (see chain.ts backupIfWritten). */
+    writeMark?: WriteMark;
+    /**
+     * Seconds from the start until the dump was written and read back (its checksum; without
+     * `later`, its table of contents too): what an in-place outage waits for before `up`.
+     */
+    dumpSeconds: number;
   }
 > {
+  const began = performance.now();
   mkdirSync(spec.dir, { recursive: true, mode: 0o700 });
   chmodSync(spec.dir, 0o700);
   const takenAt = new Date();
@@ -76,34 +92,45 @@ export async function takeBackup(
   const id = `${meta.cluster}-${meta.from}-to-${meta.to}-${stamp}`;
   const path = join(spec.dir, `${id}.dump`);
   const tmp = `${path}.partial`;
-  // Independent look-ups, side by side (each its own program or connection).
-  const [dump, facts, tables] = await Promise.all([
-    localClient("pg_dump"),
-    databaseFacts(db),
-    tableCounts(db),
-  ]);
-  const serverMajor = Math.floor(facts.serverVersionNum / 10000);
-  const cmd = await pgCommand(
-    client,
-    "pg_dump",
-    [
-      ...libpqArgs(db),
-      "-Fc",
-      "--no-owner",
-      "--no-privileges",
-      "-f",
-      tmp,
-      ...(db.schema ? ["-n", db.schema] : []),
-    ],
-    serverMajor,
-  );
+  // One view of the database (steps/../infra/db.ts openBackupView): pg_dump imports its
+  // snapshot, and the row counts and write mark are read in it while the dump runs.
+  const view = await openBackupView(db);
+  const serverMajor = Math.floor(view.serverVersionNum / 10000);
+  let run: [ExecResult, Record<string, number>, WriteMark | undefined, ClientVersion];
+  let cmd: PgCommand;
+  try {
+    cmd = await pgCommand(
+      client,
+      "pg_dump",
+      [
+        ...libpqArgs(db),
+        "-Fc",
+        "--no-owner",
+        "--no-privileges",
+        ...(view.snapshot ? ["--snapshot", view.snapshot] : []),
+        "-f",
+        tmp,
+        ...(db.schema ? ["-n", db.schema] : []),
+      ],
+      serverMajor,
+    );
+    rmSync(tmp, { force: true });
+    run = await Promise.all([
+      execFile(cmd.file, cmd.args, { env: libpqEnv(db), timeoutSeconds: 3600 }),
+      view.counts(),
+      view.mark(),
+      localClient("pg_dump"),
+    ]);
+  } finally {
+    await view.close();
+  }
+  const [r, tables, writeMark, dump] = run;
   if (cmd.via === "local" && dump.major < serverMajor) {
+    rmSync(tmp, { force: true });
     throw new Error(
       `pg_dump ${dump.major} is older than the PostgreSQL ${serverMajor} server; install a client at least as new (e.g. postgresql-client-${serverMajor})`,
     );
   }
-  rmSync(tmp, { force: true });
-  const r = await execFile(cmd.file, cmd.args, { env: libpqEnv(db), timeoutSeconds: 3600 });
   if (r.code !== 0) {
     rmSync(tmp, { force: true });
     throw new Error(`pg_dump failed (exit ${r.code}): ${tail(r.stderr)}`);
@@ -116,6 +143,7 @@ export async function takeBackup(
     sha256File(path),
     meta.later ? undefined : verifyList(path, client, serverMajor),
   ]);
+  const dumpSeconds = (performance.now() - began) / 1000;
   if (spec.verify === "restore" && !meta.later) {
     await verifyByRestore(db, path, tables, client, serverMajor);
   }
@@ -134,11 +162,12 @@ export async function takeBackup(
   };
   const manifestFile = join(spec.dir, `${id}.json`);
   writeFileSync(manifestFile, JSON.stringify(manifest, null, 2) + "\n", { mode: 0o600 });
+  const taken = { dumpSeconds, ...(writeMark ? { writeMark } : {}) };
   if (!meta.later) {
-    return makeDurable(spec, manifest, manifestFile, meta);
+    return { ...(await makeDurable(spec, manifest, manifestFile, meta)), ...taken };
   }
   const durable = finishBackup(db, spec, manifest, meta, client, serverMajor);
-  return { ...manifest, pruned: [], durable };
+  return { ...manifest, pruned: [], durable, ...taken };
 }
 
 /**

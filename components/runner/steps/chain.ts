@@ -10,7 +10,6 @@ import {
   databaseFacts,
   migrationsLockHolder,
   tableCounts,
-  writeMark,
   WriteMark,
   writesSince,
 } from "../infra/db";
@@ -223,8 +222,8 @@ export async function backup(spec: StepSpec, known: RunContext = {}): Promise<St
  * {@link backupIfWritten} compares with.
  */
 async function backupNow(spec: StepSpec, ctx: RunContext = {}): Promise<StepDetails> {
-  // Strictly before the dump starts: a write the mark misses would be missing from the dump.
-  const mark = await writeMark(spec.database);
+  // The write mark is read in the dump's own snapshot (backup.ts takeBackup): a write it misses
+  // is missing from the dump too.
   const m = await takeBackup(
     spec.database,
     spec.backup,
@@ -240,11 +239,17 @@ async function backupNow(spec: StepSpec, ctx: RunContext = {}): Promise<StepDeta
     spec,
   );
   const details = (pruned: string[]): StepDetails => ({
-    backup: { id: m.id, path: m.path, sha256: m.sha256, bytes: m.bytes },
+    backup: {
+      id: m.id,
+      path: m.path,
+      sha256: m.sha256,
+      bytes: m.bytes,
+      dumpSeconds: Number(m.dumpSeconds.toFixed(3)),
+    },
     ...(pruned.length > 0 ? { pruned } : {}),
     tables: Object.keys(m.tables).length,
     verifiedBy: m.verifiedBy,
-    ...(mark ? { writeMark: mark } : {}),
+    ...(m.writeMark ? { writeMark: m.writeMark } : {}),
   });
   if (!m.durable) {
     return details(m.pruned);
