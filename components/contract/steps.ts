@@ -174,9 +174,7 @@ export function outageRun(
     return [];
   }
   const like = kind === "install" ? "in-place" : strategy;
-  const run = chainOrder(kind, like).filter(
-    (s) => gatewayDownDuring(s, like) && (s !== "start" || runnerStartsNodes),
-  );
+  const run = chainOrder(kind, like).filter((s) => gatewayDownDuring(s, like));
   return run.length > 1 ? run : [];
 }
 
