@@ -19,7 +19,7 @@
  *   the runner starts (PGPASSWORD);
  * - files: while the node exists, the node's Kong prefix (`.kong_env`: Kong writes every setting
  *   there) and, with hosts.startCommand, the node's env file on its host; while a runner runs,
- *   its SSH key file (`<stateDir>/ssh/id-<pid>`, 0600).
+ *   its SSH key file (`<stateDir>/ssh/id-<pid>-<start>`, 0600).
  */
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
@@ -53,7 +53,7 @@ const ALLOWANCES = {
   kong: "Kong's processes (nodes, kong CLI, the shell that execs kong)",
   pgClient: "PostgreSQL clients the runner starts (PGPASSWORD)",
   kongPrefix: "a running node's Kong prefix (.kong_env)",
-  runnerKey: "a running runner's SSH key file (<stateDir>/ssh/id-<pid>, 0600)",
+  runnerKey: "a running runner's SSH key file (<stateDir>/ssh/id-<pid>-<start>, 0600)",
 } as const;
 
 const isKong = (p: Proc) =>
@@ -170,7 +170,7 @@ describe(
         return ALLOWANCES.kongPrefix;
       }
       // Read while its runner ran; by now that runner runs still or removed it on exit.
-      const runner = /\/state\/ssh\/id-(\d+)$/.exec(path);
+      const runner = /\/state\/ssh\/id-(\d+)(?:-\d+)?$/.exec(path);
       return runner && (alive(Number(runner[1])) || !existsSync(path))
         ? ALLOWANCES.runnerKey
         : undefined;

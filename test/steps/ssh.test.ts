@@ -5,12 +5,17 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { envFileText } from "../../components/runner/runtimes/process";
-import { remoteScript, sshArgs } from "../../components/runner/infra/ssh";
+import {
+  remoteScript,
+  removeStaleKeys,
+  sshArgs,
+  startTicks,
+} from "../../components/runner/infra/ssh";
 
 const ssh = { user: "kong", port: 2222, bastion: "", knownHosts: "/s/known_hosts" };
 
@@ -105,5 +110,29 @@ describe("envFileText (hosts.startCommand)", () => {
     assert.equal(env.KONG_PLUGINS, "bundled,my plugin");
     assert.equal(env.KONG_PREFIX, "/var/lib/kong-gateway/upgrade-3.6.0-g1/node-0");
     assert.equal(env.KGW_BINARY, "/usr/local/bin/kong");
+  });
+});
+
+describe("the runner's SSH key files", () => {
+  it("a key file whose runner is gone goes, even when its pid now names another process", () => {
+    const dir = mkdtempSync(join(tmpdir(), "kong-gw-keys-"));
+    const mine = startTicks(process.pid);
+    assert.ok(mine, "this machine has /proc");
+    const files = {
+      // This process, as its own runner would name its key: kept.
+      live: `id-${process.pid}-${mine}`,
+      // This pid, but a process that started at another time: a reused pid, stale.
+      reused: `id-${process.pid}-${Number(mine) + 1}`,
+      // A pid no process has (beyond pid_max), named either way: stale.
+      gone: "id-99999999-5",
+      goneOld: "id-99999999",
+      // Not a key file of ours: untouched.
+      other: "known_hosts",
+    };
+    for (const f of Object.values(files)) {
+      writeFileSync(join(dir, f), "key\n", { mode: 0o600 });
+    }
+    removeStaleKeys(dir);
+    assert.deepEqual(readdirSync(dir).sort(), [files.live, files.other].sort());
   });
 });

@@ -5,7 +5,7 @@
  * exported by the remote shell just before `exec` — never on a command line, never through
  * `SendEnv` (sshd drops it unless AcceptEnv allows it).
  */
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseBastion } from "../../contract/templates";
@@ -32,7 +32,8 @@ export function privateKeyFile(stateDir: string): string {
   const dir = join(stateDir, "ssh");
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   removeStaleKeys(dir);
-  const file = join(dir, `id-${process.pid}`);
+  const started = startTicks(process.pid);
+  const file = join(dir, `id-${process.pid}${started ? `-${started}` : ""}`);
   writeFileSync(file, key.endsWith("\n") ? key : `${key}\n`, { mode: 0o600 });
   keyFile = file;
   process.on("exit", () => rmSync(file, { force: true }));
@@ -46,18 +47,42 @@ function controlDir(): string {
   return dir;
 }
 
-/** Removes key files of runner processes that are gone (killed before their exit handler ran). */
-function removeStaleKeys(dir: string): void {
+/**
+ * Removes key files of runner processes that are gone (killed before their exit handler ran). A
+ * file is named by its runner's pid and, where /proc exists, that process's start time: a pid
+ * reused by another process since (pids wrap) does not keep a dead runner's key on disk.
+ */
+export function removeStaleKeys(dir: string): void {
   for (const f of readdirSync(dir)) {
-    const pid = Number(/^id-(\d+)$/.exec(f)?.[1]);
-    if (!pid) {
+    const m = /^id-(\d+)(?:-(\d+))?$/.exec(f);
+    const pid = Number(m?.[1]);
+    if (!m || !pid) {
       continue;
     }
-    try {
-      process.kill(pid, 0);
-    } catch {
+    if (!(m[2] !== undefined ? startTicks(pid) === m[2] : pidExists(pid))) {
       rmSync(join(dir, f), { force: true });
     }
+  }
+}
+
+/** Whether a process `pid` exists (`kill -0`; any process, where /proc cannot tell more). */
+function pidExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** When process `pid` started (/proc/<pid>/stat field 22, clock ticks since boot), if known. */
+export function startTicks(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Field 2, the command name, may hold spaces and parentheses: count from the last ")".
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+  } catch {
+    return undefined;
   }
 }
 
