@@ -6,8 +6,9 @@
 # Files run TEST_CONCURRENCY at a time (default 3, each in its own process): an end-to-end file
 # spends most of its time waiting on Kong, sshd, PostgreSQL and the engine, so on a 2-core machine
 # three at once take less wall time than two (the last CI at two at a time: 30 minutes). Every
-# test may run beside any other: ports come only from freePort() (reserved across processes), and everything else a test
-# creates is named by a temp directory or its own process. TEST_CONCURRENCY=1 runs one at a time.
+# test may run beside any other: ports come only from freePort() (reserved across processes),
+# and everything else a test creates is named by a temp directory or its own process.
+# TEST_CONCURRENCY=1 runs one at a time.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$root"
