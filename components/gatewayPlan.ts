@@ -4,15 +4,31 @@
  * `ResourceError`, so preview and up stop before a node is touched.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { LOCAL_DEFAULT_PASSWORD, ResolvedConfig, withDefaults } from "./config/config";
+import type { DeployedState } from "./chain";
+import {
+  LOCAL_DEFAULT_PASSWORD,
+  PlainSettings,
+  ResolvedConfig,
+  withDefaults,
+} from "./config/config";
 import { renderReconfigure, restartsNodes, SettingChange } from "./config/changes";
 import { pastRuns } from "./deploymentHistory";
-import type { KongGatewayArgs } from "./kongGateway";
 import { Plan, planChange, PlanError } from "./plan";
 import { checkWindow } from "./plan/policy";
 import type { BackupRecord } from "./plan/rollback";
 import { runnerBundleProblem } from "./runnerBundle";
 import { passwordRotated } from "./state/local";
+
+/**
+ * The KongGatewayArgs (kongGateway.ts) these decisions read: the plain settings and the inputs
+ * documented there. Declared here so this module does not import the component's.
+ */
+export interface GatewayInputs extends PlainSettings {
+  readonly databasePassword?: pulumi.Input<string>;
+  readonly deployed?: DeployedState;
+  readonly stack?: string;
+  readonly now?: Date;
+}
 
 /** The step runner every command resource runs is there and current (runnerBundle.ts). */
 export function assertRunnerBundle(): void {
@@ -62,7 +78,7 @@ export function assertWindow(
 export function warnReconfigure(
   cfg: ResolvedConfig,
   name: string,
-  args: KongGatewayArgs,
+  args: GatewayInputs,
   changes: readonly SettingChange[],
   parent: pulumi.Resource,
 ): void {
@@ -85,7 +101,7 @@ export function warnReconfigure(
 /** The settings resolved by withDefaults (config/config.ts); a refusal is the component's. */
 export function resolveConfig(
   name: string,
-  args: KongGatewayArgs,
+  args: GatewayInputs,
   root: string,
   parent: pulumi.Resource,
 ): ResolvedConfig {
@@ -99,7 +115,7 @@ export function resolveConfig(
 /** The plan of this change from the deployed state and its history, or the planner's refusal. */
 export function planOrFail(
   cfg: ResolvedConfig,
-  args: KongGatewayArgs,
+  args: GatewayInputs,
   backups: BackupRecord[],
   parent: pulumi.Resource,
 ): Plan {

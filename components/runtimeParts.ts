@@ -7,17 +7,25 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { ChainDecision } from "./chain";
+import type { ChainDecision, DeployedState } from "./chain";
 import { fillTemplate, parseBastion, ResolvedConfig } from "./config/config";
 import type { StepSpec } from "./contract/spec";
 import { DockerCluster } from "./dockerCluster";
 import { KongCluster } from "./kongCluster";
-import type { KongGatewayArgs } from "./kongGateway";
 import type { Plan } from "./plan";
 import { pinnedHostKey } from "./runner/infra/knownHosts";
 import { SSH_KEY_ENV } from "./runner/infra/ssh";
 import { HOST_KEYS_ENV, HostKeyJob, printedHostKey } from "./runner/steps/hostKeys";
 import { runnerCommand, runnerDir } from "./runnerCommand";
+
+/**
+ * The KongGatewayArgs (kongGateway.ts) the runtime's parts read. Declared here so this module does
+ * not import the component's.
+ */
+export interface RuntimeInputs {
+  readonly deployed?: DeployedState;
+  readonly sshPrivateKey?: pulumi.Input<string>;
+}
 
 /** What the runtime adds to the chain: its installs, its SSH key, and the cluster it starts. */
 export interface RuntimeParts {
@@ -31,7 +39,7 @@ export interface RuntimeParts {
 export function runtimeParts(
   name: string,
   cfg: ResolvedConfig,
-  args: KongGatewayArgs,
+  args: RuntimeInputs,
   ctx: {
     chain: ChainDecision;
     spec: StepSpec;
@@ -115,7 +123,7 @@ function createInstall(
 }
 
 /** The hosts runtime's key, or a refusal naming the setting. */
-function requireSshKey(args: KongGatewayArgs, parent: pulumi.Resource): pulumi.Input<string> {
+function requireSshKey(args: RuntimeInputs, parent: pulumi.Resource): pulumi.Input<string> {
   if (args.sshPrivateKey === undefined) {
     throw new pulumi.ResourceError(
       "kong-gateway:sshPrivateKey is not set, but runtime is hosts; store the key that logs in to every host as a secret: pulumi config set --secret kong-gateway:sshPrivateKey < ~/.ssh/kong_ed25519",

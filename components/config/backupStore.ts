@@ -5,7 +5,7 @@
  * already refuses.
  */
 import type { BackupArgs, BackupCommandArgs, HostsRuntimeArgs } from "./args";
-import type { ResolvedBackupStore, ResolvedConfig } from "./config";
+import type { ResolvedBackupStore, ResolvedConfig } from "./resolved";
 import { fail } from "./validate";
 
 /** What `backup.store` means for a change: a refusal, a note for preview, or nothing to say. */

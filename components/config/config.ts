@@ -1,27 +1,16 @@
 /**
  * The KongGateway's arguments and their defaults, resolved once in {@link withDefaults} into a
- * fully populated shape, and validated before any resource exists. The argument types (args.ts),
- * the single-setting checks (validate.ts), the runtime defaults (runtimeDefaults.ts), the known
- * keys (settingKeys.ts) and the backup store (backupStore.ts) live beside it; every importer reads
- * them from here. Pure: no Pulumi resources.
+ * fully populated shape, and validated before any resource exists. Beside it: the argument types
+ * (args.ts), the resolved shape (resolved.ts), the single-setting checks (validate.ts), the runtime
+ * defaults (runtimeDefaults.ts), the known keys (settingKeys.ts) and the backup store
+ * (backupStore.ts); every importer reads them from here. Pure: no Pulumi resources.
  */
 import { isAbsolute, resolve } from "node:path";
 
-import { Strategy } from "../contract/steps";
 import { bundledLater } from "../plan";
-import type {
-  BackupArgs,
-  BackupCommandArgs,
-  CapacityArgs,
-  DatabaseArgs,
-  DockerRuntimeArgs,
-  HostsRuntimeArgs,
-  LocalRuntimeArgs,
-  PlainSettings,
-  ProbeArgs,
-  TimeoutArgs,
-} from "./args";
+import type { LocalRuntimeArgs, PlainSettings } from "./args";
 import { backupStore } from "./backupStore";
+import type { ResolvedBackup, ResolvedCommon, ResolvedConfig } from "./resolved";
 import { dockerDefaults, hostsDefaults } from "./runtimeDefaults";
 import {
   assertPortsApart,
@@ -51,54 +40,13 @@ export type {
   TimeoutArgs,
 } from "./args";
 export { canonicalVersion, resolveDatabase, sshKeyProblem } from "./validate";
+export type {
+  ResolvedBackup,
+  ResolvedBackupStore,
+  ResolvedConfig,
+  ResolvedDockerRuntime,
+} from "./resolved";
 export { SETTING_KEYS, unknownSettings } from "./settingKeys";
-
-/** The resolved backup settings: a union on the store. */
-export type ResolvedBackup = Required<Omit<BackupArgs, "store" | "command" | "host" | "hostDir">> &
-  ResolvedBackupStore;
-
-/** Where backups are kept, with what each store needs. */
-export type ResolvedBackupStore =
-  | { readonly store: "local" }
-  | { readonly store: "command"; readonly command: BackupCommandArgs }
-  | { readonly store: "host"; readonly host: string; readonly hostDir: string };
-
-/** The `docker` settings with every default filled in, the network's name included. */
-export interface ResolvedDockerRuntime extends Required<DockerRuntimeArgs> {
-  /** Whether the stack creates `network` (true when `docker.network` was not set). */
-  readonly createNetwork: boolean;
-}
-
-/** The settings every runtime shares, with every default filled in. */
-interface ResolvedCommon {
-  readonly version: string;
-  readonly nodes: number;
-  /** Plugin names as configured (`["bundled"]` by default); Kong's `KONG_PLUGINS` joins them. */
-  readonly plugins: readonly string[];
-  readonly stateDir: string;
-  readonly database: Required<DatabaseArgs>;
-  readonly backup: ResolvedBackup;
-  readonly capacity: CapacityArgs & { allowSmallerCluster: boolean };
-  readonly probe: Required<ProbeArgs>;
-  readonly timeouts: Required<TimeoutArgs>;
-  readonly maintenanceWindows: string[];
-  readonly automaticRollback: boolean;
-  /** How an upgrade replaces the old nodes (components/contract/steps.ts `Strategy`). */
-  readonly strategy: Strategy;
-  /** Let `rolling` run two minor versions side by side (Kong recommends patch versions only). */
-  readonly allowMixedVersions: boolean;
-}
-
-/**
- * Everything `withDefaults` fills in: one shape per runtime, so code that needs a runtime's
- * settings switches on `runtime` and the compiler knows which settings exist.
- */
-export type ResolvedConfig = ResolvedCommon &
-  (
-    | { readonly runtime: "local"; readonly local: Required<LocalRuntimeArgs> }
-    | { readonly runtime: "hosts"; readonly hosts: Required<HostsRuntimeArgs> }
-    | { readonly runtime: "docker"; readonly docker: ResolvedDockerRuntime }
-  );
 
 /**
  * The role password of `database.mode: local` when `kong-gateway:dbPassword` is not set: the

@@ -3,7 +3,7 @@
  * their SSH settings, the image, the engine and the pg client. Pure: no Pulumi resources.
  */
 import type { DockerRuntimeArgs, HostsRuntimeArgs } from "./args";
-import type { ResolvedDockerRuntime } from "./config";
+import type { ResolvedDockerRuntime } from "./resolved";
 import { fail, positiveInt } from "./validate";
 
 /** `hosts` with its defaults: enough distinct machines, a migration host among them, valid SSH settings. */

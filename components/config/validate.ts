@@ -8,7 +8,7 @@ import { dirname } from "node:path";
 
 import { LIMITED_STEPS, STRATEGIES, Strategy } from "../contract/steps";
 import type { CapacityArgs, DatabaseArgs } from "./args";
-import type { ResolvedConfig } from "./config";
+import type { ResolvedConfig } from "./resolved";
 
 /** Throws the refusal of a setting: `kong-gateway:<setting> <value> <why>; <fix>`. */
 export const fail = (setting: string, value: unknown, why: string, fix: string): never => {
