@@ -242,12 +242,12 @@ export function renderMarkdown(res: BenchResults): string {
   }
   out.push("", "## Every run", "");
   out.push(
-    "| entities | strategy | run | outage | failed probes | reported | estimate | backup | wall |",
-    "|---:|---|---:|---:|---:|---:|---:|---:|---:|",
+    "| entities | strategy | run | outage | failed probes | reported | estimate | dump | backup | wall |",
+    "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
   );
   for (const r of res.runs) {
     out.push(
-      `| ${r.size.toLocaleString("en-US")} | ${r.strategy} | ${r.run} | ${s(r.outage.longestSeconds)} | ${r.outage.failed}/${r.outage.samples} | ${s(r.reportedDowntimeSeconds)} | ${s(r.estimatedDowntimeSeconds)} | ${s(r.backupSeconds)} | ${s(r.wallSeconds)} |`,
+      `| ${r.size.toLocaleString("en-US")} | ${r.strategy} | ${r.run} | ${s(r.outage.longestSeconds)} | ${r.outage.failed}/${r.outage.samples} | ${s(r.reportedDowntimeSeconds)} | ${s(r.estimatedDowntimeSeconds)} | ${s(r.dumpSeconds ?? r.backupSeconds)} | ${s(r.backupSeconds)} | ${s(r.wallSeconds)} |`,
     );
   }
   if (res.timelines.length > 0) {
