@@ -65,10 +65,6 @@ export async function chain(
 }
 
 /**
- * The runner commands of a whole chain, in the order the component's resources run them
- * (components/chain.ts `chainSteps`, the nodes' starts between its two halves).
- */
-/**
  * Stops every node of `spec`'s cluster, whatever its version: a test's cleanup. Not the runner's
  * `stop` command, which runs the outage's steps (contract/steps.ts `outageRun`) and skips a stop
  * its journal already holds, so it would leave the nodes of a finished chain running.
@@ -77,6 +73,10 @@ export async function stopAll(spec: StepSpec): Promise<void> {
   await steps.stop({ ...spec, nodes: [] });
 }
 
+/**
+ * The runner commands of a whole chain, in the order the component's resources run them
+ * (components/chain.ts `chainSteps`, the nodes' starts between its two halves).
+ */
 export function runnerChain(
   kind: StepSpec["kind"],
   nodes: number,
