@@ -5,9 +5,7 @@
  * find theirs done and return at once without doing anything again.
  */
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { chmodSync, mkdtempSync, readdirSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import {
@@ -18,18 +16,16 @@ import {
 } from "../../components/contract/steps";
 import { entries } from "../../components/state/journal";
 import { StepSpec } from "../../components/contract/spec";
-import * as steps from "../../components/runner/steps/chain";
-import { freePort, PostgresServer, startPostgres } from "../support/postgres";
+import type { PostgresServer } from "../support/postgres";
 import {
   chain,
   oneNodeSpec,
   runner,
   runnerChain,
-  specBase,
+  stepWorld,
+  stopStepWorld,
   type SpecBase,
 } from "../support/runner";
-
-const repo = join(__dirname, "../..");
 
 describe("outageRun: the steps one runner process runs back to back", () => {
   it("in-place: stop, backup, up, finish and the node starts; prepared: stop and start", () => {
@@ -75,7 +71,7 @@ describe("the in-place outage through the step runner", { timeout: 300_000 }, ()
   let base: SpecBase;
   let password = "";
   let port = 0;
-  const bins: Record<string, string> = {};
+  let bins: Record<string, string> = {};
   const spec = (kind: StepSpec["kind"], to: string, from?: string, generation = 1): StepSpec =>
     oneNodeSpec(
       base,
@@ -89,26 +85,10 @@ describe("the in-place outage through the step runner", { timeout: 300_000 }, ()
   const dumps = () => readdirSync(join(dir, "backups")).filter((f) => f.endsWith(".dump"));
 
   before(async () => {
-    pg = await startPostgres();
-    const db = await pg.createDatabase("kong");
-    password = db.password;
-    dir = mkdtempSync(join(tmpdir(), "kong-gw-outage-"));
-    chmodSync(dir, 0o755);
-    for (const v of ["3.5.0", "3.6.0"]) {
-      execFileSync(join(repo, "test/kong-sim/install"), [v, join(dir, "kong", v)]);
-      bins[v] = join(dir, "kong", v, "bin", "kong");
-    }
-    port = await freePort();
-    process.env.KONG_PG_PASSWORD = password;
-    base = specBase(db, dir);
+    ({ pg, dir, bins, port, password, base } = await stepWorld("outage", ["3.5.0", "3.6.0"]));
   });
 
-  after(async () => {
-    for (const s of [spec("install", "3.5.0"), spec("upgrade", "3.6.0", "3.5.0", 2)]) {
-      await steps.stop({ ...s, nodes: [] }).catch(() => undefined);
-    }
-    await pg?.stop();
-  });
+  after(() => stopStepWorld(pg, [spec("install", "3.5.0"), spec("upgrade", "3.6.0", "3.5.0", 2)]));
 
   it("finish waits for the backup's store copy: when it fails, X is back with no restore and nothing finished", async () => {
     await chain(spec("install", "3.5.0"), password, runnerChain("install", 1));

@@ -5,20 +5,22 @@
  * stand-in, the step runner as the command resources run it.
  */
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { chmodSync, mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { StepSpec } from "../../components/contract/spec";
-import { freePort, PostgresServer, startPostgres } from "../support/postgres";
-import { chain, ONE_NODE_CHAIN, oneNodeSpec, runner, specBase, stopAll } from "../support/runner";
-
-const repo = join(__dirname, "../..");
+import type { PostgresServer } from "../support/postgres";
+import {
+  chain,
+  ONE_NODE_CHAIN,
+  oneNodeSpec,
+  runner,
+  stepWorld,
+  stopStepWorld,
+} from "../support/runner";
 
 describe("database password rotation", { timeout: 300_000 }, () => {
   let pg: PostgresServer;
-  let dir: string;
   let password: string;
   let s: StepSpec;
 
@@ -32,23 +34,18 @@ describe("database password rotation", { timeout: 300_000 }, () => {
   const record = () => readFileSync(join(s.nodes[0]!.prefix, "kong-gateway.json"), "utf8");
 
   before(async () => {
-    pg = await startPostgres();
-    const db = await pg.createDatabase("kong");
-    password = db.password;
-    dir = mkdtempSync(join(tmpdir(), "kong-gw-rotate-"));
-    chmodSync(dir, 0o755);
-    execFileSync(join(repo, "test/kong-sim/install"), ["3.6.0", join(dir, "kong", "3.6.0")]);
-    const port = await freePort();
-    s = oneNodeSpec(specBase(db, dir), "install", "3.6.0", {
-      kongBin: join(dir, "kong", "3.6.0", "bin", "kong"),
-      port,
+    // Each command gets its password from the test (the role's password changes below).
+    const world = await stepWorld("rotate", ["3.6.0"], { passwordInEnv: false });
+    ({ pg, password } = world);
+    s = oneNodeSpec(world.base, "install", "3.6.0", {
+      kongBin: world.bins["3.6.0"]!,
+      port: world.port,
     });
     await chain(s, password, ONE_NODE_CHAIN);
   });
 
   after(async () => {
-    await stopAll(s).catch(() => undefined);
-    await pg?.stop();
+    await stopStepWorld(pg, [s]);
   });
 
   it("keeps a node whose password did not change; the record holds a digest, not the password", async () => {

@@ -6,47 +6,29 @@
  * backup. Following that fix lets the next preflight pass.
  */
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { chmodSync, mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { StepSpec } from "../../components/contract/spec";
 import * as steps from "../../components/runner/steps/chain";
-import { freePort, PostgresServer, startPostgres } from "../support/postgres";
-import { oneNodeSpec, specBase, type SpecBase } from "../support/runner";
-
-const repo = join(__dirname, "../..");
+import type { PostgresServer } from "../support/postgres";
+import { oneNodeSpec, stepWorld, stopStepWorld, type SpecBase } from "../support/runner";
 
 describe("pending migrations from an unfinished upgrade", { timeout: 120_000 }, () => {
   let pg: PostgresServer;
   let base: SpecBase;
   let port = 0;
-  const bins: Record<string, string> = {};
+  let bins: Record<string, string> = {};
   const spec = (kind: StepSpec["kind"], to: string, from?: string): StepSpec =>
     oneNodeSpec(base, kind, to, { kongBin: bins[to]!, port }, from ? { from } : {});
 
   before(async () => {
-    pg = await startPostgres();
-    const db = await pg.createDatabase("kong");
-    const dir = mkdtempSync(join(tmpdir(), "kong-gw-pending-"));
-    chmodSync(dir, 0o755);
-    for (const v of ["3.6.0", "3.7.0", "3.8.0"]) {
-      execFileSync(join(repo, "test/kong-sim/install"), [v, join(dir, "kong", v)]);
-      bins[v] = join(dir, "kong", v, "bin", "kong");
-    }
-    port = await freePort();
-    process.env.KONG_PG_PASSWORD = db.password;
-    base = specBase(db, dir);
+    ({ pg, bins, port, base } = await stepWorld("pending", ["3.6.0", "3.7.0", "3.8.0"]));
     // 3.6.0 installed, then 3.7.0's `up` ran (ai-proxy 001_360_to_370 has a teardown, so it is
     // left pending) and its `finish` never did: the state of Kong/kong#6211.
     await steps.migrationsUp(spec("install", "3.6.0"));
     await steps.migrationsUp(spec("upgrade", "3.7.0", "3.6.0"));
   });
 
-  after(async () => {
-    await pg?.stop();
-  });
+  after(() => stopStepWorld(pg));
 
   it("preflight refuses before anything stops, names the pending migrations and gives the fix", async () => {
     const message = await steps.preflight(spec("upgrade", "3.8.0", "3.7.0")).then(

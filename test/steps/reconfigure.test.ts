@@ -6,22 +6,24 @@
  * applies. Real PostgreSQL, the Kong stand-in, the step runner as the command resources run it.
  */
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { chmodSync, mkdtempSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { StepSpec } from "../../components/contract/spec";
 import { eventually, slowUpstream } from "../support/eventually";
-import { freePort, PostgresServer, startPostgres } from "../support/postgres";
-import { chain, ONE_NODE_CHAIN, oneNodeSpec, runner, specBase, stopAll } from "../support/runner";
-
-const repo = join(__dirname, "../..");
+import { freePort, PostgresServer } from "../support/postgres";
+import {
+  chain,
+  ONE_NODE_CHAIN,
+  oneNodeSpec,
+  runner,
+  stepWorld,
+  stopStepWorld,
+} from "../support/runner";
 
 describe("settings changes on a running node", { timeout: 300_000 }, () => {
   let pg: PostgresServer;
-  let dir: string;
   let password: string;
   let s: StepSpec;
   let bins: Record<string, string>;
@@ -38,20 +40,10 @@ describe("settings changes on a running node", { timeout: 300_000 }, () => {
   });
 
   before(async () => {
-    pg = await startPostgres();
-    const db = await pg.createDatabase("kong");
-    password = db.password;
-    dir = mkdtempSync(join(tmpdir(), "kong-gw-reconf-"));
-    chmodSync(dir, 0o755);
-    bins = {};
-    for (const v of ["3.6.0", "3.7.0"]) {
-      execFileSync(join(repo, "test/kong-sim/install"), [v, join(dir, "kong", v)]);
-      bins[v] = join(dir, "kong", v, "bin", "kong");
-    }
-    s = oneNodeSpec(specBase(db, dir), "install", "3.6.0", {
-      kongBin: bins["3.6.0"]!,
-      port: await freePort(),
-    });
+    // Every step here runs through runner(), which hands each command the password itself.
+    const world = await stepWorld("reconf", ["3.6.0", "3.7.0"], { passwordInEnv: false });
+    ({ pg, password, bins } = world);
+    s = oneNodeSpec(world.base, "install", "3.6.0", { kongBin: bins["3.6.0"]!, port: world.port });
     await chain(s, password, ONE_NODE_CHAIN);
     takenPort = await freePort();
     squatter = createServer();
@@ -60,8 +52,7 @@ describe("settings changes on a running node", { timeout: 300_000 }, () => {
 
   after(async () => {
     squatter?.close();
-    await stopAll(s).catch(() => undefined);
-    await pg?.stop();
+    await stopStepWorld(pg, [s]);
   });
 
   it("the settings check refuses a port another process holds; the node keeps running", async () => {

@@ -7,14 +7,12 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { chmodSync, copyFileSync, mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { copyFileSync, writeFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { catalog } from "../../components/state/catalog";
 import { StepSpec } from "../../components/contract/spec";
 import { seed } from "../../scripts/seed";
-import { freePort, PostgresServer, startPostgres } from "../support/postgres";
+import type { PostgresServer } from "../support/postgres";
 import { versionAt } from "../support/e2e";
 import {
   chain,
@@ -22,20 +20,17 @@ import {
   oneNodeSpec,
   runner,
   runnerChain,
-  specBase,
-  stopAll,
+  stepWorld,
+  stopStepWorld,
   type SpecBase,
 } from "../support/runner";
 
-const repo = join(__dirname, "../..");
-
 describe("rollback by version through the step runner", { timeout: 300_000 }, () => {
   let pg: PostgresServer;
-  let dir: string;
   let password: string;
   let basePort = 0;
   let base: SpecBase;
-  const bins: Record<string, string> = {};
+  let bins: Record<string, string> = {};
 
   const spec = (
     kind: StepSpec["kind"],
@@ -92,18 +87,14 @@ describe("rollback by version through the step runner", { timeout: 300_000 }, ()
   const ROLLBACK = runnerChain("rollback", 1);
 
   before(async () => {
-    pg = await startPostgres();
-    const db = await pg.createDatabase("kong");
-    password = db.password;
-    dir = mkdtempSync(join(tmpdir(), "kong-gw-rollback-"));
-    chmodSync(dir, 0o755);
-    for (const v of ["3.5.0", "3.6.0"]) {
-      execFileSync(join(repo, "test/kong-sim/install"), [v, join(dir, "kong", v)]);
-      bins[v] = join(dir, "kong", v, "bin", "kong");
-    }
-    basePort = await freePort();
-    // Retention 1: the rollback's own backup must not prune the one it restores.
-    base = specBase(db, dir, { retention: 1 });
+    const world = await stepWorld("rollback", ["3.5.0", "3.6.0"], {
+      // Retention 1: the rollback's own backup must not prune the one it restores.
+      backup: { retention: 1 },
+      // Every step here runs through runner(), which hands each command the password itself.
+      passwordInEnv: false,
+    });
+    ({ pg, password, bins, base } = world);
+    basePort = world.port;
     await runChain(spec("install", "3.5.0"), ONE_NODE_CHAIN);
     await seed(spec("install", "3.5.0").nodes[0]!.adminUrl, { services: 10, consumers: 10 });
     await runChain(spec("upgrade", "3.6.0", "3.5.0"), ONE_NODE_CHAIN);
@@ -118,12 +109,9 @@ describe("rollback by version through the step runner", { timeout: 300_000 }, ()
     }
   });
 
-  after(async () => {
-    for (const s of [spec("rollback", "3.5.0", "3.6.0"), spec("upgrade", "3.6.0", "3.5.0")]) {
-      await stopAll(s).catch(() => undefined);
-    }
-    await pg?.stop();
-  });
+  after(() =>
+    stopStepWorld(pg, [spec("rollback", "3.5.0", "3.6.0"), spec("upgrade", "3.6.0", "3.5.0")]),
+  );
 
   it("preflight refuses a damaged or missing backup before anything stops", async () => {
     const b = upgradeBackup();

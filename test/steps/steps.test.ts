@@ -5,8 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { chmodSync, existsSync, mkdtempSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { entries } from "../../components/state/journal";
@@ -14,16 +13,14 @@ import { automaticRollback } from "../../components/runner/steps/rollback";
 import { StepSpec } from "../../components/contract/spec";
 import * as steps from "../../components/runner/steps/chain";
 import { seed } from "../../scripts/seed";
-import { freePort, PostgresServer, startPostgres } from "../support/postgres";
-import { oneNodeSpec, specBase, type SpecBase } from "../support/runner";
-
-const repo = join(__dirname, "../..");
+import type { PostgresServer } from "../support/postgres";
+import { oneNodeSpec, stepWorld, stopStepWorld, type SpecBase } from "../support/runner";
 
 describe("steps on a real database", { timeout: 300_000 }, () => {
   let pg: PostgresServer;
   let dir: string;
   let base: SpecBase;
-  const bins: Record<string, string> = {};
+  let bins: Record<string, string> = {};
 
   const spec = (kind: StepSpec["kind"], to: string, from?: string, generation = 1): StepSpec =>
     oneNodeSpec(
@@ -38,29 +35,18 @@ describe("steps on a real database", { timeout: 300_000 }, () => {
     (await pg.query<{ n: number }>("kong", `SELECT count(*)::int AS n FROM ${t}`))[0]!.n;
 
   before(async () => {
-    pg = await startPostgres();
-    const db = await pg.createDatabase("kong");
-    dir = mkdtempSync(join(tmpdir(), "kong-gw-steps-"));
-    chmodSync(dir, 0o755);
-    for (const v of ["3.5.0", "3.6.0", "3.7.0"]) {
-      execFileSync(join(repo, "test/kong-sim/install"), [v, join(dir, "kong", v)]);
-      bins[v] = join(dir, "kong", v, "bin", "kong");
-    }
-    basePort = (await freePort()) + 0;
-    process.env.KONG_PG_PASSWORD = db.password;
-    base = specBase(db, dir);
+    const world = await stepWorld("steps", ["3.5.0", "3.6.0", "3.7.0"]);
+    ({ pg, dir, bins, base } = world);
+    basePort = world.port;
   });
 
-  after(async () => {
-    for (const s of [
+  after(() =>
+    stopStepWorld(pg, [
       spec("install", "3.5.0"),
       spec("upgrade", "3.6.0", "3.5.0"),
       spec("upgrade", "3.7.0", "3.6.0", 1),
-    ]) {
-      await steps.stop({ ...s, nodes: [] }).catch(() => undefined);
-    }
-    await pg?.stop();
-  });
+    ]),
+  );
 
   it("installs 3.5.0: every step, then every step again changes nothing", async () => {
     const s = spec("install", "3.5.0");

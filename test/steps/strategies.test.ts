@@ -5,35 +5,28 @@
  * replaces one node at a time while a prober on both proxies never goes unanswered.
  */
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { chmodSync, mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { entries } from "../../components/state/journal";
 import { StepSpec } from "../../components/contract/spec";
-import * as steps from "../../components/runner/steps/chain";
 import { seed } from "../../scripts/seed";
-import { freePort, PostgresServer, startPostgres } from "../support/postgres";
+import type { PostgresServer } from "../support/postgres";
 import { longestOutage, startProber } from "../support/prober";
 import {
   chain,
   oneNodeSpec,
   runner,
   runnerChain,
-  specBase,
+  stepWorld,
+  stopStepWorld,
   type SpecBase,
 } from "../support/runner";
 
-const repo = join(__dirname, "../..");
-
 describe("rolling through the step runner", { timeout: 300_000 }, () => {
   let pg: PostgresServer;
-  let dir: string;
   let base: SpecBase;
   let password = "";
   let port = 0;
-  const bins: Record<string, string> = {};
+  let bins: Record<string, string> = {};
 
   /** A two-node local spec: node i on port + 10i, prefixes where the chain puts them. */
   const spec = (kind: StepSpec["kind"], to: string, extra: Partial<StepSpec> = {}): StepSpec => {
@@ -47,26 +40,12 @@ describe("rolling through the step runner", { timeout: 300_000 }, () => {
   };
 
   before(async () => {
-    pg = await startPostgres();
-    const db = await pg.createDatabase("kong");
-    password = db.password;
-    dir = mkdtempSync(join(tmpdir(), "kong-gw-strategies-"));
-    chmodSync(dir, 0o755);
-    for (const v of ["3.6.1", "3.6.2"]) {
-      execFileSync(join(repo, "test/kong-sim/install"), [v, join(dir, "kong", v)]);
-      bins[v] = join(dir, "kong", v, "bin", "kong");
-    }
-    port = await freePort();
-    process.env.KONG_PG_PASSWORD = password;
-    base = specBase(db, dir);
+    ({ pg, bins, port, password, base } = await stepWorld("strategies", ["3.6.1", "3.6.2"]));
   });
 
-  after(async () => {
-    for (const s of [spec("install", "3.6.1"), spec("upgrade", "3.6.2", { from: "3.6.1" })]) {
-      await steps.stop({ ...s, nodes: [] }).catch(() => undefined);
-    }
-    await pg?.stop();
-  });
+  after(() =>
+    stopStepWorld(pg, [spec("install", "3.6.1"), spec("upgrade", "3.6.2", { from: "3.6.1" })]),
+  );
 
   it("installs 3.6.1 on two nodes", async () => {
     await chain(spec("install", "3.6.1"), password, runnerChain("install", 2));

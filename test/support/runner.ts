@@ -3,12 +3,14 @@
  * step, the spec and the password in its environment), for tests that drive steps without Pulumi.
  */
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
+import { chmodSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chainSteps } from "../../components/chain";
 import type { Strategy } from "../../components/contract/steps";
 import { BackupSpec, NodeSpec, StepSpec } from "../../components/contract/spec";
-import type { DatabaseSettings } from "./postgres";
+import { freePort, startPostgres, type DatabaseSettings, type PostgresServer } from "./postgres";
 import * as steps from "../../components/runner/steps/chain";
 
 const repo = join(__dirname, "../..");
@@ -63,10 +65,6 @@ export async function chain(
 }
 
 /**
- * The runner commands of a whole chain, in the order the component's resources run them
- * (components/chain.ts `chainSteps`, the nodes' starts between its two halves).
- */
-/**
  * Stops every node of `spec`'s cluster, whatever its version: a test's cleanup. Not the runner's
  * `stop` command, which runs the outage's steps (contract/steps.ts `outageRun`) and skips a stop
  * its journal already holds, so it would leave the nodes of a finished chain running.
@@ -75,6 +73,10 @@ export async function stopAll(spec: StepSpec): Promise<void> {
   await steps.stop({ ...spec, nodes: [] });
 }
 
+/**
+ * The runner commands of a whole chain, in the order the component's resources run them
+ * (components/chain.ts `chainSteps`, the nodes' starts between its two halves).
+ */
 export function runnerChain(
   kind: StepSpec["kind"],
   nodes: number,
@@ -166,4 +168,75 @@ export function oneNodeSpec(
     nodes: [localNode(to, node.kongBin, prefix, node.port)],
     ...extra,
   };
+}
+
+/** What a step test runs against: see {@link stepWorld}. */
+export interface StepWorld {
+  /** The throwaway server; the test's `after` stops it ({@link stopStepWorld}). */
+  readonly pg: PostgresServer;
+  /** The `kong` database and its owner role. */
+  readonly db: DatabaseSettings;
+  /** The `kong` role's password: what the runner commands are given (`db.password`). */
+  readonly password: string;
+  /** The state directory of the specs (backups under it), the stand-ins installed in it. */
+  readonly dir: string;
+  /** Each requested version's stand-in `kong`, by version: `<dir>/kong/<version>/bin/kong`. */
+  readonly bins: Record<string, string>;
+  /** The first of a run of free ports reserved for this process ({@link freePort}). */
+  readonly port: number;
+  /** {@link specBase} over `db` and `dir`, with the given backup settings. */
+  readonly base: SpecBase;
+}
+
+/** How one step test's world differs from the others'. */
+export interface StepWorldOptions {
+  /** Backup settings of `base` that differ from {@link specBase}'s. @default {} */
+  readonly backup?: Partial<BackupSpec>;
+  /**
+   * Also set `KONG_PG_PASSWORD` in this process, where steps the test calls directly (not through
+   * {@link runner}, which passes the password itself) read it. @default true
+   */
+  readonly passwordInEnv?: boolean;
+}
+
+/**
+ * Starts a real PostgreSQL with a `kong` database, and installs the Kong stand-in playing each of
+ * `versions` into a fresh state directory named after `label` (`kong-gw-<label>-…` in the temp
+ * directory, mode 0755 as startPostgres's own: mkdtemp's 0700 shuts out every other user).
+ * Stop it with {@link stopStepWorld}.
+ */
+export async function stepWorld(
+  label: string,
+  versions: readonly string[],
+  opts: StepWorldOptions = {},
+): Promise<StepWorld> {
+  const pg = await startPostgres();
+  const db = await pg.createDatabase("kong");
+  const password = db.password;
+  const dir = mkdtempSync(join(tmpdir(), `kong-gw-${label}-`));
+  chmodSync(dir, 0o755);
+  const bins: Record<string, string> = {};
+  for (const v of versions) {
+    execFileSync(join(repo, "test/kong-sim/install"), [v, join(dir, "kong", v)]);
+    bins[v] = join(dir, "kong", v, "bin", "kong");
+  }
+  const port = await freePort();
+  if (opts.passwordInEnv ?? true) {
+    process.env.KONG_PG_PASSWORD = password;
+  }
+  return { pg, db, password, dir, bins, port, base: specBase(db, dir, opts.backup) };
+}
+
+/**
+ * A step test's cleanup: stops the nodes of the cluster of each of `specs` ({@link stopAll}; a
+ * failure there does not keep the server running), then the server, if `before` got to start it.
+ */
+export async function stopStepWorld(
+  pg: PostgresServer | undefined,
+  specs: readonly StepSpec[] = [],
+): Promise<void> {
+  for (const s of specs) {
+    await stopAll(s).catch(() => undefined);
+  }
+  await pg?.stop();
 }
