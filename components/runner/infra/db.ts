@@ -148,7 +148,12 @@ export async function openBackupView(db: DatabaseSpec): Promise<BackupView> {
   const c = await connect(db);
   const facts =
     "pg_database_size(current_database())::text AS b, current_setting('server_version_num') AS v";
-  const begin = () => c.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+  const schema = schemaOf(db);
+  // In Kong's schema, as writesSince reads it: the mark is compared with the same query.
+  const begin = async () => {
+    await c.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    await c.query(`SET LOCAL search_path TO ${c.escapeIdentifier(schema)}`);
+  };
   try {
     await begin();
     let row: { s?: string; b: string; v: string } | undefined;
@@ -160,25 +165,20 @@ export async function openBackupView(db: DatabaseSpec): Promise<BackupView> {
       await begin();
       row = (await c.query(`SELECT ${facts}`)).rows[0];
     }
-    const schema = schemaOf(db);
     return {
       ...(row?.s ? { snapshot: row.s } : {}),
       bytes: Number(row?.b ?? 0),
       serverVersionNum: Number(row?.v ?? 0),
       counts: () => countTables(c, schema),
       mark: async () => {
-        const qualified = `${c.escapeIdentifier(schema)}.cluster_events`;
         const r = await c.query<{ at: string | null }>(
-          `SELECT CASE WHEN to_regclass(${c.escapeLiteral(qualified)}) IS NOT NULL THEN now()::text END AS at`,
+          "SELECT CASE WHEN to_regclass('cluster_events') IS NOT NULL THEN now()::text END AS at",
         );
         const at = r.rows[0]?.at;
         if (!at) {
           return undefined;
         }
-        const rows = await c.query<{ id: string }>(
-          `SELECT id::text AS id FROM ${qualified} WHERE at >= $1::timestamptz - interval '1 minute'`,
-          [at],
-        );
+        const rows = await c.query<{ id: string }>(RECENT_EVENTS, [at]);
         return { at, ids: rows.rows.map((x) => x.id) };
       },
       close: async () => {

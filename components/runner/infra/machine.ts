@@ -57,6 +57,23 @@ export interface Machine {
 
 export { cleanEnv } from "./exec";
 
+/**
+ * {@link PID_SCRIPT} on this machine. No pid file, no process (the script's first answer):
+ * known here without a shell, the common case inside the outage (a new node's fresh prefix, a
+ * node just quit).
+ */
+async function pidOwner(
+  pidFile: string,
+  owner: string,
+  kill?: "kill",
+): Promise<number | undefined> {
+  if (!existsSync(pidFile)) {
+    return undefined;
+  }
+  const args = ["-c", PID_SCRIPT, "sh", pidFile, owner, ...(kill ? [kill] : [])];
+  return parsePid((await execFile("/bin/sh", args)).stdout);
+}
+
 /** This machine. */
 export const localMachine: Machine = {
   label: "this machine",
@@ -66,18 +83,8 @@ export const localMachine: Machine = {
       timeoutSeconds: opts.timeoutSeconds,
       echo: opts.echo,
     }),
-  // No pid file, no process (PID_SCRIPT's first answer): asked here, without a shell, which is
-  // the common case inside the outage (a new node's fresh prefix, a node just quit).
-  alivePid: async (pidFile, owner) =>
-    existsSync(pidFile)
-      ? parsePid((await execFile("/bin/sh", ["-c", PID_SCRIPT, "sh", pidFile, owner])).stdout)
-      : undefined,
-  kill: async (pidFile, owner) =>
-    existsSync(pidFile)
-      ? parsePid(
-          (await execFile("/bin/sh", ["-c", PID_SCRIPT, "sh", pidFile, owner, "kill"])).stdout,
-        )
-      : undefined,
+  alivePid: (pidFile, owner) => pidOwner(pidFile, owner),
+  kill: (pidFile, owner) => pidOwner(pidFile, owner, "kill"),
   isExecutable: (path) => {
     try {
       return Promise.resolve(statSync(path).isFile());
