@@ -43,6 +43,8 @@ const ENGINE_CELLS = cellsNamed([
   ["upgrade in-place", "migrations-finish", "kill"],
   ["upgrade prepared", "migrations-up", "lock"],
   ["upgrade rolling", "start", "fail"],
+  // The lock outlives the faulted step and fails `finish`, which restores the backup.
+  ["upgrade rolling", "verify", "lock"],
   ["rollback", "restore", "pg-restart"],
 ]);
 

@@ -40,6 +40,7 @@ import {
   ChainCase,
   checkEffect,
   lockedStepEffect,
+  nameOf,
   checkPlainFailure,
   Effect,
   expectations,
@@ -358,8 +359,8 @@ export class FaultWorld {
       const from = sourceOf(chain);
       assert.equal(await this.serving(), from, `after the rollback ${from} serves:\n${r.stderr}`);
       assert.equal(
-        configHash(this.pg),
-        afterRollback(cell, this.hashes, entries(spec)),
+        nameOf(configHash(this.pg), this.hashes),
+        nameOf(afterRollback(cell, this.hashes, entries(spec)), this.hashes),
         "after the rollback the data is as before (or as after `up`, X running on it)",
       );
       generation += 1; // the next `pulumi up` runs the whole chain again

@@ -42,6 +42,7 @@ import {
   CellResult,
   checkEffect,
   lockedStepEffect,
+  nameOf,
   checkPlainFailure,
   Effect,
   expectations,
@@ -266,8 +267,8 @@ export class EngineWorld {
         `after the rollback ${from} serves:\n${tail(r.output)}`,
       );
       assert.equal(
-        configHash(this.pg),
-        afterRollback(cell, this.hashes, this.journal(cell, generation)),
+        nameOf(configHash(this.pg), this.hashes),
+        nameOf(afterRollback(cell, this.hashes, this.journal(cell, generation)), this.hashes),
         "after the rollback the data is as before (or as after `up`, X running on it)",
       );
     } else {

@@ -138,11 +138,20 @@ export function afterRollback(cell: Cell, h: Hashes, attempt: readonly JournalEn
   const migratedUp = attempt.some(
     (e) => e.step === "migrations-up" && e.ok && e.details?.state !== "up-to-date",
   );
+  // The step whose failure started the rollback: the faulted one, or a later one it led to (a
+  // migrations lock held past the faulted step fails `finish`, journaled as not ok).
+  const failed = attempt.find((e) => !e.ok && e.step !== "rollback")?.step ?? cell.step;
   const kept =
     chain.kind === "upgrade" &&
-    !restoreOnFailure(chain.kind, chain.strategy ?? "in-place", cell.step as never) &&
+    !restoreOnFailure(chain.kind, chain.strategy ?? "in-place", failed as never) &&
     migratedUp;
   return kept ? h.migratedUp : expectations(chain, h).before;
+}
+
+/** Which of the chain's known states `hash` is (for a failed assertion's message). */
+export function nameOf(hash: string, h: Hashes): string {
+  const known = Object.entries(h).find(([, v]) => v === hash);
+  return known ? `${hash} (${known[0]})` : `${hash} (none of ${Object.keys(h).join(", ")})`;
 }
 
 /**
