@@ -147,6 +147,7 @@ export function planOrFail(
       backupVerify: cfg.backup.verify,
       strategy: cfg.strategy,
       allowMixedVersions: cfg.allowMixedVersions,
+      stopOverlapsStart: cfg.runtime === "local",
     });
   } catch (e) {
     throw new pulumi.ResourceError(settingMessage(e as Error), parent, true);

@@ -220,7 +220,7 @@ export function planChange(req: PlanRequest): Plan {
         req.databaseBytes,
         d.kind === "upgrade" ? (req.strategy ?? "in-place") : "in-place",
       ) ??
-      installDowntime(estimated, history, req.databaseBytes) ??
+      installDowntime(estimated, history, req.databaseBytes, req.stopOverlapsStart === true) ??
       summarizeDowntime(estimated),
     ...(d.kind === "upgrade" && d.hop && (req.strategy ?? "in-place") === "in-place"
       ? { alternatives: alternatives(req, d.hop) }

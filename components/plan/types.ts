@@ -37,6 +37,11 @@ export interface PlanRequest {
   readonly backupVerify?: "list" | "restore";
   /** Allow `rolling` on a minor (or LTS) hop: two minor versions serve side by side. @default false */
   readonly allowMixedVersions?: boolean;
+  /**
+   * `prepared` starts Y as soon as X's listeners close, not after `kong quit` returns (the local
+   * runtime: components/runner/steps/chain.ts `stop`), so its outage has no quit poll. @default false
+   */
+  readonly stopOverlapsStart?: boolean;
 }
 
 /** What another strategy allowed for this upgrade would cost in downtime (preview compares). */

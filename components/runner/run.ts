@@ -154,6 +154,7 @@ function doneEntry(spec: StepSpec, step: StepName, node?: string): JournalEntry 
 async function runOutage(spec: StepSpec, run: readonly StepName[]): Promise<number> {
   const ctx: steps.RunContext = {
     defer: run.includes("backup") && run.includes("migrations-finish"),
+    startsNext: run.includes("stop") && run[run.indexOf("stop") + 1] === "start",
   };
   if (run.includes("migrations-up") && !doneEntry(spec, "migrations-up")) {
     const { state } = await migrationState(runtimeFor(spec), spec.timeouts.dbTimeoutSeconds);
@@ -176,6 +177,18 @@ async function runOutage(spec: StepSpec, run: readonly StepName[]): Promise<numb
       startedAt: new Date(first.startedAt),
     });
   };
+  // X's nodes finishing their requests after `stop` returned early (chain.ts `stop`): the stop
+  // is journaled again, whole, once they are gone; a failure there rolls back unless `rollback`
+  // is false.
+  const drained = async (rollback: boolean): Promise<number> => {
+    const pending = ctx.draining;
+    ctx.draining = undefined;
+    const first = doneEntry(spec, "stop");
+    if (!pending || !first) {
+      return 0;
+    }
+    return runStep(spec, "stop", () => pending, { rollback, startedAt: new Date(first.startedAt) });
+  };
   for (const step of run) {
     if (step === "migrations-finish" && (await durable(true)) !== 0) {
       return 1;
@@ -184,7 +197,20 @@ async function runOutage(spec: StepSpec, run: readonly StepName[]): Promise<numb
     for (const id of ids) {
       const code =
         id !== undefined
-          ? await runStep(spec, "start", (s) => steps.nodeStart(s, id), { node: id, once: true })
+          ? await runStep(
+              spec,
+              "start",
+              async (s) => {
+                try {
+                  return await steps.nodeStart(s, id);
+                } catch (e) {
+                  // Its rollback restarts X: only once X's nodes are gone.
+                  await drained(false);
+                  throw e;
+                }
+              },
+              { node: id, once: true },
+            )
           : await runStep(
               spec,
               step,
@@ -204,7 +230,7 @@ async function runOutage(spec: StepSpec, run: readonly StepName[]): Promise<numb
       }
     }
   }
-  return 0;
+  return drained(true);
 }
 
 async function runStepUnlocked(

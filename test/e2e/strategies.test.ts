@@ -153,7 +153,8 @@ describe("upgrade strategies through the real engine", { timeout: 900_000 }, () 
     assert.match(text, /step "migrations-finish"/);
     assert.match(text, /Automatic rollback completed/);
     const j = journal(ks, "upgrade-3.6.1-g1");
-    const stop = j.find((e) => e.step === "stop" && e.ok);
+    // The stop's last entry: journaled again once X's nodes are gone (its full details).
+    const stop = j.filter((e) => e.step === "stop" && e.ok).at(-1);
     assert.ok((stop?.details?.writesSinceBackup ?? 0) >= 1, "the stop saw the write");
     const backups = j.filter((e) => e.step === "backup" && e.ok).map((e) => e.details?.backup?.id);
     assert.equal(backups.length, 2, "the fresh backup is journaled as this attempt's backup");

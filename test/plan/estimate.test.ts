@@ -314,6 +314,17 @@ describe("installDowntime: the first upgrade from what the install measured", ()
     );
     assert.ok(d.lowSeconds < d.expectedSeconds && d.highSeconds > d.expectedSeconds);
     assert.equal(installDowntime(nodesOnly, [install], 8 * MIB), undefined, "not recorded");
+    const overlapped = installDowntime(
+      nodesOnly,
+      [{ ...install, installStartSpanSeconds: 1.4 }],
+      80 * MIB,
+      true,
+    )!;
+    assert.equal(
+      overlapped.expectedSeconds,
+      1.5,
+      "Y starts once X's listeners close (local runtime): no quit poll in the tail",
+    );
   });
 
   test("a prepared upgrade's first estimate is within ±30 % of its measured outage", () => {

@@ -1,10 +1,12 @@
 /**
- * `rolling` at the runner level (the processes the command resources start, in the step table's
- * order), against a real PostgreSQL and two stand-in nodes, without Pulumi: a failed verify rolls
- * back without a restore and keeps a write made through X after the backup; then the upgrade
- * replaces one node at a time while a prober on both proxies never goes unanswered.
+ * `rolling` and `prepared` at the runner level (the processes the command resources start, in the
+ * step table's order), against a real PostgreSQL and two stand-in nodes, without Pulumi: a failed
+ * verify rolls back without a restore and keeps a write made through X after the backup; then
+ * the upgrade replaces one node at a time while a prober on both proxies never goes unanswered;
+ * then `prepared` starts Y while X still finishes a write in flight, and backs that write up.
  */
 import assert from "node:assert/strict";
+import { connect } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { entries } from "../../components/state/journal";
 import { StepSpec } from "../../components/contract/spec";
@@ -21,7 +23,7 @@ import {
   type SpecBase,
 } from "../support/runner";
 
-describe("rolling through the step runner", { timeout: 300_000 }, () => {
+describe("rolling and prepared through the step runner", { timeout: 300_000 }, () => {
   let pg: PostgresServer;
   let base: SpecBase;
   let password = "";
@@ -40,11 +42,19 @@ describe("rolling through the step runner", { timeout: 300_000 }, () => {
   };
 
   before(async () => {
-    ({ pg, bins, port, password, base } = await stepWorld("strategies", ["3.6.1", "3.6.2"]));
+    ({ pg, bins, port, password, base } = await stepWorld("strategies", [
+      "3.6.1",
+      "3.6.2",
+      "3.6.3",
+    ]));
   });
 
   after(() =>
-    stopStepWorld(pg, [spec("install", "3.6.1"), spec("upgrade", "3.6.2", { from: "3.6.1" })]),
+    stopStepWorld(pg, [
+      spec("install", "3.6.1"),
+      spec("upgrade", "3.6.2", { from: "3.6.1" }),
+      spec("upgrade", "3.6.3", { from: "3.6.2" }),
+    ]),
   );
 
   it("installs 3.6.1 on two nodes", async () => {
@@ -107,5 +117,53 @@ describe("rolling through the step runner", { timeout: 300_000 }, () => {
     );
     const svc = await fetch(`http://127.0.0.1:${port + 11}/services/after-backup`);
     assert.equal(svc.status, 200);
+  });
+
+  it("prepared: Y starts once X's listeners close, while X still finishes a write in flight, which the fresh backup keeps", async () => {
+    const s = spec("upgrade", "3.6.3", { from: "3.6.2", strategy: "prepared" });
+    const order = runnerChain("upgrade", 2, "prepared");
+    const stopAt = order.indexOf("stop");
+    assert.deepEqual(order.slice(stopAt, stopAt + 3), [
+      "stop",
+      "node-start node-0",
+      "node-start node-1",
+    ]);
+    await chain(s, password, order.slice(0, stopAt));
+    // A write to X's Admin API, its body not yet all sent: X's node has it in flight.
+    const body = JSON.stringify({ name: "in-flight", url: "http://127.0.0.1:9/" });
+    const sock = connect({ host: "127.0.0.1", port: port + 1 });
+    let reply = "";
+    sock.on("data", (d: Buffer) => (reply += d.toString()));
+    const closed = new Promise<void>((r) => sock.on("close", () => r()));
+    await new Promise<void>((r) => sock.once("connect", () => r()));
+    sock.write(
+      `POST /services HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body.slice(0, 5)}`,
+    );
+    // The outage's run: stop, then both starts, then X's nodes gone.
+    const outage = runner(s, password, "stop");
+    // Y answers on X's ports while the write is still in flight on X (its process is alive).
+    const deadline = Date.now() + 60_000;
+    let version: string | undefined;
+    while (version !== "3.6.3" && Date.now() < deadline) {
+      version = await fetch(`http://127.0.0.1:${port + 1}/`)
+        .then((r) => r.json() as Promise<{ version: string }>)
+        .then((j) => j.version)
+        .catch(() => undefined);
+    }
+    assert.equal(version, "3.6.3", "Y serves on X's ports before X has finished");
+    assert.equal(reply, "", "X has not answered the write yet");
+    sock.write(body.slice(5));
+    await closed;
+    assert.match(reply, /^HTTP\/1\.1 201/, `X finished the write in flight:\n${reply}`);
+    const r = await outage;
+    assert.equal(r.code, 0, r.stderr);
+    const stops = entries(s).filter((e) => e.step === "stop" && e.ok);
+    assert.equal(stops.length, 2, "the stop is journaled again once X's nodes are gone");
+    assert.ok(stops[0]?.details?.listenersClosedAt, "the first entry: X's listeners closed");
+    assert.equal(stops[1]?.details?.writesSinceBackup, 1, "the write X finished is seen");
+    assert.ok(stops[1]?.details?.freshBackup, "and backed up again after X was gone");
+    await chain(s, password, order.slice(stopAt + 3));
+    const svc = await fetch(`http://127.0.0.1:${port + 11}/services/in-flight`);
+    assert.equal(svc.status, 200, "Y serves the write X finished");
   });
 });

@@ -1,4 +1,5 @@
 /** The HTTP probes every runtime and step shares: readiness, status, JSON. */
+import { connect } from "node:net";
 import { assertNotCancelled } from "./exec";
 
 /** Polls `GET <statusUrl>/status/ready` until 200; returns the moment it answered, or undefined. */
@@ -76,4 +77,45 @@ export function sleep(ms: number): Promise<void> {
   // A poll loop of work that ran out of time ends at its next pause.
   assertNotCancelled();
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Whether a TCP connect to `url`'s host and port is refused: nothing listens there any more. */
+export function refusesConnections(url: string, timeoutMs = 500): Promise<boolean> {
+  const u = new URL(url);
+  const port = Number(u.port || (u.protocol === "https:" ? 443 : 80));
+  return new Promise((resolve) => {
+    const s = connect({ host: u.hostname.replace(/^\[|\]$/g, ""), port });
+    const done = (refused: boolean) => {
+      s.destroy();
+      resolve(refused);
+    };
+    s.setTimeout(timeoutMs, () => done(false));
+    s.once("connect", () => done(false));
+    s.once("error", (e: NodeJS.ErrnoException) => done(e.code === "ECONNREFUSED"));
+  });
+}
+
+/**
+ * Polls every 10 ms until each of `urls` refuses connections (their listeners are closed, so a
+ * new node can bind the same ports) and returns that moment, or undefined at the deadline or once
+ * `unless` settles first.
+ */
+export async function waitListenersClosed(
+  urls: readonly string[],
+  timeoutSeconds: number,
+  unless: Promise<unknown>,
+): Promise<Date | undefined> {
+  let settled = false;
+  unless.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
+  const deadline = Date.now() + timeoutSeconds * 1000;
+  while (!settled && Date.now() < deadline) {
+    if ((await Promise.all(urls.map((u) => refusesConnections(u)))).every(Boolean)) {
+      return new Date();
+    }
+    await sleep(10);
+  }
+  return undefined;
 }

@@ -15,7 +15,14 @@ import {
 } from "../infra/db";
 import { attemptBackup, earlierAttemptMigrated, entries, record } from "../../state/journal";
 import { describeFailure, MigrationState, migrationState } from "../infra/kong";
-import { httpJson, httpStatus, sleep, waitReady, watchUntilDown } from "../infra/http";
+import {
+  httpJson,
+  httpStatus,
+  sleep,
+  waitListenersClosed,
+  waitReady,
+  watchUntilDown,
+} from "../infra/http";
 import { pgClientCheck } from "../infra/pgclient";
 import { backupFileProblem, readManifest, restoreBackup } from "./restore";
 import { fetchBackup } from "../infra/store";
@@ -45,6 +52,14 @@ export interface RunContext {
   readonly defer?: boolean;
   /** The rest of the backup, resolving to the backup step's full details. */
   durable?: Promise<StepDetails>;
+  /**
+   * `prepared`, with `start` next in this process: `stop` returns once X's listeners are closed
+   * (their ports free for Y), leaving X's in-flight requests and its process exit in
+   * {@link draining}, so Y starts meanwhile.
+   */
+  readonly startsNext?: boolean;
+  /** The rest of the stop: X's nodes gone, then the write check; the stop step's full details. */
+  draining?: Promise<StepDetails>;
 }
 
 const target = (spec: StepSpec) => targetNodes(spec)[0]!;
@@ -180,8 +195,13 @@ async function checkRestoreTarget(spec: StepSpec): Promise<string | undefined> {
   return undefined;
 }
 
-/** Stops every other running node of this cluster (X), all at once, gracefully. */
-export async function stop(spec: StepSpec): Promise<StepDetails> {
+/**
+ * Stops every other running node of this cluster (X), all at once, gracefully. `prepared` with
+ * `start` next (`ctx.startsNext`), on this machine: returns as soon as every listener of X refuses
+ * connections — Kong (nginx) closes them when `kong quit` begins, so Y can bind the same ports —
+ * and X finishes its in-flight requests in {@link RunContext.draining} while Y starts.
+ */
+export async function stop(spec: StepSpec, ctx: RunContext = {}): Promise<StepDetails> {
   const rt = runtimeFor(spec);
   const running = await runningOthers(spec, rt);
   if (running.length === 0) {
@@ -191,19 +211,55 @@ export async function stop(spec: StepSpec): Promise<StepDetails> {
   // Caught here: when a stop fails (e.g. the step runs out of time) these watchers are never
   // awaited, and one rejecting later ("cancelled" at its next pause) would crash the runner in
   // the middle of its automatic rollback.
+  const downAt: Date[] = [];
   const downs = running.map((r) =>
-    watchUntilDown(`${r.proxyUrl}/`, spec.timeouts.quitSeconds + 10).catch(() => undefined),
+    watchUntilDown(`${r.proxyUrl}/`, spec.timeouts.quitSeconds + 10).then(
+      (d) => (d && downAt.push(d), d),
+      () => undefined,
+    ),
   );
-  await Promise.all(running.map((r) => rt.stop(r, spec.timeouts.quitSeconds)));
-  const firstDown = (await Promise.all(downs))
-    .filter((d): d is Date => d !== undefined)
-    .sort((a, b) => a.getTime() - b.getTime())[0];
+  const quits = Promise.all(running.map((r) => rt.stop(r, spec.timeouts.quitSeconds)));
+  // Only where this process can see every listener (a remote node's admin port may not be
+  // reachable from here, and refused would be a false "closed").
+  const overlap =
+    ctx.startsNext === true &&
+    strategyOf(spec) === "prepared" &&
+    running.every((r) => r.host === undefined && r.container === undefined);
+  const closedAt = overlap
+    ? await waitListenersClosed(
+        running.flatMap((r) => [r.proxyUrl, r.adminUrl, r.statusUrl]),
+        spec.timeouts.quitSeconds + 10,
+        quits,
+      )
+    : undefined;
+  const finish = async (): Promise<StepDetails> => {
+    await quits;
+    const firstDown = (await Promise.all(downs))
+      .filter((d): d is Date => d !== undefined)
+      .sort((a, b) => a.getTime() - b.getTime())[0];
+    return {
+      stopped: running.map((r) => `${r.id}@${r.version}`),
+      quitSentAt: quitSentAt.toISOString(),
+      firstStopAt: (firstDown ?? quitSentAt).toISOString(),
+      ...(closedAt ? { listenersClosedAt: closedAt.toISOString() } : {}),
+      // `prepared`: X served after the backup; nothing it took in may be lost.
+      ...(strategyOf(spec) === "prepared" ? await backupIfWritten(spec, "after the stop") : {}),
+    };
+  };
+  if (!closedAt) {
+    return finish();
+  }
+  const rest = finish();
+  rest.catch(() => undefined);
+  ctx.draining = rest;
+  // Not waited for: the proxies were down by `closedAt` at the latest.
+  const firstDown = downAt.sort((a, b) => a.getTime() - b.getTime())[0] ?? closedAt;
   return {
     stopped: running.map((r) => `${r.id}@${r.version}`),
     quitSentAt: quitSentAt.toISOString(),
-    firstStopAt: (firstDown ?? quitSentAt).toISOString(),
-    // `prepared`: X served after the backup; nothing it took in may be lost.
-    ...(strategyOf(spec) === "prepared" ? await backupIfWritten(spec, "after the stop") : {}),
+    firstStopAt: firstDown.toISOString(),
+    listenersClosedAt: closedAt.toISOString(),
+    draining: "X's nodes finish their in-flight requests while Y starts",
   };
 }
 
