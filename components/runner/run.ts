@@ -20,6 +20,8 @@ import {
   storedAttempt,
 } from "../state/journal";
 import { migrationState } from "./infra/kong";
+import { closeEarly, connectEarly } from "./infra/db";
+import { localClient } from "./infra/pgclient";
 import { clearAttempt, putAttempt } from "./infra/store";
 import { LimitedStep, limitSetting, stepLimitSeconds } from "./infra/limits";
 import { chainCompleted, checkSettings } from "./steps/settings";
@@ -156,6 +158,26 @@ async function runOutage(spec: StepSpec, run: readonly StepName[]): Promise<numb
     defer: run.includes("backup") && run.includes("migrations-finish"),
     startsNext: run.includes("stop") && run[run.indexOf("stop") + 1] === "start",
   };
+  try {
+    return await outageSteps(spec, run, ctx);
+  } finally {
+    // Still here when the backup was skipped (a fresh database) or never reached.
+    closeEarly(ctx.early);
+  }
+}
+
+/** {@link runOutage}'s steps, with its context. */
+async function outageSteps(
+  spec: StepSpec,
+  run: readonly StepName[],
+  ctx: steps.RunContext,
+): Promise<number> {
+  if (run.includes("backup") && !doneEntry(spec, "backup")) {
+    // Off the outage's clock: the backup's connection (opened and authenticated) and the
+    // pg_dump version it checks (asked once per process).
+    ctx.early = connectEarly(spec.database);
+    void localClient("pg_dump");
+  }
   if (run.includes("migrations-up") && !doneEntry(spec, "migrations-up")) {
     const { state } = await migrationState(runtimeFor(spec), spec.timeouts.dbTimeoutSeconds);
     ctx.state = state === "error" ? undefined : state;

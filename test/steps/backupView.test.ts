@@ -11,7 +11,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { BackupSpec, DatabaseSpec } from "../../components/contract/spec";
-import { openBackupView, tableCounts, writesSince } from "../../components/runner/infra/db";
+import {
+  connectEarly,
+  openBackupView,
+  tableCounts,
+  writesSince,
+} from "../../components/runner/infra/db";
 import { takeBackup } from "../../components/runner/steps/backup";
 import { PostgresServer, startPostgres } from "../support/postgres";
 
@@ -96,5 +101,35 @@ describe("a backup's view of the database", { timeout: 120_000 }, () => {
     assert.ok(m.writeMark && m.writeMark.ids.length === now.cluster_events);
     assert.equal(await writesSince(db, m.writeMark), 0);
     assert.ok(m.dumpSeconds > 0 && m.dumpSeconds < 60, `dumpSeconds ${m.dumpSeconds}`);
+  });
+
+  it("a connection opened early (before the outage) carries the view; one that died meanwhile is replaced", async () => {
+    const backend = (c: import("pg").Client) =>
+      c.query<{ p: number }>("SELECT pg_backend_pid() AS p").then((r) => r.rows[0]!.p);
+    const early = connectEarly(db);
+    const client = (await early)!;
+    const pid = await backend(client);
+    const view = await openBackupView(db, early);
+    try {
+      assert.ok(view.snapshot);
+      const rows = await pg.query<{ p: number }>(
+        "postgres",
+        "SELECT pid AS p FROM pg_stat_activity WHERE backend_xid IS NULL AND backend_xmin IS NOT NULL AND pid = $1",
+        [pid],
+      );
+      assert.equal(rows[0]?.p, pid, "the view's snapshot is held on the early connection");
+    } finally {
+      await view.close();
+    }
+    const dead = connectEarly(db);
+    const deadPid = await backend((await dead)!);
+    await pg.query("postgres", "SELECT pg_terminate_backend($1)", [deadPid]);
+    const again = await openBackupView(db, dead);
+    try {
+      assert.ok(again.snapshot, "a new connection took over");
+      assert.equal((await again.counts()).services! >= 3, true);
+    } finally {
+      await again.close();
+    }
   });
 });

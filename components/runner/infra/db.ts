@@ -143,53 +143,97 @@ export interface BackupView {
   close(): Promise<void>;
 }
 
-/** Opens a {@link BackupView} (one connection, held until `close`). */
-export async function openBackupView(db: DatabaseSpec): Promise<BackupView> {
-  const c = await connect(db);
+/**
+ * A connection opened ahead of a backup (before the outage begins: connecting and authenticating
+ * are then off its clock); undefined when it could not be opened (the backup connects itself).
+ */
+export type EarlyConnection = Promise<pg.Client | undefined>;
+
+/** Opens an {@link EarlyConnection}; an error while it waits idle only marks it unusable. */
+export function connectEarly(db: DatabaseSpec): EarlyConnection {
+  return connect(db).then(
+    (c) => {
+      c.on("error", () => undefined);
+      return c;
+    },
+    () => undefined,
+  );
+}
+
+/** Closes an {@link EarlyConnection} that was not used. */
+export function closeEarly(early: EarlyConnection | undefined): void {
+  void early?.then((c) => c?.end().catch(() => undefined));
+}
+
+/**
+ * Opens a {@link BackupView} (one connection, held until `close`): on `early` when it is still
+ * alive, else on a new one. Its transaction, snapshot and facts take one round trip.
+ */
+export async function openBackupView(
+  db: DatabaseSpec,
+  early?: EarlyConnection,
+): Promise<BackupView> {
   const facts =
     "pg_database_size(current_database())::text AS b, current_setting('server_version_num') AS v";
   const schema = schemaOf(db);
   // In Kong's schema, as writesSince reads it: the mark is compared with the same query.
-  const begin = async () => {
-    await c.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-    await c.query(`SET LOCAL search_path TO ${c.escapeIdentifier(schema)}`);
-  };
-  try {
-    await begin();
-    let row: { s?: string; b: string; v: string } | undefined;
+  const begin = (c: pg.Client) =>
+    `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL search_path TO ${c.escapeIdentifier(schema)};`;
+  type Row = { s?: string; b: string; v: string };
+  const last = (r: pg.QueryResult<Row> | pg.QueryResult<Row>[]) =>
+    (Array.isArray(r) ? r.at(-1) : r)?.rows[0];
+  const open = async (c: pg.Client): Promise<Row | undefined> => {
     try {
-      row = (await c.query(`SELECT pg_export_snapshot() AS s, ${facts}`)).rows[0];
+      return last(await c.query<Row>(`${begin(c)} SELECT pg_export_snapshot() AS s, ${facts}`));
     } catch {
       // No exported snapshot here (a standby of an old server, a pooler): the dump takes its own.
+      // (A dead connection fails the ROLLBACK too.)
       await c.query("ROLLBACK");
-      await begin();
-      row = (await c.query(`SELECT ${facts}`)).rows[0];
+      return last(await c.query<Row>(`${begin(c)} SELECT ${facts}`));
     }
-    return {
-      ...(row?.s ? { snapshot: row.s } : {}),
-      bytes: Number(row?.b ?? 0),
-      serverVersionNum: Number(row?.v ?? 0),
-      counts: () => countTables(c, schema),
-      mark: async () => {
-        const r = await c.query<{ at: string | null }>(
-          "SELECT CASE WHEN to_regclass('cluster_events') IS NOT NULL THEN now()::text END AS at",
-        );
-        const at = r.rows[0]?.at;
-        if (!at) {
-          return undefined;
-        }
-        const rows = await c.query<{ id: string }>(RECENT_EVENTS, [at]);
-        return { at, ids: rows.rows.map((x) => x.id) };
-      },
-      close: async () => {
-        await c.query("COMMIT").catch(() => undefined);
-        await c.end();
-      },
-    };
-  } catch (e) {
-    await c.end().catch(() => undefined);
-    throw e;
+  };
+  let c = early ? await early : undefined;
+  let row: Row | undefined;
+  if (c) {
+    try {
+      row = await open(c);
+    } catch {
+      // It died while it waited (e.g. PostgreSQL restarted): a new connection below.
+      await c.end().catch(() => undefined);
+      c = undefined;
+    }
   }
+  if (!c) {
+    c = await connect(db);
+    try {
+      row = await open(c);
+    } catch (e) {
+      await c.end().catch(() => undefined);
+      throw e;
+    }
+  }
+  const conn = c;
+  return {
+    ...(row?.s ? { snapshot: row.s } : {}),
+    bytes: Number(row?.b ?? 0),
+    serverVersionNum: Number(row?.v ?? 0),
+    counts: () => countTables(conn, schema),
+    mark: async () => {
+      const r = await conn.query<{ at: string | null }>(
+        "SELECT CASE WHEN to_regclass('cluster_events') IS NOT NULL THEN now()::text END AS at",
+      );
+      const at = r.rows[0]?.at;
+      if (!at) {
+        return undefined;
+      }
+      const rows = await conn.query<{ id: string }>(RECENT_EVENTS, [at]);
+      return { at, ids: rows.rows.map((x) => x.id) };
+    },
+    close: async () => {
+      await conn.query("COMMIT").catch(() => undefined);
+      await conn.end();
+    },
+  };
 }
 
 /** How many configuration writes (new `cluster_events` rows) happened since `mark`. */

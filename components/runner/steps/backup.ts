@@ -18,6 +18,7 @@ import {
 import { dirname, join } from "node:path";
 import {
   databaseFacts,
+  type EarlyConnection,
   libpqArgs,
   libpqEnv,
   openBackupView,
@@ -65,6 +66,8 @@ export async function takeBackup(
     keep?: readonly string[];
     /** Return once the dump is read back; the rest (see `durable`) goes on meanwhile. */
     later?: boolean;
+    /** A connection opened before the outage, for the backup's view (db.ts connectEarly). */
+    early?: EarlyConnection;
   },
   client: PgClientSpec = localClientSpec(db, spec, meta.cluster),
 ): Promise<
@@ -94,7 +97,7 @@ export async function takeBackup(
   const tmp = `${path}.partial`;
   // One view of the database (steps/../infra/db.ts openBackupView): pg_dump imports its
   // snapshot, and the row counts and write mark are read in it while the dump runs.
-  const view = await openBackupView(db);
+  const view = await openBackupView(db, meta.early);
   const serverMajor = Math.floor(view.serverVersionNum / 10000);
   let run: [ExecResult, Record<string, number>, WriteMark | undefined, ClientVersion];
   let cmd: PgCommand;

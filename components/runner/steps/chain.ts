@@ -8,6 +8,7 @@ import { BackupManifest } from "../../state/catalog";
 import { runningOthers, targetNodes } from "./cluster";
 import {
   databaseFacts,
+  type EarlyConnection,
   migrationsLockHolder,
   tableCounts,
   WriteMark,
@@ -60,6 +61,8 @@ export interface RunContext {
   readonly startsNext?: boolean;
   /** The rest of the stop: X's nodes gone, then the write check; the stop step's full details. */
   draining?: Promise<StepDetails>;
+  /** A connection opened before the outage for the backup's view; taken by the backup. */
+  early?: EarlyConnection;
 }
 
 const target = (spec: StepSpec) => targetNodes(spec)[0]!;
@@ -263,6 +266,13 @@ export async function stop(spec: StepSpec, ctx: RunContext = {}): Promise<StepDe
   };
 }
 
+/** The context's early connection, now owned by the caller. */
+function takeEarly(ctx: RunContext): EarlyConnection | undefined {
+  const early = ctx.early;
+  ctx.early = undefined;
+  return early;
+}
+
 /** Takes the verified backup of this change (skipped on a fresh database). */
 export async function backup(spec: StepSpec, known: RunContext = {}): Promise<StepDetails> {
   const state =
@@ -291,6 +301,7 @@ async function backupNow(spec: StepSpec, ctx: RunContext = {}): Promise<StepDeta
       // Retention must never delete the backup this rollback is about to restore.
       keep: spec.restoreBackupId ? [spec.restoreBackupId] : [],
       later: ctx.defer === true,
+      early: takeEarly(ctx),
     },
     spec,
   );
