@@ -267,11 +267,17 @@ describe("--db-timeout", () => {
       r.stderr,
       /^Error: \[PostgreSQL error\] cluster_mutex callback threw an error: \/usr\/local\/share\/lua\/5\.1\/kong\/cmd\/utils\/migrations\.lua:\d+: \[PostgreSQL error\] failed to run migration '016_280_to_300' up: timeout\nstack traceback:\n/,
     );
-    // The client gave up, the server did not: the BEGIN…COMMIT text runs to its end.
-    await new Promise((res) => setTimeout(res, 2500));
-    const tables = await pg.query(
-      db.database,
-      "SELECT 1 FROM information_schema.tables WHERE table_name = 'vaults'",
+    // The client gave up, the server did not: the BEGIN…COMMIT text runs to its end (waited for
+    // on the state itself: the table the migration creates).
+    const tables = await eventually(
+      () =>
+        pg.query(
+          db.database,
+          "SELECT 1 FROM information_schema.tables WHERE table_name = 'vaults'",
+        ),
+      (rows) => rows.length > 0,
+      15,
+      50,
     );
     assert.equal(tables.length, 1, "the up committed after the client timed out");
     assert.equal(
