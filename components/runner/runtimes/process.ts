@@ -102,6 +102,13 @@ export function processRuntime(spec: StepSpec, placement: ProcessPlacement): Nod
 
   const running = async (rec: NodeRecord) =>
     (await machineOf(rec.host).alivePid(pidFile(rec), rec.prefix)) !== undefined;
+  /** Resolves once `rec` no longer runs (checked every 10 ms), or after `seconds`. */
+  const untilGone = async (rec: NodeRecord, seconds: number) => {
+    const deadline = Date.now() + seconds * 1000;
+    while ((await running(rec)) && Date.now() < deadline) {
+      await sleep(10);
+    }
+  };
 
   const kongOn = (
     m: Machine,
@@ -171,6 +178,12 @@ export function processRuntime(spec: StepSpec, placement: ProcessPlacement): Nod
     const args = ["quit", "-p", rec.prefix, "-t", String(quitSeconds)];
     if (service?.stopCommand && rec.envFile) {
       await serviceCommand(m, service.stopCommand, rec, quitSeconds);
+    } else if (rec.host === undefined) {
+      // `kong quit` notices the exit at its next 0.2 s poll (Kong's quit.lua); on this machine
+      // the runner looks every 10 ms and goes on once the node is gone (the CLI ends by itself).
+      const quit = kongOn(m, rec.kongBin, args, rec.settings, quitSeconds + 30);
+      quit.catch(() => undefined);
+      await Promise.race([quit, untilGone(rec, quitSeconds + 30)]);
     } else {
       await kongOn(m, rec.kongBin, args, rec.settings, quitSeconds + 30);
     }
