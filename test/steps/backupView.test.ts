@@ -101,6 +101,12 @@ describe("a backup's view of the database", { timeout: 120_000 }, () => {
     assert.ok(m.writeMark && m.writeMark.ids.length === now.cluster_events);
     assert.equal(await writesSince(db, m.writeMark), 0);
     assert.ok(m.dumpSeconds > 0 && m.dumpSeconds < 60, `dumpSeconds ${m.dumpSeconds}`);
+    const toc = execFileSync("pg_restore", ["--list", m.path]).toString();
+    assert.match(
+      toc,
+      /^;\s+Compression: 1$/m,
+      "zlib's fastest level: the outage waits for the dump",
+    );
   });
 
   it("a connection opened early (before the outage) carries the view; one that died meanwhile is replaced", async () => {

@@ -100,6 +100,7 @@ export async function takeBackup(
   const view = await openBackupView(db, meta.early);
   const serverMajor = Math.floor(view.serverVersionNum / 10000);
   let run: [ExecResult, Record<string, number>, WriteMark | undefined, ClientVersion];
+  let closing: Promise<void> = Promise.resolve();
   let cmd: PgCommand;
   try {
     cmd = await pgCommand(
@@ -108,6 +109,11 @@ export async function takeBackup(
       [
         ...libpqArgs(db),
         "-Fc",
+        // zlib's fastest level: an in-place outage waits for the dump, and level 1 against the
+        // default 6 saves ~10 % of a small dump's time and more of a large one's CPU, for a
+        // slightly larger file any pg_restore reads.
+        "-Z",
+        "1",
         "--no-owner",
         "--no-privileges",
         ...(view.snapshot ? ["--snapshot", view.snapshot] : []),
@@ -125,7 +131,8 @@ export async function takeBackup(
       localClient("pg_dump"),
     ]);
   } finally {
-    await view.close();
+    // Not waited for: its COMMIT only ends the view (the dump has its data), and `up` goes on.
+    closing = view.close().catch(() => undefined);
   }
   const [r, tables, writeMark, dump] = run;
   if (cmd.via === "local" && dump.major < serverMajor) {
@@ -167,9 +174,13 @@ export async function takeBackup(
   writeFileSync(manifestFile, JSON.stringify(manifest, null, 2) + "\n", { mode: 0o600 });
   const taken = { dumpSeconds, ...(writeMark ? { writeMark } : {}) };
   if (!meta.later) {
+    await closing;
     return { ...(await makeDurable(spec, manifest, manifestFile, meta)), ...taken };
   }
-  const durable = finishBackup(db, spec, manifest, meta, client, serverMajor);
+  const durable = Promise.all([
+    finishBackup(db, spec, manifest, meta, client, serverMajor),
+    closing,
+  ]).then(([d]) => d);
   return { ...manifest, pruned: [], durable, ...taken };
 }
 
