@@ -56,6 +56,7 @@ const log = (m: string) =>
 /** Runs everything; returns the results it wrote. */
 export async function bench(opts: BenchOptions): Promise<BenchResults> {
   const startedAt = new Date().toISOString();
+  const loadAtStart = loadavg()[0] ?? 0;
   const pg = await startPostgres();
   const runs: RunResult[] = [];
   const sizes: SizeInfo[] = [];
@@ -75,7 +76,7 @@ export async function bench(opts: BenchOptions): Promise<BenchResults> {
       startedAt,
       finishedAt: new Date().toISOString(),
       command: opts.command,
-      machine: { cpus: cpus().length, loadAverage: loadavg() },
+      machine: { cpus: cpus().length, loadAtStart, loadAverage: loadavg() },
       hop: { from: opts.from, to: opts.to, nodes: opts.nodes },
       probeIntervalMs: PROBE_MS,
       ...(note ? { note } : {}),

@@ -67,7 +67,13 @@ export interface BenchResults {
   readonly startedAt: string;
   readonly finishedAt: string;
   readonly command: string;
-  readonly machine: { readonly cpus: number; readonly loadAverage: readonly number[] };
+  readonly machine: {
+    readonly cpus: number;
+    /** The 1-minute load average before the bench began: the machine's other work. */
+    readonly loadAtStart?: number;
+    /** At the end: the bench's own processes included. */
+    readonly loadAverage: readonly number[];
+  };
   readonly hop: { readonly from: string; readonly to: string; readonly nodes: number };
   readonly probeIntervalMs: number;
   /** Said at the top of results.md (e.g. a smaller run than the default). */
@@ -197,7 +203,7 @@ export function renderMarkdown(res: BenchResults): string {
     out.push(`> ${res.note}`, "");
   }
   out.push(
-    `\`${res.command}\` — ${res.startedAt} → ${res.finishedAt} (wall time ${wallTime(res)}), ${res.machine.cpus} CPUs (load ${res.machine.loadAverage.map((l) => l.toFixed(2)).join(", ")} at the end; other work shared the machine).`,
+    `\`${res.command}\` — ${res.startedAt} → ${res.finishedAt} (wall time ${wallTime(res)}), ${res.machine.cpus} CPUs (${loadText(res.machine)}).`,
     `Kong stand-in (test/kong-sim) ${res.hop.from} → ${res.hop.to} on ${res.hop.nodes} nodes over a real PostgreSQL; every strategy's stack is installed once per size on a \`CREATE DATABASE … TEMPLATE\` copy of the size's seeded database and put back from its snapshot (directories, database, running nodes) before each later run; every runbook run starts from a fresh copy.`,
     `Outage: an external prober GETs a proxied route on every node every ${res.probeIntervalMs} ms; the gateway is up while any node answers (< 500); the outage is the longest stretch with none answering.`,
     "",
@@ -257,4 +263,15 @@ export function renderMarkdown(res: BenchResults): string {
     }
   }
   return `${out.join("\n")}\n`;
+}
+
+/** The machine's load: before the bench (its other work) and at the end (the bench's own too). */
+function loadText(m: BenchResults["machine"]): string {
+  const end = `load ${m.loadAverage.map((l) => l.toFixed(2)).join(", ")} at the end, the bench's own processes included`;
+  if (m.loadAtStart === undefined) {
+    return end;
+  }
+  const before = `load ${m.loadAtStart.toFixed(2)} before it began`;
+  const busy = m.loadAtStart >= 0.5 * m.cpus ? "; other work shared the machine" : "";
+  return `${before}${busy}; ${end}`;
 }

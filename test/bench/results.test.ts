@@ -150,6 +150,18 @@ describe("summarize and render", () => {
     assert.equal(md.match(/^\| 1,000 \| (runbook|in-place) \| \d \| /gm)?.length, 2 + 6);
     assert.match(md, /\[timelines\/1000-run1\.svg\]\(timelines\/1000-run1\.svg\)/);
     assert.match(md, /2026-01-01T00:10:00Z \(wall time 10 min 00 s\)/);
+    assert.match(md, /load 1\.00, 1\.00, 1\.00 at the end, the bench's own processes included/);
+  });
+
+  it("says whether other work shared the machine from the load before the bench began", () => {
+    const at = (loadAtStart: number) =>
+      renderMarkdown({ ...results, machine: { ...results.machine, loadAtStart } });
+    assert.match(
+      at(0.2),
+      /2 CPUs \(load 0\.20 before it began; load 1\.00, 1\.00, 1\.00 at the end/,
+    );
+    assert.doesNotMatch(at(0.2), /other work/);
+    assert.match(at(1.5), /load 1\.50 before it began; other work shared the machine;/);
   });
 
   it("a run drawn as a timeline shades the prober's outage, not the project's own", () => {
