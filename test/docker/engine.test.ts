@@ -18,10 +18,12 @@
  * `docker.Container` resources from: same name, image, environment, labels, ports, password file,
  * stop signal and timeout. Created stopped, as the component creates them.
  *
- * Last, the `prepared` strategy (3.6.0 → 3.6.1): a first attempt failing in verify restarts X
+ * Then the `prepared` strategy (3.6.0 → 3.6.1): a first attempt failing in verify restarts X
  * with no restore (a consumer written through X kept); the next one backs up and runs `up` while
  * 3.6.0 serves, with an outage (external prober on both proxies) only between stop and start and
- * the configuration as before.
+ * the configuration as before. Last, `rolling` on a patch hop (3.6.1 → 3.6.2): each node-start
+ * stops its X container and starts Y's on the same published ports, and a client trying both
+ * proxies is always answered.
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
@@ -299,6 +301,8 @@ const Z: ChainDecision = { kind: "upgrade", from: "3.6.0", to: "3.7.0", generati
 const P: ChainDecision = { kind: "upgrade", from: "3.6.0", to: "3.6.1", generation: 1 };
 const P2: ChainDecision = { ...P, generation: 2 };
 const PREPARED = { strategy: "prepared" } as const;
+const R: ChainDecision = { kind: "upgrade", from: "3.6.1", to: "3.6.2", generation: 1 };
+const ROLLING = { strategy: "rolling" } as const;
 const PG_CLIENT_IN_DOCKER: DockerRuntimeArgs = { pgClient: "docker" };
 
 before(async () => {
@@ -337,6 +341,7 @@ before(async () => {
   await buildKongImage(engine.dockerHost, IMAGE, "3.5.0");
   await buildKongImage(engine.dockerHost, IMAGE, "3.6.0");
   await buildKongImage(engine.dockerHost, IMAGE, "3.6.1");
+  await buildKongImage(engine.dockerHost, IMAGE, "3.6.2");
   // 3.7.0's `migrations finish` crashes half-way through a teardown (a stand-in fault).
   await buildKongImage(engine.dockerHost, IMAGE, "3.7.0", {
     env: { KONG_SIM_FAIL_MIGRATION: "ai-proxy/001_360_to_370:teardown" },
@@ -667,6 +672,39 @@ describe("docker runtime on a real engine", { timeout: 900_000 }, () => {
     for (const n of spec.nodes) {
       assert.equal((await json(`${n.adminUrl}/`)).version, "3.6.1");
       assert.equal(await proxiedVersion(n.proxyUrl), "3.6.1");
+    }
+    for (const n of x.nodes) {
+      assert.equal((await inspect(n.container!)).State.Running, false, `${n.container} stopped`);
+    }
+  });
+
+  it("rolling 3.6.1 → 3.6.2: each node-start stops its X container and starts Y's on the same ports; a client trying both is always answered", async () => {
+    const x = specOf(P2, {}, PREPARED);
+    const spec = specOf(R, {}, ROLLING);
+    const before = await configHash();
+    await createNodes(spec);
+    const prober = startProber(
+      x.nodes.map((n) => `${n.proxyUrl}/echo`),
+      20,
+    );
+    const results = await chainOk(spec, runnerChain("upgrade", 2, "rolling"));
+    const probes = await prober.stop();
+    const { lastUpgrade: report } = JSON.parse(
+      /KONG_GW_REPORT (.*)/.exec(results.at(-1)!.stdout)![1]!,
+    ) as { lastUpgrade: UpgradeReport };
+    process.stderr.write(
+      `[engine] rolling: ${probes.length} probes, outage ${longestOutage(probes)}s; ${report.steps.map((s) => `${s.name} ${s.seconds}s`).join(", ")}\n`,
+    );
+    assert.deepEqual(
+      report.steps.map((s) => s.name),
+      ["preflight", "backup", "migrations-up", "start", "verify", "migrations-finish"],
+    );
+    assert.equal(report.downtimeSeconds, 0);
+    assert.ok(probes.length > 20, `the prober ran (${probes.length} probes)`);
+    assert.equal(longestOutage(probes), 0, "some container answered every probe");
+    assert.equal(await configHash(), before, "the configuration tables are as before");
+    for (const n of spec.nodes) {
+      assert.equal(await proxiedVersion(n.proxyUrl), "3.6.2");
     }
     for (const n of x.nodes) {
       assert.equal((await inspect(n.container!)).State.Running, false, `${n.container} stopped`);

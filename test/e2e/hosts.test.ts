@@ -12,7 +12,7 @@
  * strategy on a patch hop 3.6.0 → 3.6.1: Kong 3.6.1 failing to start on the first host (a stand-in
  * fault) rolls back with no restore — 3.6.0 reinstalled there and restarted, the other host
  * serving throughout, a consumer written through X kept — and the next attempt replaces one host
- * at a time with no failed probe.
+ * at a time with no failed probe. Last, `prepared` on a patch hop 3.6.1 → 3.6.2 across both hosts.
  */
 import assert from "node:assert/strict";
 import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -287,6 +287,34 @@ describe("runtime hosts: install and upgrade over real SSH", { timeout: 900_000 
     assert.equal(longestOutage(probes), 0, "some host answered every probe");
     assert.equal(await versionAt(url(0, kongPort + 1)), "3.6.1");
     assert.equal(await versionAt(url(1, kongPort + 1)), "3.6.1");
+    assert.deepEqual(await entityCounts(ks), before);
+    assert.equal(await status(`${url(1, kongPort + 1)}/consumers/written-through-x`), 200);
+  });
+
+  it("prepared 3.6.1 → 3.6.2 across both hosts: backup and up while X serves, the outage only from stop to start, within the reported one, every entity kept", async () => {
+    await ks.stack.setConfig("kong-gateway:strategy", { value: "prepared" });
+    await ks.setVersion("3.6.2");
+    const preview = await ks.stack.preview();
+    assert.match(preview.stdout, /Estimated downtime \(stop → start\)/);
+    const before = await entityCounts(ks);
+    const prober = startProber([`${url(0, kongPort)}/`, `${url(1, kongPort)}/`], 20);
+    progress("hosts: prepared 3.6.1 → 3.6.2");
+    const res = await ks.stack.up();
+    const outage = longestOutage(await prober.stop());
+    assert.equal(res.summary.result, "succeeded");
+    const report = (await outputs(ks.stack)).lastUpgrade as LastUpgrade;
+    progress(`hosts: prepared outage ${outage}s, reported ${report.downtimeSeconds}s`);
+    assert.deepEqual(
+      report.steps.map((s) => s.name),
+      ["preflight", "backup", "migrations-up", "stop", "start", "verify", "migrations-finish"],
+    );
+    assert.ok(outage > 0, "X stops on both hosts before Y starts: some outage is seen");
+    assert.ok(
+      outage <= report.downtimeSeconds + 0.3,
+      `prober outage ${outage}s within the reported ${report.downtimeSeconds}s (+ probe interval)`,
+    );
+    assert.equal(await versionAt(url(0, kongPort + 1)), "3.6.2");
+    assert.equal(await versionAt(url(1, kongPort + 1)), "3.6.2");
     assert.deepEqual(await entityCounts(ks), before);
     assert.equal(await status(`${url(1, kongPort + 1)}/consumers/written-through-x`), 200);
   });
