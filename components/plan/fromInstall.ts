@@ -94,8 +94,8 @@ const QUIT_POLL_SECONDS = 0.2;
  * exits; then the runner checks the node's pid and ends the step. The poll is Kong's constant;
  * the runner's part is measured: the install's own `stop` step ran the same discovery and checks
  * with nothing to stop. Where Y starts once X's listeners close (`overlaps`, the local runtime),
- * the quit poll is not waited for: the step ends when the ports refuse connections. Left out: `prepared`'s write-mark check after the stop (a database round
- * trip). In test/e2e/strategies.test.ts (loaded 2-core machine) the tails were 0.44 s and 0.32 s
+ * the quit poll is not waited for: the step ends when the ports refuse connections. Left out:
+ * `prepared`'s write-mark check after the stop (a database round trip). In test/e2e/strategies.test.ts (loaded 2-core machine) the tails were 0.44 s and 0.32 s
  * where this gives 0.24 s and 0.22 s; the first estimates came out 9 % below and 22 % above the
  * outage (15 % below and 8 % above without the tail; 30 % below in the README's idle bench run).
  * A whole client call (the install's single `list`, 0.8–1.1 s) was tried and overshot by 60 %.

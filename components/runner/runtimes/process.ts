@@ -183,7 +183,8 @@ export function processRuntime(spec: StepSpec, placement: ProcessPlacement): Nod
       // the runner looks every 10 ms and goes on once the node is gone (the CLI ends by itself).
       const quit = kongOn(m, rec.kongBin, args, rec.settings, quitSeconds + 30);
       quit.catch(() => undefined);
-      await Promise.race([quit, untilGone(rec, quitSeconds + 30)]);
+      // (A cancelled step's poll ends the race; the quit itself is cancelled with the step.)
+      await Promise.race([quit, untilGone(rec, quitSeconds + 30).catch(() => undefined)]);
     } else {
       await kongOn(m, rec.kongBin, args, rec.settings, quitSeconds + 30);
     }
