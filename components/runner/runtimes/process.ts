@@ -102,10 +102,14 @@ export function processRuntime(spec: StepSpec, placement: ProcessPlacement): Nod
 
   const running = async (rec: NodeRecord) =>
     (await machineOf(rec.host).alivePid(pidFile(rec), rec.prefix)) !== undefined;
-  /** Resolves once `rec` no longer runs (checked every 10 ms), or after `seconds`. */
+  /**
+   * On this machine: resolves once `rec`'s pid file is gone (Kong removes it as its master
+   * exits; checked every 10 ms, no process started), or after `seconds`. The caller still asks
+   * {@link running}: a killed node leaves its file, and the quit's own wait covers that.
+   */
   const untilGone = async (rec: NodeRecord, seconds: number) => {
     const deadline = Date.now() + seconds * 1000;
-    while ((await running(rec)) && Date.now() < deadline) {
+    while (existsSync(pidFile(rec)) && Date.now() < deadline) {
       await sleep(10);
     }
   };
