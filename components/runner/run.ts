@@ -182,8 +182,21 @@ async function outageSteps(
     const { state } = await migrationState(runtimeFor(spec), spec.timeouts.dbTimeoutSeconds);
     ctx.state = state === "error" ? undefined : state;
   }
-  // Journals the backup once durable (at most once); a failure rolls back unless `rollback` is false.
-  const durable = async (rollback: boolean): Promise<number> => {
+  // A step that returned before its work was whole (the backup's read-back and store copy; X's
+  // nodes finishing their requests after `stop`), journaled again, whole, once `pending` settles
+  // (at most once); a failure then rolls back unless `rollback` is false.
+  const journalWhole = (
+    step: "backup" | "stop",
+    pending: Promise<steps.StepDetails> | undefined,
+    rollback: boolean,
+  ): Promise<number> => {
+    const first = doneEntry(spec, step);
+    if (!pending || !first) {
+      return Promise.resolve(0);
+    }
+    return runStep(spec, step, () => pending, { rollback, startedAt: new Date(first.startedAt) });
+  };
+  const durable = (rollback: boolean): Promise<number> => {
     const first = doneEntry(spec, "backup");
     if (!ctx.durable && ctx.defer && first?.details) {
       // An interrupted run's backup, journaled before it was durable: made durable now.
@@ -191,25 +204,12 @@ async function outageSteps(
     }
     const pending = ctx.durable;
     ctx.durable = undefined;
-    if (!pending || !first) {
-      return 0;
-    }
-    return runStep(spec, "backup", () => pending, {
-      rollback,
-      startedAt: new Date(first.startedAt),
-    });
+    return journalWhole("backup", pending, rollback);
   };
-  // X's nodes finishing their requests after `stop` returned early (chain.ts `stop`): the stop
-  // is journaled again, whole, once they are gone; a failure there rolls back unless `rollback`
-  // is false.
-  const drained = async (rollback: boolean): Promise<number> => {
+  const drained = (rollback: boolean): Promise<number> => {
     const pending = ctx.draining;
     ctx.draining = undefined;
-    const first = doneEntry(spec, "stop");
-    if (!pending || !first) {
-      return 0;
-    }
-    return runStep(spec, "stop", () => pending, { rollback, startedAt: new Date(first.startedAt) });
+    return journalWhole("stop", pending, rollback);
   };
   for (const step of run) {
     if (step === "migrations-finish" && (await durable(true)) !== 0) {

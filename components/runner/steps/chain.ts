@@ -235,16 +235,18 @@ export async function stop(spec: StepSpec, ctx: RunContext = {}): Promise<StepDe
         quits,
       )
     : undefined;
+  const details = (firstDown: Date | undefined): StepDetails => ({
+    stopped: running.map((r) => `${r.id}@${r.version}`),
+    quitSentAt: quitSentAt.toISOString(),
+    firstStopAt: (firstDown ?? quitSentAt).toISOString(),
+    ...(closedAt ? { listenersClosedAt: closedAt.toISOString() } : {}),
+  });
+  const earliest = () => downAt.sort((a, b) => a.getTime() - b.getTime())[0];
   const finish = async (): Promise<StepDetails> => {
     await quits;
-    const firstDown = (await Promise.all(downs))
-      .filter((d): d is Date => d !== undefined)
-      .sort((a, b) => a.getTime() - b.getTime())[0];
+    await Promise.all(downs);
     return {
-      stopped: running.map((r) => `${r.id}@${r.version}`),
-      quitSentAt: quitSentAt.toISOString(),
-      firstStopAt: (firstDown ?? quitSentAt).toISOString(),
-      ...(closedAt ? { listenersClosedAt: closedAt.toISOString() } : {}),
+      ...details(earliest()),
       // `prepared`: X served after the backup; nothing it took in may be lost.
       ...(strategyOf(spec) === "prepared" ? await backupIfWritten(spec, "after the stop") : {}),
     };
@@ -255,13 +257,9 @@ export async function stop(spec: StepSpec, ctx: RunContext = {}): Promise<StepDe
   const rest = finish();
   rest.catch(() => undefined);
   ctx.draining = rest;
-  // Not waited for: the proxies were down by `closedAt` at the latest.
-  const firstDown = downAt.sort((a, b) => a.getTime() - b.getTime())[0] ?? closedAt;
   return {
-    stopped: running.map((r) => `${r.id}@${r.version}`),
-    quitSentAt: quitSentAt.toISOString(),
-    firstStopAt: firstDown.toISOString(),
-    listenersClosedAt: closedAt.toISOString(),
+    // Not waited for: the proxies were down by `closedAt` at the latest.
+    ...details(earliest() ?? closedAt),
     draining: "X's nodes finish their in-flight requests while Y starts",
   };
 }
